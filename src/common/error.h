@@ -37,7 +37,7 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
@@ -86,15 +86,17 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status Ok() { return {}; }
+inline Status Ok() {
+  return {};
+}
 
 }  // namespace dimstream
 
 // Returns early with the error of a Status or Result expression.
-#define DIMSTREAM_TRY(expr)                       \
-  do {                                            \
-    auto&& _dimstream_try = (expr);               \
-    if (!_dimstream_try.ok()) {                   \
-      return _dimstream_try.error();              \
-    }                                             \
+#define DIMSTREAM_TRY(expr)          \
+  do {                               \
+    auto&& _dimstream_try = (expr);  \
+    if (!_dimstream_try.ok()) {      \
+      return _dimstream_try.error(); \
+    }                                \
   } while (false)

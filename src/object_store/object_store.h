@@ -29,7 +29,8 @@ class ObjectStore {
 
   // Copies the local file `source` to `key`. The object appears whole or not at all under its final key;
   // after the put its size and SHA-256 are verified against `expected`, and a mismatch is kRetryable.
-  virtual Status Put(const ObjectKey& key, const std::filesystem::path& source, const ObjectRef& expected) = 0;
+  virtual Status Put(const ObjectKey& key, const std::filesystem::path& source,
+                     const ObjectRef& expected) = 0;
 
   // Every object in the bucket, in key order. Temporary objects of unfinished puts are not listed.
   virtual Result<std::vector<ObjectInfo>> List() = 0;

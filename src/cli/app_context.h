@@ -1,0 +1,43 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "common/error.h"
+#include "config/config.h"
+#include "object_store/object_store.h"
+#include "queue/notification_queue.h"
+#include "warehouse/warehouse.h"
+
+namespace dimstream {
+
+// Global options every command accepts.
+struct GlobalOptions {
+  std::string data_dir;  // empty: from the configuration file, else ./dimstream-data
+  std::string config_file;
+  std::string log_level;
+};
+
+// Reads the configuration (file, then command-line overrides) and sets up logging. Throws
+// std::runtime_error with a message naming the file and key: configuration is an edge.
+Config ResolveConfig(const GlobalOptions& options);
+
+// The adapters one process uses, built from the configuration: the embedded defaults (a directory as
+// the bucket, an in-process queue, a DuckDB file). Owned by the command that runs.
+struct Adapters {
+  std::unique_ptr<ObjectStore> store;
+  std::unique_ptr<NotificationQueue> queue;
+  std::unique_ptr<Warehouse> warehouse;
+};
+
+std::unique_ptr<ObjectStore> MakeObjectStore(const Config& config);
+std::unique_ptr<NotificationQueue> MakeQueue(const Config& config);
+// kRetryable when another process holds the file.
+Result<std::unique_ptr<Warehouse>> OpenWarehouse(const Config& config);
+
+// Runs `sql` on the warehouse: directly when this process can open the file, otherwise through the
+// query socket of the process that holds it.
+Result<QueryResult> QueryAnywhere(const Config& config, const std::string& sql);
+
+}  // namespace dimstream

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "config/entity.h"
+
+namespace dimstream {
+
+// Everything a dimstream process can be told. Each field is declared once in settings.cpp (key, type,
+// default, description, validation); parsing, `dimstream config` and the README's table come from there.
+struct Config {
+  std::filesystem::path data_dir = "./dimstream-data";
+  std::string landing_dir;     // empty: <data_dir>/landing
+  std::string bucket_dir;      // empty: <data_dir>/bucket
+  std::string warehouse_path;  // empty: <data_dir>/warehouse.duckdb
+
+  uint64_t mover_poll_interval_ms = 1000;
+  uint64_t mover_min_file_age_ms = 0;
+  uint64_t mover_max_backlog_objects = 1000;
+  uint64_t mover_retry_initial_ms = 200;
+  uint64_t mover_retry_max_ms = 30000;
+
+  std::string loader_on_error = "continue";
+  uint64_t loader_list_interval_ms = 5000;
+  uint64_t loader_max_reject_bytes = 65536;
+
+  uint64_t merge_interval_ms = 1000;
+
+  uint64_t warehouse_threads = 0;
+  std::string warehouse_memory_limit;
+
+  std::string log_level = "info";
+
+  EntitySpec entity;
+
+  std::filesystem::path Landing() const;
+  std::filesystem::path Bucket() const;
+  std::filesystem::path Warehouse() const;
+};
+
+// One declared setting, as `dimstream config` prints it.
+struct SettingInfo {
+  std::string key;
+  std::string type;
+  std::string default_value;
+  std::string description;
+};
+std::vector<SettingInfo> DescribeSettings();
+
+// Reads a TOML file over the defaults. Unknown keys, wrong types and bad values are refused with a
+// message naming the key and the file. Touches nothing but the file it reads.
+Result<Config> LoadConfig(const std::filesystem::path& file);
+// The same for TOML text (tests, fuzzing); `origin` names it in messages.
+Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin);
+
+// The defaults as a commented TOML document (`dimstream config`).
+std::string DefaultConfigToml();
+
+}  // namespace dimstream

@@ -1,0 +1,263 @@
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <set>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "config/config.h"
+
+namespace dimstream {
+namespace {
+
+// A declared setting: how to read it from a TOML node into a Config, and how to show its default.
+struct Setting {
+  SettingInfo info;
+  std::function<Status(Config&, const toml::node&)> set;
+};
+
+std::string Quote(const std::string& s) {
+  return fmt::format("\"{}\"", s);
+}
+
+std::string ListText(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    out += (i ? ", " : "") + Quote(v[i]);
+  }
+  return out + "]";
+}
+
+Setting UInt(std::string key, std::string description, uint64_t Config::*field, uint64_t min, uint64_t max) {
+  Config defaults;
+  std::string k = key;
+  return {{std::move(key), "integer", std::to_string(defaults.*field), std::move(description)},
+          [=](Config& c, const toml::node& n) -> Status {
+            auto v = n.value_exact<int64_t>();
+            if (!v || *v < 0 || static_cast<uint64_t>(*v) < min || static_cast<uint64_t>(*v) > max) {
+              return Error::Invalid(fmt::format("'{}' must be an integer from {} to {}", k, min, max));
+            }
+            c.*field = static_cast<uint64_t>(*v);
+            return Ok();
+          }};
+}
+
+Setting Text(std::string key, std::string description, std::string Config::*field,
+             std::vector<std::string> choices = {}) {
+  Config defaults;
+  std::string k = key;
+  std::string type = choices.empty() ? "string" : "one of " + ListText(choices);
+  return {
+      {std::move(key), type, Quote(defaults.*field), std::move(description)},
+      [=](Config& c, const toml::node& n) -> Status {
+        auto v = n.value_exact<std::string>();
+        if (!v) {
+          return Error::Invalid(fmt::format("'{}' must be a string", k));
+        }
+        if (!choices.empty() && std::find(choices.begin(), choices.end(), *v) == choices.end()) {
+          return Error::Invalid(fmt::format("'{}' must be one of {}, not \"{}\"", k, ListText(choices), *v));
+        }
+        c.*field = *v;
+        return Ok();
+      }};
+}
+
+template <typename Get>
+Setting EntityText(std::string key, std::string description, Get get) {
+  Config defaults;
+  std::string k = key;
+  return {{std::move(key), "string", Quote(get(defaults)), std::move(description)},
+          [=](Config& c, const toml::node& n) -> Status {
+            auto v = n.value_exact<std::string>();
+            if (!v) {
+              return Error::Invalid(fmt::format("'{}' must be a string", k));
+            }
+            get(c) = *v;
+            return Ok();
+          }};
+}
+
+template <typename Get>
+Setting EntityList(std::string key, std::string description, Get get) {
+  Config defaults;
+  std::string k = key;
+  return {{std::move(key), "list of strings", ListText(get(defaults)), std::move(description)},
+          [=](Config& c, const toml::node& n) -> Status {
+            const toml::array* a = n.as_array();
+            if (a == nullptr) {
+              return Error::Invalid(fmt::format("'{}' must be a list of strings", k));
+            }
+            std::vector<std::string> out;
+            for (const auto& item : *a) {
+              auto v = item.value_exact<std::string>();
+              if (!v) {
+                return Error::Invalid(fmt::format("'{}' must be a list of strings", k));
+              }
+              out.push_back(*v);
+            }
+            get(c) = std::move(out);
+            return Ok();
+          }};
+}
+
+const std::vector<Setting>& Settings() {
+  static const std::vector<Setting> settings = [] {
+    constexpr uint64_t kDay = 86400000;
+    std::vector<Setting> s;
+    s.push_back(Text("landing_dir",
+                     "Directory the generator writes to and the mover watches (default <data-dir>/landing)",
+                     &Config::landing_dir));
+    s.push_back(
+        Text("bucket_dir", "Directory that is the bucket (default <data-dir>/bucket)", &Config::bucket_dir));
+    s.push_back(Text("warehouse_path", "DuckDB database file (default <data-dir>/warehouse.duckdb)",
+                     &Config::warehouse_path));
+    s.push_back(Text("log_level", "Log level", &Config::log_level,
+                     {"trace", "debug", "info", "warn", "error", "off"}));
+    s.push_back(UInt("mover.poll_interval_ms", "How often the mover lists landing, besides inotify events",
+                     &Config::mover_poll_interval_ms, 10, kDay));
+    s.push_back(
+        UInt("mover.min_file_age_ms",
+             "A landing file must be unchanged this long before it is moved (for writers that do not rename)",
+             &Config::mover_min_file_age_ms, 0, kDay));
+    s.push_back(UInt("mover.max_backlog_objects",
+                     "Back-pressure: the mover waits while more notifications than this are not yet loaded",
+                     &Config::mover_max_backlog_objects, 1, 1000000000));
+    s.push_back(UInt("mover.retry_initial_ms", "First retry delay for a file that failed to move",
+                     &Config::mover_retry_initial_ms, 1, kDay));
+    s.push_back(UInt("mover.retry_max_ms", "Longest retry delay for a file that keeps failing",
+                     &Config::mover_retry_max_ms, 1, kDay));
+    s.push_back(
+        Text("loader.on_error",
+             "What a bad row does: continue (reject the row, load the rest), skip_file (load none of the "
+             "file's rows, record it failed), abort_file (the same, and stop at the first bad row)",
+             &Config::loader_on_error, {"continue", "skip_file", "abort_file"}));
+    s.push_back(UInt("loader.list_interval_ms",
+                     "How often the loader lists the bucket for objects whose notification was lost",
+                     &Config::loader_list_interval_ms, 10, kDay));
+    s.push_back(UInt("loader.max_reject_bytes", "A rejected row's raw text is cut at this many bytes",
+                     &Config::loader_max_reject_bytes, 64, 1 << 30));
+    s.push_back(UInt("merge.interval_ms",
+                     "The merge task runs this often, and also as soon as a load commits",
+                     &Config::merge_interval_ms, 10, kDay));
+    s.push_back(UInt("warehouse.threads", "DuckDB worker threads (0: DuckDB's default, one per core)",
+                     &Config::warehouse_threads, 0, 1024));
+    s.push_back(Text("warehouse.memory_limit", "DuckDB memory limit, e.g. \"4GB\" (empty: DuckDB's default)",
+                     &Config::warehouse_memory_limit));
+    s.push_back(EntityText("entity.name", "Entity name: the tables are <name>_raw, <name>_history, ...",
+                           [](Config& c) -> std::string& { return c.entity.name; }));
+    s.push_back(EntityList("entity.key_columns", "Business key (one 64-bit integer column)",
+                           [](Config& c) -> std::vector<std::string>& { return c.entity.key_columns; }));
+    s.push_back(EntityList("entity.scd1_columns", "Attributes overwritten in place on the current version",
+                           [](Config& c) -> std::vector<std::string>& { return c.entity.scd1_columns; }));
+    s.push_back(EntityList("entity.scd2_columns", "Attributes whose change opens a new version",
+                           [](Config& c) -> std::vector<std::string>& { return c.entity.scd2_columns; }));
+    s.push_back(EntityText("entity.sequence_column",
+                           "Event-time column (ISO-8601); empty: records are ordered by load commit time",
+                           [](Config& c) -> std::string& { return c.entity.sequence_column; }));
+    s.push_back(EntityText("entity.operation_column",
+                           "Operation column (I, U or D); empty: every row is an upsert",
+                           [](Config& c) -> std::string& { return c.entity.operation_column; }));
+    return s;
+  }();
+  return settings;
+}
+
+Status Apply(Config& config, const toml::table& table, const std::string& prefix, const std::string& origin) {
+  for (const auto& [k, node] : table) {
+    std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const auto& settings = Settings();
+    auto it =
+        std::find_if(settings.begin(), settings.end(), [&](const Setting& s) { return s.info.key == key; });
+    if (it == settings.end()) {
+      if (const toml::table* sub = node.as_table()) {
+        bool is_section = std::any_of(settings.begin(), settings.end(),
+                                      [&](const Setting& s) { return s.info.key.rfind(key + ".", 0) == 0; });
+        if (is_section) {
+          DIMSTREAM_TRY(Apply(config, *sub, key, origin));
+          continue;
+        }
+      }
+      return Error::Invalid(fmt::format(
+          "{}: unknown configuration key '{}' (see `dimstream config` for the keys)", origin, key));
+    }
+    Status st = it->set(config, node);
+    if (!st.ok()) {
+      return st.error().Context(origin);
+    }
+  }
+  return Ok();
+}
+
+std::filesystem::path OrUnder(const std::string& set, const std::filesystem::path& dir, const char* leaf) {
+  return set.empty() ? dir / leaf : std::filesystem::path(set);
+}
+
+}  // namespace
+
+std::filesystem::path Config::Landing() const {
+  return OrUnder(landing_dir, data_dir, "landing");
+}
+std::filesystem::path Config::Bucket() const {
+  return OrUnder(bucket_dir, data_dir, "bucket");
+}
+std::filesystem::path Config::Warehouse() const {
+  return OrUnder(warehouse_path, data_dir, "warehouse.duckdb");
+}
+
+std::vector<SettingInfo> DescribeSettings() {
+  std::vector<SettingInfo> out;
+  for (const auto& s : Settings()) {
+    out.push_back(s.info);
+  }
+  return out;
+}
+
+Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin) {
+  Config config;
+  toml::table parsed;
+  try {
+    // Debian's toml++ is built with exceptions: a syntax error throws.
+    parsed = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& err) {
+    return Error::Invalid(fmt::format("{}:{}:{}: {}", origin, err.source().begin.line,
+                                      err.source().begin.column, err.description()));
+  }
+  DIMSTREAM_TRY(Apply(config, parsed, "", origin));
+  Status valid = config.entity.Validate();
+  if (!valid.ok()) {
+    return valid.error().Context(origin);
+  }
+  return config;
+}
+
+Result<Config> LoadConfig(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return Error::Invalid("cannot read configuration file " + file.string());
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ParseConfig(text, file.string());
+}
+
+std::string DefaultConfigToml() {
+  std::string out =
+      "# dimstream configuration: every key with its default. Paths are relative to the\n"
+      "# working directory; --data-dir sets where the defaults live.\n";
+  std::string section;
+  for (const auto& s : Settings()) {
+    auto dot = s.info.key.find('.');
+    std::string sec = dot == std::string::npos ? "" : s.info.key.substr(0, dot);
+    std::string leaf = dot == std::string::npos ? s.info.key : s.info.key.substr(dot + 1);
+    if (sec != section) {
+      out += "\n[" + sec + "]\n";
+      section = sec;
+    }
+    out += fmt::format("# {} ({})\n{} = {}\n", s.info.description, s.info.type, leaf, s.info.default_value);
+  }
+  return out;
+}
+
+}  // namespace dimstream

@@ -1,0 +1,189 @@
+#include "loader/loader.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/checksum.h"
+#include "loader/record_parser.h"
+
+namespace dimstream {
+
+Result<OnError> ParseOnError(const std::string& text) {
+  if (text == "continue") {
+    return OnError::kContinue;
+  }
+  if (text == "skip_file") {
+    return OnError::kSkipFile;
+  }
+  if (text == "abort_file") {
+    return OnError::kAbortFile;
+  }
+  return Error::Invalid("on_error must be continue, skip_file or abort_file, not '" + text + "'");
+}
+
+Loader::Loader(LoaderOptions options, EntitySpec entity, ObjectStore& store, NotificationQueue* queue,
+               Warehouse& warehouse, std::function<void()> on_commit)
+    : options_(options),
+      entity_(std::move(entity)),
+      store_(store),
+      queue_(queue),
+      warehouse_(warehouse),
+      on_commit_(std::move(on_commit)) {}
+
+Result<LoadReceipt> Loader::LoadObject(const ObjectInfo& object) {
+  const std::string& key = object.key.get();
+  if (!object.version_tag.empty()) {
+    auto seen = warehouse_.HasVersion(object.key, object.version_tag);
+    if (!seen.ok()) {
+      return seen.error();
+    }
+    if (*seen) {
+      return LoadReceipt{LoadOutcome::kAlreadyDone, 0};
+    }
+  }
+  auto content = store_.Get(object.key);
+  if (!content.ok()) {
+    return content.error().Context("cannot load " + key);
+  }
+  LoadRequest request;
+  request.object = object;
+  request.object.size = content->size();
+  request.checksum = Sha256(*content);
+  auto done = warehouse_.HasLoad(object.key, request.checksum);
+  if (!done.ok()) {
+    return done.error();
+  }
+  if (*done) {
+    return LoadReceipt{LoadOutcome::kAlreadyDone, 0};
+  }
+
+  ParsedObject parsed;
+  ParseOptions parse_options{options_.max_reject_bytes, options_.on_error == OnError::kAbortFile};
+  ParseObject(*content, entity_, parse_options, parsed);
+  request.failed = parsed.failed;
+  request.error = parsed.error;
+  request.rejects = std::move(parsed.rejects);
+  if (!request.failed && !request.rejects.empty() && options_.on_error != OnError::kContinue) {
+    request.failed = true;
+    const RejectedRow& first = request.rejects.front();
+    request.error = options_.on_error == OnError::kSkipFile
+                        ? fmt::format(
+                              "{} rows rejected, the first on line {}: {} (on_error = skip_file loads none "
+                              "of the file)",
+                              request.rejects.size(), first.line, first.reason)
+                        : fmt::format("line {}: {} (on_error = abort_file)", first.line, first.reason);
+  }
+  if (!request.failed) {
+    request.rows = std::move(parsed.rows);
+  }
+  uint64_t rows = request.rows.size();
+  uint64_t rejects = request.rejects.size();
+  Result<LoadReceipt> receipt = warehouse_.CommitLoad(request);
+  Count(receipt, rows, rejects);
+  if (receipt.ok() && receipt->outcome != LoadOutcome::kAlreadyDone) {
+    if (receipt->outcome == LoadOutcome::kFailed) {
+      spdlog::warn("cannot load {}: {}", key, request.error);
+    } else {
+      spdlog::info("loaded {}: {} rows, {} rejected (load {})", key, rows, rejects, receipt->load_id);
+    }
+    if (on_commit_) {
+      on_commit_();
+    }
+  }
+  return receipt;
+}
+
+void Loader::Count(const Result<LoadReceipt>& r, uint64_t rows, uint64_t rejects) {
+  if (!r.ok() || r->outcome == LoadOutcome::kAlreadyDone) {
+    return;
+  }
+  (r->outcome == LoadOutcome::kLoaded ? stats_.objects_loaded : stats_.objects_failed)++;
+  stats_.rows_loaded += r->outcome == LoadOutcome::kLoaded ? rows : 0;
+  stats_.rows_rejected += rejects;
+}
+
+Result<uint64_t> Loader::LoadListed(const StopSignal& stop) {
+  auto listing = store_.List();
+  if (!listing.ok()) {
+    return listing.error();
+  }
+  uint64_t committed = 0;
+  for (const ObjectInfo& object : *listing) {
+    if (stop.Requested()) {
+      break;
+    }
+    auto r = LoadObject(object);
+    if (!r.ok()) {
+      if (r.error().kind == ErrorKind::kRetryable) {
+        stats_.retries++;
+        return r.error();
+      }
+      // Vanished or unreadable objects are logged and skipped; nothing is recorded for them.
+      spdlog::warn("{}", r.error().message);
+      continue;
+    }
+    committed += r->outcome == LoadOutcome::kAlreadyDone ? 0 : 1;
+  }
+  return committed;
+}
+
+Status Loader::Run(const StopSignal& stop, bool until_idle) {
+  using Clock = std::chrono::steady_clock;
+  auto next_list = Clock::now();
+  std::chrono::milliseconds backoff{100};
+  while (!stop.Requested()) {
+    if (Clock::now() >= next_list) {
+      auto listed = LoadListed(stop);
+      if (!listed.ok()) {
+        spdlog::warn("loader: {}; retrying in {} ms", listed.error().message, backoff.count());
+        if (stop.WaitFor(backoff)) {
+          break;
+        }
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+        continue;
+      }
+      backoff = std::chrono::milliseconds(100);
+      next_list = Clock::now() + options_.list_interval;
+    }
+    if (queue_ == nullptr) {
+      if (until_idle) {
+        return Ok();
+      }
+      stop.WaitFor(next_list - Clock::now());
+      continue;
+    }
+    auto wait =
+        until_idle ? std::chrono::milliseconds(0)
+                   : std::min(std::chrono::duration_cast<std::chrono::milliseconds>(next_list - Clock::now()),
+                              std::chrono::milliseconds(200));
+    auto delivery = queue_->Receive(std::max(wait, std::chrono::milliseconds(0)));
+    if (!delivery.ok()) {
+      spdlog::warn("loader: {}", delivery.error().message);
+      stop.WaitFor(std::chrono::milliseconds(500));
+      continue;
+    }
+    if (!delivery->has_value()) {
+      if (until_idle) {
+        return Ok();
+      }
+      continue;
+    }
+    const Delivery& d = **delivery;
+    auto info = store_.Stat(d.object.key);
+    Result<LoadReceipt> r = info.ok() ? LoadObject(*info) : Result<LoadReceipt>(info.error());
+    if (!r.ok() && r.error().kind == ErrorKind::kRetryable) {
+      // The message comes back by itself; the listing would find the object as well.
+      stats_.retries++;
+      spdlog::warn("{}; will retry", r.error().message);
+      (void)queue_->Nack(d);
+      stop.WaitFor(backoff);
+      continue;
+    }
+    if (!r.ok()) {
+      spdlog::warn("{}", r.error().message);
+    }
+    (void)queue_->Ack(d);
+  }
+  return Ok();
+}
+
+}  // namespace dimstream

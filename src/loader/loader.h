@@ -1,0 +1,65 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "common/stop.h"
+#include "config/entity.h"
+#include "object_store/object_store.h"
+#include "queue/notification_queue.h"
+#include "warehouse/warehouse.h"
+
+namespace dimstream {
+
+enum class OnError { kContinue, kSkipFile, kAbortFile };
+
+Result<OnError> ParseOnError(const std::string& text);
+
+struct LoaderOptions {
+  OnError on_error = OnError::kContinue;
+  std::chrono::milliseconds list_interval{5000};
+  uint64_t max_reject_bytes = 65536;
+};
+
+struct LoaderStats {
+  std::atomic<uint64_t> objects_loaded{0};
+  std::atomic<uint64_t> objects_failed{0};
+  std::atomic<uint64_t> rows_loaded{0};
+  std::atomic<uint64_t> rows_rejected{0};
+  std::atomic<uint64_t> retries{0};
+};
+
+// The Snowpipe role: turns bucket objects into raw rows, exactly once per key and checksum. It consumes
+// notifications and also lists the bucket at start and every list_interval, so a lost notification only
+// delays a load. Owns nothing but its counters; runs on one thread (Run) and calls `on_commit` there
+// after each committed load, so that the merge task can start at once.
+class Loader {
+ public:
+  Loader(LoaderOptions options, EntitySpec entity, ObjectStore& store, NotificationQueue* queue,
+         Warehouse& warehouse, std::function<void()> on_commit = {});
+
+  // Loads one object if this content was not loaded before. kNotFound if it vanished.
+  Result<LoadReceipt> LoadObject(const ObjectInfo& object);
+  // Lists the bucket and loads every object not yet loaded; returns how many were committed.
+  Result<uint64_t> LoadListed(const StopSignal& stop);
+  // Consumes notifications and lists periodically until stop; with until_idle, returns once the bucket
+  // and the queue hold nothing new.
+  Status Run(const StopSignal& stop, bool until_idle);
+
+  const LoaderStats& stats() const { return stats_; }
+
+ private:
+  void Count(const Result<LoadReceipt>& r, uint64_t rows, uint64_t rejects);
+
+  LoaderOptions options_;
+  EntitySpec entity_;
+  ObjectStore& store_;
+  NotificationQueue* queue_;
+  Warehouse& warehouse_;
+  std::function<void()> on_commit_;
+  LoaderStats stats_;
+};
+
+}  // namespace dimstream

@@ -1,0 +1,120 @@
+// The loader against a real bucket directory and a real DuckDB file: exactly once per key and checksum.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/stop.h"
+#include "loader/loader.h"
+#include "object_store/local_object_store.h"
+#include "warehouse/duckdb/duckdb_warehouse.h"
+
+namespace dimstream {
+namespace {
+
+class LoadLedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("dimstream_ledger_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ / "bucket");
+    store_ = std::make_unique<LocalObjectStore>(dir_ / "bucket");
+    auto w = DuckDbWarehouse::Open({dir_ / "w.duckdb"}, EntitySpec{});
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    warehouse_ = std::move(*w);
+  }
+  void TearDown() override {
+    warehouse_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Write(const std::string& key, const std::string& content) {
+    std::ofstream(dir_ / "bucket" / key, std::ios::binary) << content;
+  }
+  int64_t Count(const std::string& sql) {
+    auto r = warehouse_->Query(sql);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? std::stoll(*r->rows[0][0]) : -1;
+  }
+  uint64_t LoadAll(LoaderOptions options = {}) {
+    Loader loader(options, EntitySpec{}, *store_, nullptr, *warehouse_);
+    auto n = loader.LoadListed(stop_);
+    EXPECT_TRUE(n.ok());
+    return n.ok() ? *n : 0;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<LocalObjectStore> store_;
+  std::unique_ptr<DuckDbWarehouse> warehouse_;
+  StopSignal stop_;
+};
+
+TEST_F(LoadLedgerTest, SameKeySameContentLoadsOnce) {
+  Write("a.csv", "customer_id,first_name\n1,Ann\n2,Bob\n");
+  EXPECT_EQ(LoadAll(), 1u);
+  EXPECT_EQ(LoadAll(), 0u);
+  // Touching the file changes its version tag but not its checksum: still nothing new.
+  Write("a.csv", "customer_id,first_name\n1,Ann\n2,Bob\n");
+  EXPECT_EQ(LoadAll(), 0u);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history"), 1);
+}
+
+TEST_F(LoadLedgerTest, SameKeyNewContentIsANewObject) {
+  Write("a.csv", "customer_id,first_name\n1,Ann\n");
+  EXPECT_EQ(LoadAll(), 1u);
+  Write("a.csv", "customer_id,first_name\n1,Anna\n");
+  EXPECT_EQ(LoadAll(), 1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE object_key = 'a.csv'"), 2);
+  EXPECT_EQ(Count("SELECT count(DISTINCT _arrival) FROM customer_raw"), 2);
+  // Arrival follows load commit order.
+  EXPECT_EQ(
+      Count(
+          "SELECT count(*) FROM customer_raw WHERE first_name = 'Anna' AND _arrival > (SELECT _arrival FROM "
+          "customer_raw WHERE first_name = 'Ann')"),
+      1);
+}
+
+TEST_F(LoadLedgerTest, RejectsAndFailuresAreRecorded) {
+  Write("good.csv", "customer_id,first_name\n1,Ann\nx,Bob\n3,Cy\n");
+  Write("nokey.csv", "id,first_name\n1,Ann\n");
+  EXPECT_EQ(LoadAll(), 2u);
+  EXPECT_EQ(Count("SELECT rows_loaded FROM load_history WHERE object_key = 'good.csv'"), 2);
+  EXPECT_EQ(Count("SELECT rows_rejected FROM load_history WHERE object_key = 'good.csv'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_rejects WHERE object_key = 'good.csv' AND line = 3 AND raw "
+                  "= 'x,Bob' "
+                  "AND reason LIKE '%not a 64-bit integer%'"),
+            1);
+  EXPECT_EQ(
+      Count(
+          "SELECT count(*) FROM load_history WHERE object_key = 'nokey.csv' AND status = 'failed' AND error "
+          "LIKE '%no ''customer_id'' column%'"),
+      1);
+  // A failed object is not retried with the same content.
+  EXPECT_EQ(LoadAll(), 0u);
+}
+
+TEST_F(LoadLedgerTest, SkipFileLoadsNoneOfABadFile) {
+  Write("bad.csv", "customer_id,first_name\n1,Ann\nx,Bob\n");
+  LoaderOptions o;
+  o.on_error = OnError::kSkipFile;
+  EXPECT_EQ(LoadAll(o), 1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_rejects"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE status = 'failed' AND error LIKE '%skip_file%'"),
+            1);
+}
+
+TEST_F(LoadLedgerTest, SequenceIsEventTimeOrLoadCommitTime) {
+  Write("a.csv", "customer_id,updated_at\n1,2020-05-01T00:00:00Z\n");
+  Write("b.csv", "customer_id\n2\n");
+  EXPECT_EQ(LoadAll(), 2u);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM customer_raw WHERE customer_id = 1 AND _seq = TIMESTAMP '2020-05-01'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_raw r JOIN load_history h ON r._load_id = h.load_id WHERE "
+                  "r.customer_id = 2 AND r._seq = h.sequence_time"),
+            1);
+}
+
+}  // namespace
+}  // namespace dimstream

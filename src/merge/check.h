@@ -1,0 +1,17 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/entity.h"
+#include "warehouse/warehouse.h"
+
+namespace dimstream {
+
+// Verifies SEMANTICS.md section 5's invariants on the warehouse: at most one current version per key;
+// is_current exactly when valid_to is NULL; versions of a key do not overlap and each closed version's
+// valid_to is the next version's valid_from unless a delete ended it; current equals the open versions
+// of history. Returns one line per failed invariant, naming up to 20 keys; empty when all hold.
+Result<std::vector<std::string>> CheckInvariants(Warehouse& warehouse, const EntitySpec& entity);
+
+}  // namespace dimstream

@@ -1,0 +1,109 @@
+#include "merge/merge.h"
+
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "merge/fold.h"
+
+namespace dimstream {
+
+MergeJob::MergeJob(EntitySpec entity, Warehouse& warehouse)
+    : entity_(std::move(entity)), warehouse_(warehouse) {}
+
+Result<TaskRecord> MergeJob::RunOnce() {
+  TaskRecord task;
+  task.task_name = entity_.merge_job();
+  task.started_at = NowMicros();
+  Result<TaskRecord> r = [&]() -> Result<TaskRecord> {
+    auto session = warehouse_.BeginMerge();
+    if (!session.ok()) {
+      return session.error();
+    }
+    return Apply(**session, task);
+  }();  // the session is gone here: rolled back unless Finish committed it
+  if (r.ok()) {
+    return r;
+  }
+  stats_.failures++;
+  task.status = "failed";
+  task.finished_at = NowMicros();
+  task.error = r.error().message;
+  Status recorded = warehouse_.RecordTask(task);
+  if (!recorded.ok()) {
+    spdlog::warn("cannot record the failed merge run: {}", recorded.error().message);
+  }
+  return r.error().Context("merge run failed and was rolled back");
+}
+
+Result<TaskRecord> MergeJob::Apply(MergeSession& session, TaskRecord& task) {
+  auto watermark = session.ReadWatermark();
+  if (!watermark.ok()) {
+    return watermark.error();
+  }
+  task.watermark_from = *watermark;
+  auto staged = session.Stage(*watermark);
+  if (!staged.ok()) {
+    return staged.error();
+  }
+  task.rows_in = staged->rows_in;
+  task.rows_staged = staged->rows_staged;
+  task.watermark_to = staged->new_watermark;
+  if (staged->rows_in == 0) {
+    task.status = "empty";
+    return task;
+  }
+
+  // What the staged keys look like now, to count what this run changes.
+  struct Before {
+    bool open;
+    uint64_t scd1_hash;
+  };
+  std::map<std::pair<int64_t, Micros>, Before> before;
+  DIMSTREAM_TRY(session.ReadVersionsOfStagedKeys([&](Version&& v) {
+    before[{v.key, v.valid_from}] = {!v.valid_to.has_value(), v.scd1_hash};
+  }));
+
+  std::vector<Version> versions;
+  std::vector<LogRecord> records;
+  size_t scd1_count = entity_.scd1_columns.size();
+  auto flush = [&] {
+    if (!records.empty()) {
+      FoldKey(records, scd1_count, versions);
+      records.clear();
+      task.keys++;
+    }
+  };
+  DIMSTREAM_TRY(session.ReadLogOfStagedKeys([&](LogRecord&& r) {
+    if (!records.empty() && records.front().key != r.key) {
+      flush();
+    }
+    records.push_back(std::move(r));
+  }));
+  flush();
+
+  for (const Version& v : versions) {
+    auto it = before.find({v.key, v.valid_from});
+    if (it == before.end()) {
+      task.versions_opened++;
+      task.versions_closed += v.valid_to ? 1 : 0;
+      continue;
+    }
+    task.versions_closed += (v.valid_to && it->second.open) ? 1 : 0;
+    task.scd1_updates += it->second.scd1_hash != v.scd1_hash ? 1 : 0;
+  }
+
+  DIMSTREAM_TRY(session.ReplaceVersions(versions));
+  task.status = "succeeded";
+  task.finished_at = NowMicros();
+  DIMSTREAM_TRY(session.Finish(staged->new_watermark, task));
+  stats_.runs++;
+  stats_.rows_merged += task.rows_in;
+  stats_.last_freshness_us = NowMicros() - staged->newest_loaded_at;
+  spdlog::info("merged {} rows ({} keys): {} versions opened, {} closed, {} SCD1 updates", task.rows_in,
+               task.keys, task.versions_opened, task.versions_closed, task.scd1_updates);
+  return task;
+}
+
+}  // namespace dimstream

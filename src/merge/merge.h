@@ -1,0 +1,40 @@
+#pragma once
+
+#include <atomic>
+
+#include "config/entity.h"
+#include "warehouse/warehouse.h"
+
+namespace dimstream {
+
+struct MergeStats {
+  std::atomic<uint64_t> runs{0};
+  std::atomic<uint64_t> failures{0};
+  std::atomic<uint64_t> rows_merged{0};
+  std::atomic<int64_t> last_freshness_us{-1};  // load commit of the newest merged row -> merge commit
+};
+
+// The seed's stored procedure, done right: one run takes the raw rows above the watermark into stage,
+// refolds every staged key from its retained records (so late records and ties land where their
+// sequence puts them), replaces those keys' versions in history and current, advances the watermark,
+// cleans raw and stage and records the run, all in one warehouse transaction. Called from the merge
+// task's thread (or the `merge` command); not reentrant.
+class MergeJob {
+ public:
+  MergeJob(EntitySpec entity, Warehouse& warehouse);
+
+  // One run. A run with nothing to merge changes nothing and returns rows_in == 0. A failed run is
+  // rolled back, recorded in task_history, and returned as the error.
+  Result<TaskRecord> RunOnce();
+
+  const MergeStats& stats() const { return stats_; }
+
+ private:
+  Result<TaskRecord> Apply(MergeSession& session, TaskRecord& task);
+
+  EntitySpec entity_;
+  Warehouse& warehouse_;
+  MergeStats stats_;
+};
+
+}  // namespace dimstream

@@ -1,0 +1,140 @@
+// Runs every behaviour case in cases/ through the real loader, merge and a DuckDB file.
+//
+// A case file is plain text in sections:
+//   --- file NAME      CSV content put into the bucket as object NAME and loaded (in file order)
+//   --- merge          one merge run
+//   --- history        the expected customer_history rows (CSV; only the columns named in the header are
+//   --- current        compared, rows in key, valid_from order); "@NAME" stands for the load commit time
+//                      of object NAME, the sequence of its rows when the file has no updated_at column
+// Lines starting with '#' before the first section describe the case.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/csv_reader.h"
+#include "common/stop.h"
+#include "loader/loader.h"
+#include "merge/check.h"
+#include "merge/merge.h"
+#include "object_store/local_object_store.h"
+#include "warehouse/duckdb/duckdb_warehouse.h"
+#include "warehouse/sql.h"
+
+namespace dimstream {
+namespace {
+
+struct Section {
+  std::string kind;  // file, merge, history, current
+  std::string arg;
+  std::string body;
+};
+
+std::vector<Section> ReadCase(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<Section> sections;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("--- ", 0) == 0) {
+      std::istringstream words(line.substr(4));
+      Section s;
+      words >> s.kind >> s.arg;
+      sections.push_back(s);
+    } else if (!sections.empty()) {
+      sections.back().body += line + "\n";
+    }
+  }
+  return sections;
+}
+
+std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  CsvReader reader(text);
+  CsvRecord r;
+  std::string error;
+  while (reader.Next(r, &error) == CsvStatus::kRecord) {
+    rows.emplace_back(r.fields.begin(), r.fields.end());
+  }
+  return rows;
+}
+
+class BehaviourTest : public ::testing::TestWithParam<std::filesystem::path> {};
+
+TEST_P(BehaviourTest, MatchesExpectedTables) {
+  const auto& path = GetParam();
+  auto dir = std::filesystem::temp_directory_path() / ("dimstream_case_" + path.stem().string());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "bucket");
+  EntitySpec entity;
+  LocalObjectStore store(dir / "bucket");
+  auto opened = DuckDbWarehouse::Open({dir / "w.duckdb"}, entity);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  DuckDbWarehouse& warehouse = **opened;
+  Loader loader(LoaderOptions{}, entity, store, nullptr, warehouse);
+  MergeJob merge(entity, warehouse);
+
+  for (const Section& s : ReadCase(path)) {
+    if (s.kind == "file") {
+      std::ofstream(dir / "bucket" / s.arg, std::ios::binary) << s.body;
+      auto info = store.Stat(ObjectKey(s.arg));
+      ASSERT_TRUE(info.ok());
+      auto r = loader.LoadObject(*info);
+      ASSERT_TRUE(r.ok()) << r.error().message;
+    } else if (s.kind == "merge") {
+      auto r = merge.RunOnce();
+      ASSERT_TRUE(r.ok()) << r.error().message;
+    } else if (s.kind == "history" || s.kind == "current") {
+      auto expected = ParseCsv(s.body);
+      ASSERT_FALSE(expected.empty()) << "section " << s.kind << " needs a header";
+      std::vector<std::string> columns = expected.front();
+      std::string table = s.kind == "history" ? entity.history_table() : entity.current_table();
+      auto actual = warehouse.Query("SELECT " + IdentList(columns) + " FROM " + QuoteIdent(table) +
+                                    " ORDER BY " + QuoteIdent(entity.key_column()) + ", valid_from");
+      ASSERT_TRUE(actual.ok()) << actual.error().message;
+      std::vector<std::vector<std::string>> got;
+      for (const auto& row : actual->rows) {
+        std::vector<std::string> cells;
+        for (const auto& v : row) {
+          cells.push_back(v.value_or(""));
+        }
+        got.push_back(cells);
+      }
+      std::vector<std::vector<std::string>> want(expected.begin() + 1, expected.end());
+      for (auto& row : want) {
+        for (auto& cell : row) {
+          if (cell.rfind('@', 0) == 0) {
+            auto t = warehouse.Query("SELECT sequence_time FROM load_history WHERE object_key = " +
+                                     QuoteLiteral(cell.substr(1)));
+            ASSERT_TRUE(t.ok() && t->rows.size() == 1) << "no load of " << cell;
+            cell = *t->rows[0][0];
+          }
+        }
+      }
+      EXPECT_EQ(got, want) << s.kind << " of " << path.filename();
+    } else {
+      FAIL() << "unknown section '" << s.kind << "' in " << path;
+    }
+  }
+  auto failures = CheckInvariants(warehouse, entity);
+  ASSERT_TRUE(failures.ok());
+  EXPECT_TRUE(failures->empty()) << failures->front();
+  opened = Error::NotFound("closed");
+  std::filesystem::remove_all(dir);
+}
+
+std::vector<std::filesystem::path> Cases() {
+  std::vector<std::filesystem::path> out;
+  for (const auto& e : std::filesystem::directory_iterator(DIMSTREAM_CASES_DIR)) {
+    if (e.path().extension() == ".case") {
+      out.push_back(e.path());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, BehaviourTest, ::testing::ValuesIn(Cases()),
+                         [](const auto& p) { return p.param.stem().string(); });
+
+}  // namespace
+}  // namespace dimstream

@@ -1,0 +1,173 @@
+#include "warehouse/duckdb/duckdb_handles.h"
+
+#include "warehouse/sql.h"
+
+namespace dimstream::duck {
+namespace {
+
+duckdb_state Bind(duckdb_prepared_statement stmt, idx_t i, const Param& p) {
+  return std::visit(
+      [&](const auto& v) -> duckdb_state {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return duckdb_bind_null(stmt, i);
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          return duckdb_bind_int64(stmt, i, v);
+        } else if constexpr (std::is_same_v<T, uint64_t>) {
+          return duckdb_bind_uint64(stmt, i, v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          return duckdb_bind_varchar_length(stmt, i, v.data(), v.size());
+        } else if constexpr (std::is_same_v<T, Timestamp>) {
+          return duckdb_bind_timestamp(stmt, i, duckdb_timestamp{v.micros});
+        } else {
+          return duckdb_bind_boolean(stmt, i, v);
+        }
+      },
+      p);
+}
+
+class Prepared {
+ public:
+  ~Prepared() { duckdb_destroy_prepare(&stmt_); }
+  duckdb_prepared_statement stmt_ = nullptr;
+};
+
+}  // namespace
+
+Error ToError(const std::string& what, const std::string& message) {
+  bool retryable =
+      message.find("lock") != std::string::npos || message.find("Conflict") != std::string::npos ||
+      message.find("IO Error") != std::string::npos || message.find("No space left") != std::string::npos;
+  std::string text = what + ": " + message;
+  return retryable ? Error::Retryable(text) : Error::Permanent(text);
+}
+
+Connection::Connection(duckdb_database db) {
+  if (duckdb_connect(db, &conn_) != DuckDBSuccess) {
+    conn_ = nullptr;
+  }
+}
+
+Connection::~Connection() {
+  if (conn_ != nullptr) {
+    duckdb_disconnect(&conn_);
+  }
+}
+
+Status Connection::Exec(const std::string& sql) {
+  QueryResultHandle r;
+  if (duckdb_query(conn_, sql.c_str(), r.get()) != DuckDBSuccess) {
+    return ToError("query failed", duckdb_result_error(r.get()));
+  }
+  return Ok();
+}
+
+Status Connection::Run(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out) {
+  Prepared p;
+  if (duckdb_prepare(conn_, sql.c_str(), &p.stmt_) != DuckDBSuccess) {
+    return ToError("cannot prepare query", duckdb_prepare_error(p.stmt_));
+  }
+  for (idx_t i = 0; i < params.size(); ++i) {
+    if (Bind(p.stmt_, i + 1, params[i]) != DuckDBSuccess) {
+      return Error::Permanent("cannot bind parameter " + std::to_string(i + 1));
+    }
+  }
+  QueryResultHandle local;
+  QueryResultHandle* r = out != nullptr ? out : &local;
+  if (duckdb_execute_prepared(p.stmt_, r->get()) != DuckDBSuccess) {
+    return ToError("query failed", duckdb_result_error(r->get()));
+  }
+  return Ok();
+}
+
+Result<std::optional<int64_t>> Connection::ScalarInt(const std::string& sql,
+                                                     const std::vector<Param>& params) {
+  QueryResultHandle r;
+  DIMSTREAM_TRY(Run(sql, params, &r));
+  std::optional<int64_t> value;
+  ChunkReader reader(r.get());
+  reader.ForEach([&](idx_t row) {
+    if (!value && !reader.IsNull(0, row)) {
+      value = reader.GetInt64(0, row);
+    }
+  });
+  return value;
+}
+
+void ChunkReader::ForEach(const std::function<void(idx_t)>& on_row) {
+  idx_t columns = duckdb_column_count(result_);
+  while (true) {
+    chunk_ = duckdb_fetch_chunk(*result_);
+    if (chunk_ == nullptr) {
+      break;
+    }
+    idx_t n = duckdb_data_chunk_get_size(chunk_);
+    data_.resize(columns);
+    validity_.resize(columns);
+    for (idx_t c = 0; c < columns; ++c) {
+      duckdb_vector v = duckdb_data_chunk_get_vector(chunk_, c);
+      data_[c] = duckdb_vector_get_data(v);
+      validity_[c] = duckdb_vector_get_validity(v);
+    }
+    for (idx_t row = 0; row < n; ++row) {
+      on_row(row);
+    }
+    duckdb_destroy_data_chunk(&chunk_);
+  }
+}
+
+bool ChunkReader::IsNull(idx_t col, idx_t row) const {
+  return validity_[col] != nullptr && !duckdb_validity_row_is_valid(validity_[col], row);
+}
+
+int64_t ChunkReader::GetInt64(idx_t col, idx_t row) const {
+  return static_cast<int64_t*>(data_[col])[row];
+}
+
+uint64_t ChunkReader::GetUInt64(idx_t col, idx_t row) const {
+  return static_cast<uint64_t*>(data_[col])[row];
+}
+
+bool ChunkReader::GetBool(idx_t col, idx_t row) const {
+  return static_cast<bool*>(data_[col])[row];
+}
+
+std::string_view ChunkReader::GetText(idx_t col, idx_t row) const {
+  auto* s = static_cast<duckdb_string_t*>(data_[col]) + row;
+  return {duckdb_string_t_data(s), duckdb_string_t_length(*s)};
+}
+
+std::optional<std::string> ChunkReader::GetOptText(idx_t col, idx_t row) const {
+  if (IsNull(col, row)) {
+    return std::nullopt;
+  }
+  return std::string(GetText(col, row));
+}
+
+Appender::Appender(Connection& conn, const std::string& table) : table_(table) {
+  if (duckdb_appender_create(conn.get(), nullptr, table.c_str(), &app_) != DuckDBSuccess) {
+    status_ = Error::Permanent("cannot append to " + QuoteIdent(table) + ": " +
+                               (app_ != nullptr ? duckdb_appender_error(app_) : "no appender"));
+  }
+}
+
+Appender::~Appender() {
+  if (app_ != nullptr) {
+    duckdb_appender_destroy(&app_);
+  }
+}
+
+void Appender::Check(duckdb_state st) {
+  if (st != DuckDBSuccess && status_.ok()) {
+    status_ = ToError("cannot append to " + QuoteIdent(table_), duckdb_appender_error(app_));
+  }
+}
+
+Status Appender::Close() {
+  if (status_.ok() && duckdb_appender_close(app_) != DuckDBSuccess) {
+    status_ = ToError("cannot append to " + QuoteIdent(table_), duckdb_appender_error(app_));
+  }
+  return status_;
+}
+
+}  // namespace dimstream::duck

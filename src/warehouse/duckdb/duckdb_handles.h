@@ -1,0 +1,110 @@
+#pragma once
+
+#include <duckdb.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/error.h"
+#include "common/types.h"
+
+namespace dimstream::duck {
+
+// Owning wrappers over DuckDB's C handles, and the few operations the adapter needs on them. Used by
+// DuckDbWarehouse only; each Connection is used from one thread at a time.
+
+struct Timestamp {
+  Micros micros;
+};
+using Param = std::variant<std::monostate, int64_t, uint64_t, std::string, Timestamp, bool>;
+
+class QueryResultHandle {
+ public:
+  QueryResultHandle() = default;
+  QueryResultHandle(const QueryResultHandle&) = delete;
+  QueryResultHandle& operator=(const QueryResultHandle&) = delete;
+  ~QueryResultHandle() { duckdb_destroy_result(&result_); }
+  duckdb_result* get() { return &result_; }
+
+ private:
+  duckdb_result result_{};
+};
+
+class Connection {
+ public:
+  explicit Connection(duckdb_database db);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  bool ok() const { return conn_ != nullptr; }
+  duckdb_connection get() const { return conn_; }
+
+  // Runs SQL without parameters (DDL, BEGIN, COMMIT).
+  Status Exec(const std::string& sql);
+  // Runs SQL with bound parameters; `out` (optional) receives the materialized result.
+  Status Run(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out = nullptr);
+  // A single BIGINT (or NULL -> nullopt) from the first row, first column.
+  Result<std::optional<int64_t>> ScalarInt(const std::string& sql, const std::vector<Param>& params = {});
+
+ private:
+  duckdb_connection conn_ = nullptr;
+};
+
+// Maps a DuckDB error message to a kind: lock conflicts and I/O trouble are retryable.
+Error ToError(const std::string& what, const std::string& message);
+
+// Reads a materialized result chunk by chunk; `row` is called with an accessor per row.
+class ChunkReader {
+ public:
+  explicit ChunkReader(duckdb_result* result) : result_(result) {}
+  // Calls on_row(chunk_row) for every row; getters below read the current chunk.
+  void ForEach(const std::function<void(idx_t)>& on_row);
+  bool IsNull(idx_t col, idx_t row) const;
+  int64_t GetInt64(idx_t col, idx_t row) const;
+  uint64_t GetUInt64(idx_t col, idx_t row) const;
+  bool GetBool(idx_t col, idx_t row) const;
+  std::string_view GetText(idx_t col, idx_t row) const;
+  std::optional<std::string> GetOptText(idx_t col, idx_t row) const;
+
+ private:
+  duckdb_result* result_;
+  duckdb_data_chunk chunk_ = nullptr;
+  std::vector<void*> data_;
+  std::vector<uint64_t*> validity_;
+};
+
+// Appends rows to one table inside the connection's current transaction.
+class Appender {
+ public:
+  Appender(Connection& conn, const std::string& table);
+  Appender(const Appender&) = delete;
+  Appender& operator=(const Appender&) = delete;
+  ~Appender();
+
+  Status status() const { return status_; }
+  void Int64(int64_t v) { Check(duckdb_append_int64(app_, v)); }
+  void UInt64(uint64_t v) { Check(duckdb_append_uint64(app_, v)); }
+  void Bool(bool v) { Check(duckdb_append_bool(app_, v)); }
+  void Null() { Check(duckdb_append_null(app_)); }
+  void Text(std::string_view v) { Check(duckdb_append_varchar_length(app_, v.data(), v.size())); }
+  void OptText(const std::optional<std::string>& v) { v ? Text(*v) : Null(); }
+  void Time(Micros t) { Check(duckdb_append_timestamp(app_, duckdb_timestamp{t})); }
+  void OptTime(const std::optional<Micros>& t) { t ? Time(*t) : Null(); }
+  void EndRow() { Check(duckdb_appender_end_row(app_)); }
+  // Flushes and closes; returns the first error met.
+  Status Close();
+
+ private:
+  void Check(duckdb_state st);
+  duckdb_appender app_ = nullptr;
+  Status status_;
+  std::string table_;
+};
+
+}  // namespace dimstream::duck

@@ -1,0 +1,534 @@
+#include "warehouse/duckdb/duckdb_warehouse.h"
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+#include "warehouse/sql.h"
+
+namespace dimstream {
+namespace {
+
+using duck::Appender;
+using duck::ChunkReader;
+using duck::Connection;
+using duck::Param;
+using duck::QueryResultHandle;
+using duck::Timestamp;
+
+constexpr const char* kLoadHistory = "load_history";
+constexpr const char* kParameterControl = "parameter_control";
+constexpr const char* kTaskHistory = "task_history";
+constexpr const char* kWatermarkName = "LETS";
+
+// Table and column names of one entity, quoted once.
+struct Names {
+  explicit Names(const EntitySpec& e)
+      : key(QuoteIdent(e.key_column())),
+        attrs(IdentList(e.attribute_columns())),
+        raw(QuoteIdent(e.raw_table())),
+        stage(QuoteIdent(e.stage_table())),
+        log(QuoteIdent(e.log_table())),
+        history(QuoteIdent(e.history_table())),
+        current(QuoteIdent(e.current_table())),
+        rejects(QuoteIdent(e.rejects_table())),
+        op(e.operation_column.empty()
+               ? "'U'"
+               : fmt::format("CASE WHEN {} = 'D' THEN 'D' ELSE 'U' END", QuoteIdent(e.operation_column))) {}
+  std::string key, attrs, raw, stage, log, history, current, rejects, op;
+  std::string StagedKeys() const { return fmt::format("{} IN (SELECT {} FROM {})", key, key, stage); }
+};
+
+std::string AttrDdl(const EntitySpec& e) {
+  std::string out;
+  for (const auto& c : e.attribute_columns()) {
+    out += ", " + QuoteIdent(c) + " VARCHAR";
+  }
+  return out;
+}
+
+class DuckDbMergeSession : public MergeSession {
+ public:
+  DuckDbMergeSession(duckdb_database db, const EntitySpec& entity) : conn_(db), entity_(entity), n_(entity) {}
+  ~DuckDbMergeSession() override {
+    if (open_) {
+      (void)conn_.Exec("ROLLBACK");
+    }
+  }
+
+  Status Begin() {
+    if (!conn_.ok()) {
+      return Error::Retryable("cannot connect to the warehouse");
+    }
+    DIMSTREAM_TRY(conn_.Exec("BEGIN TRANSACTION"));
+    open_ = true;
+    return Ok();
+  }
+
+  Result<int64_t> ReadWatermark() override {
+    auto v = conn_.ScalarInt(
+        fmt::format(
+            "SELECT CAST(parameter_value AS BIGINT) FROM {} WHERE job_name = $1 AND parameter_name = $2",
+            QuoteIdent(kParameterControl)),
+        {entity_.merge_job(), std::string(kWatermarkName)});
+    if (!v.ok()) {
+      return v.error();
+    }
+    return v->value_or(0);
+  }
+
+  Result<StageResult> Stage(int64_t watermark) override {
+    StageResult r;
+    DIMSTREAM_TRY(conn_.Exec("DELETE FROM " + n_.stage));
+    QueryResultHandle counts;
+    DIMSTREAM_TRY(conn_.Run(
+        fmt::format(
+            "SELECT count(*), coalesce(max(_arrival), $1), coalesce(epoch_us(max(_loaded_at)), 0) FROM {} "
+            "WHERE _arrival > $1",
+            n_.raw),
+        {watermark}, &counts));
+    ChunkReader reader(counts.get());
+    reader.ForEach([&](idx_t row) {
+      r.rows_in = static_cast<uint64_t>(reader.GetInt64(0, row));
+      r.new_watermark = reader.GetInt64(1, row);
+      r.newest_loaded_at = reader.GetInt64(2, row);
+    });
+    if (r.rows_in == 0) {
+      return r;
+    }
+    // A later arrival with the same key and sequence supersedes an earlier one (SEMANTICS.md section 4).
+    DIMSTREAM_TRY(
+        conn_.Run(fmt::format("INSERT INTO {} SELECT * FROM {} WHERE _arrival > $1 QUALIFY row_number() "
+                              "OVER (PARTITION BY {}, _seq ORDER BY _arrival DESC) = 1",
+                              n_.stage, n_.raw, n_.key),
+                  {watermark}));
+    auto staged = conn_.ScalarInt("SELECT count(*) FROM " + n_.stage);
+    if (!staged.ok()) {
+      return staged.error();
+    }
+    r.rows_staged = static_cast<uint64_t>(staged->value_or(0));
+    DIMSTREAM_TRY(
+        conn_.Exec(fmt::format("DELETE FROM {0} USING {1} s WHERE {0}.{2} = s.{2} AND {0}._seq = s._seq",
+                               n_.log, n_.stage, n_.key)));
+    DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} SELECT {}, {}, {}, _seq, _arrival FROM {}", n_.log,
+                                         n_.key, n_.attrs, n_.op, n_.stage)));
+    return r;
+  }
+
+  Status ReadLogOfStagedKeys(const std::function<void(LogRecord&&)>& sink) override {
+    return ReadLog(fmt::format("WHERE {}", n_.StagedKeys()), sink);
+  }
+
+  Status ReadLog(const std::string& where, const std::function<void(LogRecord&&)>& sink) {
+    QueryResultHandle r;
+    DIMSTREAM_TRY(
+        conn_.Run(fmt::format("SELECT {}, _seq, _arrival, _op, {} FROM {} {} ORDER BY {}, _seq, _arrival",
+                              n_.key, n_.attrs, n_.log, where, n_.key),
+                  {}, &r));
+    size_t attrs = entity_.attribute_columns().size();
+    ChunkReader reader(r.get());
+    reader.ForEach([&](idx_t row) {
+      LogRecord rec;
+      rec.key = reader.GetInt64(0, row);
+      rec.seq = reader.GetInt64(1, row);
+      rec.arrival = reader.GetInt64(2, row);
+      rec.is_delete = reader.GetText(3, row) == "D";
+      rec.attributes.reserve(attrs);
+      for (size_t a = 0; a < attrs; ++a) {
+        rec.attributes.push_back(reader.GetOptText(4 + a, row));
+      }
+      sink(std::move(rec));
+    });
+    return Ok();
+  }
+
+  Status ReadVersionsOfStagedKeys(const std::function<void(Version&&)>& sink) override {
+    QueryResultHandle r;
+    DIMSTREAM_TRY(
+        conn_.Run(fmt::format("SELECT {}, valid_from, valid_to, _scd1_hash, _scd2_hash FROM {} WHERE {}",
+                              n_.key, n_.history, n_.StagedKeys()),
+                  {}, &r));
+    ChunkReader reader(r.get());
+    reader.ForEach([&](idx_t row) {
+      Version v;
+      v.key = reader.GetInt64(0, row);
+      v.valid_from = reader.GetInt64(1, row);
+      if (!reader.IsNull(2, row)) {
+        v.valid_to = reader.GetInt64(2, row);
+      }
+      v.scd1_hash = reader.GetUInt64(3, row);
+      v.scd2_hash = reader.GetUInt64(4, row);
+      sink(std::move(v));
+    });
+    return Ok();
+  }
+
+  Status ReplaceVersions(const std::vector<Version>& versions) override {
+    DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} WHERE {}", n_.history, n_.StagedKeys())));
+    DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} WHERE {}", n_.current, n_.StagedKeys())));
+    Appender history(conn_, entity_.history_table());
+    Appender current(conn_, entity_.current_table());
+    for (const Version& v : versions) {
+      history.Int64(v.key);
+      for (const auto& a : v.attributes) {
+        history.OptText(a);
+      }
+      history.Time(v.valid_from);
+      history.OptTime(v.valid_to);
+      history.Bool(!v.valid_to.has_value());
+      history.Bool(v.ended_by_delete);
+      history.Int64(v.opened_arrival);
+      history.Int64(v.updated_arrival);
+      history.UInt64(v.scd1_hash);
+      history.UInt64(v.scd2_hash);
+      history.EndRow();
+      if (!v.valid_to) {
+        current.Int64(v.key);
+        for (const auto& a : v.attributes) {
+          current.OptText(a);
+        }
+        current.Time(v.valid_from);
+        current.Int64(v.opened_arrival);
+        current.Int64(v.updated_arrival);
+        current.UInt64(v.scd1_hash);
+        current.UInt64(v.scd2_hash);
+        current.EndRow();
+      }
+    }
+    DIMSTREAM_TRY(history.Close());
+    return current.Close();
+  }
+
+  Status Finish(int64_t new_watermark, const TaskRecord& task) override {
+    Micros now = NowMicros();
+    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE job_name = $1 AND parameter_name = $2",
+                                        QuoteIdent(kParameterControl)),
+                            {entity_.merge_job(), std::string(kWatermarkName)}));
+    DIMSTREAM_TRY(conn_.Run(
+        fmt::format("INSERT INTO {} VALUES ($1, $2, $3, $4)", QuoteIdent(kParameterControl)),
+        {entity_.merge_job(), std::string(kWatermarkName), std::to_string(new_watermark), Timestamp{now}}));
+    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _arrival <= $1", n_.raw), {new_watermark}));
+    DIMSTREAM_TRY(conn_.Exec("DELETE FROM " + n_.stage));
+    DIMSTREAM_TRY(InsertTask(conn_, task));
+    DIMSTREAM_TRY(conn_.Exec("COMMIT"));
+    open_ = false;
+    return Ok();
+  }
+
+  static Status InsertTask(Connection& conn, const TaskRecord& t) {
+    return conn.Run(
+        fmt::format("INSERT INTO {} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    QuoteIdent(kTaskHistory)),
+        {t.task_name, Timestamp{t.started_at}, Timestamp{t.finished_at}, t.status, t.rows_in, t.rows_staged,
+         t.keys, t.versions_opened, t.versions_closed, t.scd1_updates, t.watermark_from, t.watermark_to,
+         t.error.empty() ? Param{} : Param{t.error}});
+  }
+
+ private:
+  Connection conn_;
+  const EntitySpec& entity_;
+  Names n_;
+  bool open_ = false;
+};
+
+}  // namespace
+
+DuckDbWarehouse::DuckDbWarehouse(duckdb_database db, DuckDbOptions options, EntitySpec entity)
+    : db_(db), options_(std::move(options)), entity_(std::move(entity)) {}
+
+DuckDbWarehouse::~DuckDbWarehouse() {
+  duckdb_close(&db_);
+}
+
+Result<std::unique_ptr<DuckDbWarehouse>> DuckDbWarehouse::Open(const DuckDbOptions& options,
+                                                               const EntitySpec& entity) {
+  DIMSTREAM_TRY(entity.Validate());
+  std::error_code ec;
+  if (!options.read_only && options.path.has_parent_path()) {
+    std::filesystem::create_directories(options.path.parent_path(), ec);
+  }
+  duckdb_config config = nullptr;
+  duckdb_create_config(&config);
+  if (options.threads > 0) {
+    duckdb_set_config(config, "threads", std::to_string(options.threads).c_str());
+  }
+  if (!options.memory_limit.empty()) {
+    duckdb_set_config(config, "memory_limit", options.memory_limit.c_str());
+  }
+  if (options.read_only) {
+    duckdb_set_config(config, "access_mode", "READ_ONLY");
+  }
+  duckdb_database db = nullptr;
+  char* err = nullptr;
+  duckdb_state st = duckdb_open_ext(options.path.c_str(), &db, config, &err);
+  duckdb_destroy_config(&config);
+  if (st != DuckDBSuccess) {
+    std::string message = err != nullptr ? err : "unknown error";
+    duckdb_free(err);
+    return duck::ToError("cannot open warehouse " + options.path.string(), message);
+  }
+  std::unique_ptr<DuckDbWarehouse> w(new DuckDbWarehouse(db, options, entity));
+  if (!options.read_only) {
+    Status schema = w->CreateSchema();
+    if (!schema.ok()) {
+      return schema.error().Context("cannot create the schema in " + options.path.string());
+    }
+  }
+  return w;
+}
+
+Status DuckDbWarehouse::CreateSchema() {
+  Connection conn(db_);
+  const EntitySpec& e = entity_;
+  Names n(e);
+  std::string attrs = AttrDdl(e);
+  std::string key = n.key + " BIGINT";
+  std::string input = key + attrs;
+  if (!e.sequence_column.empty()) {
+    input += ", " + QuoteIdent(e.sequence_column) + " TIMESTAMP";
+  }
+  if (!e.operation_column.empty()) {
+    input += ", " + QuoteIdent(e.operation_column) + " VARCHAR";
+  }
+  std::string raw_meta =
+      ", _object_key VARCHAR, _line BIGINT, _arrival BIGINT, _load_id BIGINT, _loaded_at TIMESTAMP, _seq "
+      "TIMESTAMP, _scd1_hash UBIGINT, _scd2_hash UBIGINT";
+  std::string lineage =
+      ", _opened_arrival BIGINT, _updated_arrival BIGINT, _scd1_hash UBIGINT, _scd2_hash UBIGINT";
+  const std::string ddl[] = {
+      fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{})", n.raw, input, raw_meta),
+      fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{})", n.stage, input, raw_meta),
+      fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{}, _op VARCHAR, _seq TIMESTAMP, _arrival BIGINT)", n.log,
+                  key, attrs),
+      fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{}, valid_from TIMESTAMP, valid_to TIMESTAMP, is_current "
+                  "BOOLEAN, "
+                  "_ended_by_delete BOOLEAN{})",
+                  n.history, key, attrs, lineage),
+      fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{}, valid_from TIMESTAMP{})", n.current, key, attrs,
+                  lineage),
+      fmt::format(
+          "CREATE TABLE IF NOT EXISTS {} (object_key VARCHAR, line BIGINT, raw VARCHAR, reason VARCHAR, "
+          "load_id BIGINT, rejected_at TIMESTAMP)",
+          n.rejects),
+      fmt::format(
+          "CREATE TABLE IF NOT EXISTS {} (load_id BIGINT, object_key VARCHAR, checksum VARCHAR, "
+          "version_tag VARCHAR, size BIGINT, status VARCHAR, rows_loaded BIGINT, rows_rejected BIGINT, "
+          "error VARCHAR, loaded_at TIMESTAMP, sequence_time TIMESTAMP)",
+          QuoteIdent(kLoadHistory)),
+      fmt::format(
+          "CREATE TABLE IF NOT EXISTS {} (job_name VARCHAR, parameter_name VARCHAR, parameter_value VARCHAR, "
+          "updated_at TIMESTAMP)",
+          QuoteIdent(kParameterControl)),
+      fmt::format(
+          "CREATE TABLE IF NOT EXISTS {} (task_name VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, "
+          "status VARCHAR, rows_in BIGINT, rows_staged BIGINT, keys BIGINT, versions_opened BIGINT, "
+          "versions_closed BIGINT, scd1_updates BIGINT, watermark_from BIGINT, watermark_to BIGINT, "
+          "error VARCHAR)",
+          QuoteIdent(kTaskHistory)),
+  };
+  for (const auto& sql : ddl) {
+    DIMSTREAM_TRY(conn.Exec(sql));
+  }
+  return Ok();
+}
+
+Result<bool> DuckDbWarehouse::HasVersion(const ObjectKey& key, const std::string& version_tag) {
+  Connection conn(db_);
+  auto v = conn.ScalarInt(fmt::format("SELECT count(*) FROM {} WHERE object_key = $1 AND version_tag = $2",
+                                      QuoteIdent(kLoadHistory)),
+                          {key.get(), version_tag});
+  if (!v.ok()) {
+    return v.error();
+  }
+  return v->value_or(0) > 0;
+}
+
+Result<bool> DuckDbWarehouse::HasLoad(const ObjectKey& key, const Checksum& checksum) {
+  Connection conn(db_);
+  auto v = conn.ScalarInt(fmt::format("SELECT count(*) FROM {} WHERE object_key = $1 AND checksum = $2",
+                                      QuoteIdent(kLoadHistory)),
+                          {key.get(), checksum.get()});
+  if (!v.ok()) {
+    return v.error();
+  }
+  return v->value_or(0) > 0;
+}
+
+Status DuckDbWarehouse::AppendRaw(Connection& conn, const LoadRequest& request, int64_t load_id,
+                                  int64_t arrival_base, Micros loaded_at, Micros sequence_time) {
+  const RawRows& rows = request.rows;
+  bool has_sequence = !entity_.sequence_column.empty();
+  bool has_op = !entity_.operation_column.empty();
+  Appender raw(conn, entity_.raw_table());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    raw.Int64(rows.key[i]);
+    for (const auto& column : rows.attributes) {
+      const TextRef& t = column[i];
+      t.null ? raw.Null() : raw.Text(t.value);
+    }
+    std::optional<Micros> event_time = rows.event_time.empty() ? std::nullopt : rows.event_time[i];
+    if (has_sequence) {
+      raw.OptTime(event_time);
+    }
+    if (has_op) {
+      raw.Text(std::string_view(&rows.op[i], 1));
+    }
+    raw.Text(request.object.key.get());
+    raw.Int64(static_cast<int64_t>(rows.line[i]));
+    raw.Int64(arrival_base + static_cast<int64_t>(rows.line[i]));
+    raw.Int64(load_id);
+    raw.Time(loaded_at);
+    raw.Time(event_time.value_or(sequence_time));
+    raw.UInt64(rows.scd1_hash[i]);
+    raw.UInt64(rows.scd2_hash[i]);
+    raw.EndRow();
+  }
+  DIMSTREAM_TRY(raw.Close());
+  Appender rejects(conn, entity_.rejects_table());
+  for (const RejectedRow& r : request.rejects) {
+    rejects.Text(request.object.key.get());
+    rejects.Int64(static_cast<int64_t>(r.line));
+    rejects.Text(r.raw);
+    rejects.Text(r.reason);
+    rejects.Int64(load_id);
+    rejects.Time(loaded_at);
+    rejects.EndRow();
+  }
+  return rejects.Close();
+}
+
+Result<LoadReceipt> DuckDbWarehouse::CommitLoad(const LoadRequest& request) {
+  std::lock_guard lock(load_mu_);
+  Connection conn(db_);
+  if (!conn.ok()) {
+    return Error::Retryable("cannot connect to the warehouse");
+  }
+  DIMSTREAM_TRY(conn.Exec("BEGIN TRANSACTION"));
+  auto body = [&]() -> Result<LoadReceipt> {
+    auto seen = conn.ScalarInt(fmt::format("SELECT count(*) FROM {} WHERE object_key = $1 AND checksum = $2",
+                                           QuoteIdent(kLoadHistory)),
+                               {request.object.key.get(), request.checksum.get()});
+    if (!seen.ok()) {
+      return seen.error();
+    }
+    if (seen->value_or(0) > 0) {
+      return LoadReceipt{LoadOutcome::kAlreadyDone, 0};
+    }
+    QueryResultHandle last;
+    DIMSTREAM_TRY(
+        conn.Run(fmt::format("SELECT coalesce(max(load_id), 0), coalesce(epoch_us(max(sequence_time)), 0) "
+                             "FROM {}",
+                             QuoteIdent(kLoadHistory)),
+                 {}, &last));
+    int64_t load_id = 0;
+    Micros last_sequence = 0;
+    ChunkReader reader(last.get());
+    reader.ForEach([&](idx_t row) {
+      load_id = reader.GetInt64(0, row) + 1;
+      last_sequence = reader.GetInt64(1, row);
+    });
+    Micros now = NowMicros();
+    // The sequence of a file without event time: its load's commit order, as a time that never goes back.
+    Micros sequence_time = std::max(now, last_sequence + 1);
+    // Arrival position: the load's place in commit order, then the line (SEMANTICS.md section 4).
+    int64_t arrival_base = load_id << 32;
+    if (!request.failed) {
+      DIMSTREAM_TRY(AppendRaw(conn, request, load_id, arrival_base, now, sequence_time));
+    } else if (!request.rejects.empty()) {
+      LoadRequest rejects_only{request.object, request.checksum, true, request.error, {}, request.rejects};
+      rejects_only.rows.attributes.resize(entity_.attribute_columns().size());
+      DIMSTREAM_TRY(AppendRaw(conn, rejects_only, load_id, arrival_base, now, sequence_time));
+    }
+    DIMSTREAM_TRY(conn.Run(
+        fmt::format("INSERT INTO {} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    QuoteIdent(kLoadHistory)),
+        {load_id, request.object.key.get(), request.checksum.get(), request.object.version_tag,
+         request.object.size, std::string(request.failed ? "failed" : "loaded"),
+         static_cast<int64_t>(request.failed ? 0 : request.rows.size()),
+         static_cast<int64_t>(request.rejects.size()), request.error.empty() ? Param{} : Param{request.error},
+         Timestamp{now}, Timestamp{sequence_time}}));
+    DIMSTREAM_TRY(conn.Exec("COMMIT"));
+    return LoadReceipt{request.failed ? LoadOutcome::kFailed : LoadOutcome::kLoaded, load_id};
+  };
+  Result<LoadReceipt> r = body();
+  if (!r.ok() || r->outcome == LoadOutcome::kAlreadyDone) {
+    (void)conn.Exec("ROLLBACK");
+  }
+  if (!r.ok()) {
+    return r.error().Context("cannot load " + request.object.key.get());
+  }
+  return r;
+}
+
+Result<std::unique_ptr<MergeSession>> DuckDbWarehouse::BeginMerge() {
+  auto session = std::make_unique<DuckDbMergeSession>(db_, entity_);
+  DIMSTREAM_TRY(session->Begin());
+  return std::unique_ptr<MergeSession>(std::move(session));
+}
+
+Status DuckDbWarehouse::RecordTask(const TaskRecord& task) {
+  Connection conn(db_);
+  return DuckDbMergeSession::InsertTask(conn, task);
+}
+
+Status DuckDbWarehouse::ScanLog(const std::function<void(LogRecord&&)>& sink) {
+  DuckDbMergeSession session(db_, entity_);
+  return session.ReadLog("", sink);
+}
+
+Result<QueryResult> DuckDbWarehouse::Query(const std::string& sql) {
+  Connection conn(db_);
+  QueryResultHandle r;
+  if (duckdb_query(conn.get(), sql.c_str(), r.get()) != DuckDBSuccess) {
+    return Error::Invalid(duckdb_result_error(r.get()));
+  }
+  QueryResult out;
+  idx_t columns = duckdb_column_count(r.get());
+  for (idx_t c = 0; c < columns; ++c) {
+    out.columns.emplace_back(duckdb_column_name(r.get(), c));
+    switch (duckdb_column_type(r.get(), c)) {
+      case DUCKDB_TYPE_BOOLEAN:
+        out.kinds.push_back(ColumnKind::kBoolean);
+        break;
+      case DUCKDB_TYPE_TINYINT:
+      case DUCKDB_TYPE_SMALLINT:
+      case DUCKDB_TYPE_INTEGER:
+      case DUCKDB_TYPE_BIGINT:
+      case DUCKDB_TYPE_UTINYINT:
+      case DUCKDB_TYPE_USMALLINT:
+      case DUCKDB_TYPE_UINTEGER:
+      case DUCKDB_TYPE_UBIGINT:
+      case DUCKDB_TYPE_HUGEINT:
+      case DUCKDB_TYPE_UHUGEINT:
+      case DUCKDB_TYPE_FLOAT:
+      case DUCKDB_TYPE_DOUBLE:
+      case DUCKDB_TYPE_DECIMAL:
+        out.kinds.push_back(ColumnKind::kNumber);
+        break;
+      default:
+        out.kinds.push_back(ColumnKind::kText);
+    }
+  }
+  idx_t rows = duckdb_row_count(r.get());
+  out.rows.reserve(rows);
+  for (idx_t row = 0; row < rows; ++row) {
+    std::vector<Value> values;
+    values.reserve(columns);
+    for (idx_t c = 0; c < columns; ++c) {
+      if (duckdb_value_is_null(r.get(), c, row)) {
+        values.emplace_back(std::nullopt);
+      } else {
+        char* text = duckdb_value_varchar(r.get(), c, row);
+        values.emplace_back(text != nullptr ? text : "");
+        duckdb_free(text);
+      }
+    }
+    out.rows.push_back(std::move(values));
+  }
+  return out;
+}
+
+std::string DuckDbWarehouse::Describe() const {
+  return "duckdb:" + options_.path.string();
+}
+
+}  // namespace dimstream

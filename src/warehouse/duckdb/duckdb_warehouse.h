@@ -1,0 +1,57 @@
+#pragma once
+
+#include <duckdb.h>
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "config/entity.h"
+#include "warehouse/duckdb/duckdb_handles.h"
+#include "warehouse/warehouse.h"
+
+namespace dimstream {
+
+struct DuckDbOptions {
+  std::filesystem::path path;
+  uint64_t threads = 0;      // 0: DuckDB's default
+  std::string memory_limit;  // empty: DuckDB's default
+  bool read_only = false;
+};
+
+// Adapter: the warehouse in one DuckDB file. Owns the database handle and the schema of one entity;
+// opens a connection per operation, so any thread may call it. Loads are serialized by a mutex so that
+// load ids (the first part of every arrival position) follow commit order.
+class DuckDbWarehouse : public Warehouse {
+ public:
+  // Opens (creating if needed) the file and the schema. kRetryable when another process holds the file.
+  static Result<std::unique_ptr<DuckDbWarehouse>> Open(const DuckDbOptions& options,
+                                                       const EntitySpec& entity);
+  ~DuckDbWarehouse() override;
+
+  Result<bool> HasVersion(const ObjectKey& key, const std::string& version_tag) override;
+  Result<bool> HasLoad(const ObjectKey& key, const Checksum& checksum) override;
+  Result<LoadReceipt> CommitLoad(const LoadRequest& request) override;
+  Result<std::unique_ptr<MergeSession>> BeginMerge() override;
+  Status RecordTask(const TaskRecord& task) override;
+  Status ScanLog(const std::function<void(LogRecord&&)>& sink) override;
+  Result<QueryResult> Query(const std::string& sql) override;
+  std::string Describe() const override;
+
+  duckdb_database handle() const { return db_; }
+  const EntitySpec& entity() const { return entity_; }
+
+ private:
+  DuckDbWarehouse(duckdb_database db, DuckDbOptions options, EntitySpec entity);
+  Status CreateSchema();
+  Status AppendRaw(duck::Connection& conn, const LoadRequest& request, int64_t load_id, int64_t arrival_base,
+                   Micros loaded_at, Micros sequence_time);
+
+  duckdb_database db_;
+  DuckDbOptions options_;
+  EntitySpec entity_;
+  std::mutex load_mu_;
+};
+
+}  // namespace dimstream
