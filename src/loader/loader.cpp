@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/checksum.h"
+#include "common/fault.h"
 #include "loader/record_parser.h"
 
 namespace dimstream {
@@ -77,7 +78,9 @@ Result<LoadReceipt> Loader::LoadObject(const ObjectInfo& object) {
   }
   uint64_t rows = request.rows.size();
   uint64_t rejects = request.rejects.size();
+  FaultPoint("loader.before_commit");
   Result<LoadReceipt> receipt = warehouse_.CommitLoad(request);
+  FaultPoint("loader.after_commit");
   Count(receipt, rows, rejects);
   if (receipt.ok() && receipt->outcome != LoadOutcome::kAlreadyDone) {
     if (receipt->outcome == LoadOutcome::kFailed) {

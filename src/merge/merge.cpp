@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/fault.h"
 #include "merge/fold.h"
 
 namespace dimstream {
@@ -47,6 +48,7 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, TaskRecord& task) {
   if (!staged.ok()) {
     return staged.error();
   }
+  FaultPoint("merge.after_stage");
   task.rows_in = staged->rows_in;
   task.rows_staged = staged->rows_staged;
   task.watermark_to = staged->new_watermark;
@@ -94,7 +96,9 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, TaskRecord& task) {
     task.scd1_updates += it->second.scd1_hash != v.scd1_hash ? 1 : 0;
   }
 
+  FaultPoint("merge.after_fold");
   DIMSTREAM_TRY(session.ReplaceVersions(versions));
+  FaultPoint("merge.after_replace");
   task.status = "succeeded";
   task.finished_at = NowMicros();
   DIMSTREAM_TRY(session.Finish(staged->new_watermark, task));

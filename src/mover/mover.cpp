@@ -1,5 +1,7 @@
 #include "mover/mover.h"
 
+#include "common/fault.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -265,15 +267,18 @@ Mover::Outcome Mover::MoveOne(const Candidate& file, const StopSignal* stop, Pas
     return Outcome::kStopPass;
   }
   ObjectRef ref{ObjectKey(file.key), digest->size, digest->checksum};
+  FaultPoint("mover.before_put");
   if (Status put = store_.Put(ref.key, file.path, ref); !put.ok()) {
     return Fail(file, put.error(), pass);
   }
+  FaultPoint("mover.after_put");
   if (Status published = queue_.Publish(ref); !published.ok()) {
     // The object stays in the bucket; the retry finds it there (the put is idempotent) and notifies again.
     return Fail(file,
                 published.error().Context(fmt::format("cannot notify {} on {}", file.key, queue_.Describe())),
                 pass);
   }
+  FaultPoint("mover.after_publish");
   retries_.erase(file.key);
   ++pass.moved;
   stats_.files_moved.fetch_add(1, std::memory_order_relaxed);

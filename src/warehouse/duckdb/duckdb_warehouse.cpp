@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "common/fault.h"
 #include "warehouse/sql.h"
 
 namespace dimstream {
@@ -206,11 +207,14 @@ class DuckDbMergeSession : public MergeSession {
     DIMSTREAM_TRY(conn_.Run(
         fmt::format("INSERT INTO {} VALUES ($1, $2, $3, $4)", QuoteIdent(kParameterControl)),
         {entity_.merge_job(), std::string(kWatermarkName), std::to_string(new_watermark), Timestamp{now}}));
+    FaultPoint("merge.before_cleanup");
     DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _arrival <= $1", n_.raw), {new_watermark}));
     DIMSTREAM_TRY(conn_.Exec("DELETE FROM " + n_.stage));
     DIMSTREAM_TRY(InsertTask(conn_, task));
+    FaultPoint("merge.before_commit");
     DIMSTREAM_TRY(conn_.Exec("COMMIT"));
     open_ = false;
+    FaultPoint("merge.after_commit");
     return Ok();
   }
 
@@ -446,7 +450,9 @@ Result<LoadReceipt> DuckDbWarehouse::CommitLoad(const LoadRequest& request) {
          static_cast<int64_t>(request.failed ? 0 : request.rows.size()),
          static_cast<int64_t>(request.rejects.size()), request.error.empty() ? Param{} : Param{request.error},
          Timestamp{now}, Timestamp{sequence_time}}));
+    FaultPoint("load.before_commit");
     DIMSTREAM_TRY(conn.Exec("COMMIT"));
+    FaultPoint("load.after_commit");
     return LoadReceipt{request.failed ? LoadOutcome::kFailed : LoadOutcome::kLoaded, load_id};
   };
   Result<LoadReceipt> r = body();
