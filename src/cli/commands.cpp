@@ -169,6 +169,18 @@ void Merge(const GlobalOptions& g) {
   PrintMergeSummary(Must(job.RunOnce()));
 }
 
+void Rebuild(const GlobalOptions& g) {
+  Config config = ResolveConfig(g);
+  auto warehouse = MustOpenWarehouse(config);
+  MergeJob job(config.entity, *warehouse);
+  TaskRecord t = Must(job.Rebuild());
+  fmt::print(
+      "rebuild: {} keys recomputed from the retained log; compared with the tables before: {} versions "
+      "opened, {} closed, {} SCD1 updates{}\n",
+      t.keys, t.versions_opened, t.versions_closed, t.scd1_updates,
+      t.versions_opened + t.versions_closed + t.scd1_updates == 0 ? " (identical)" : "");
+}
+
 struct RunOptions {
   bool until_idle = false;
   bool generate = false;
@@ -335,20 +347,9 @@ void Status_(const GlobalOptions& g, bool files, const std::string& format) {
 
 void Check(const GlobalOptions& g, int& exit_code) {
   Config config = ResolveConfig(g);
-  // The check's queries go through QueryAnywhere, so it also works while `run` holds the file.
-  struct Remote : Warehouse {
-    const Config& c;
-    explicit Remote(const Config& cfg) : c(cfg) {}
-    Result<bool> HasVersion(const ObjectKey&, const std::string&) override { return false; }
-    Result<bool> HasLoad(const ObjectKey&, const Checksum&) override { return false; }
-    Result<LoadReceipt> CommitLoad(const LoadRequest&) override { return Error::Permanent("read-only"); }
-    Result<std::unique_ptr<MergeSession>> BeginMerge() override { return Error::Permanent("read-only"); }
-    Status RecordTask(const TaskRecord&) override { return Error::Permanent("read-only"); }
-    Status ScanLog(const std::function<void(LogRecord&&)>&) override { return Error::Permanent("read-only"); }
-    Result<QueryResult> Query(const std::string& sql) override { return QueryAnywhere(c, sql); }
-    std::string Describe() const override { return c.Warehouse().string(); }
-  } remote(config);
-  auto failures = Must(CheckInvariants(remote, config.entity));
+  // Through QueryAnywhere, so that the check also works while `run` holds the file.
+  auto query = [&](const std::string& sql) { return QueryAnywhere(config, sql); };
+  auto failures = Must(CheckInvariants(query, config.entity));
   if (failures.empty()) {
     fmt::print("check: all invariants hold\n");
     return;
@@ -392,6 +393,10 @@ void AddCommands(CLI::App& app, GlobalOptions& globals, StopSignal& stop, int& e
   auto* merge = app.add_subcommand(
       "merge", "Run the merge procedure once: raw above the watermark -> stage -> SCD1/SCD2 dimension");
   merge->callback(guard([&] { Merge(globals); }));
+
+  auto* rebuild = app.add_subcommand(
+      "rebuild", "Recompute the whole dimension from the retained records (after merging what is pending)");
+  rebuild->callback(guard([&] { Rebuild(globals); }));
 
   auto* run = app.add_subcommand("run", "Run every role in one process until stopped (Ctrl-C)");
   auto run_options = std::make_shared<RunOptions>();

@@ -7,6 +7,10 @@
 namespace dimstream {
 
 Result<std::vector<std::string>> CheckInvariants(Warehouse& warehouse, const EntitySpec& entity) {
+  return CheckInvariants([&](const std::string& sql) { return warehouse.Query(sql); }, entity);
+}
+
+Result<std::vector<std::string>> CheckInvariants(const QueryFn& query, const EntitySpec& entity) {
   std::string key = QuoteIdent(entity.key_column());
   std::string history = QuoteIdent(entity.history_table());
   std::string current = QuoteIdent(entity.current_table());
@@ -39,7 +43,7 @@ Result<std::vector<std::string>> CheckInvariants(Warehouse& warehouse, const Ent
   };
   std::vector<std::string> failures;
   for (const Invariant& inv : invariants) {
-    auto r = warehouse.Query(fmt::format("SELECT * FROM ({}) ORDER BY 1 LIMIT 21", inv.keys_sql));
+    auto r = query(fmt::format("SELECT * FROM ({}) ORDER BY 1 LIMIT 21", inv.keys_sql));
     if (!r.ok()) {
       return r.error().Context("cannot check '" + inv.name + "'");
     }

@@ -14,15 +14,23 @@ MergeJob::MergeJob(EntitySpec entity, Warehouse& warehouse)
     : entity_(std::move(entity)), warehouse_(warehouse) {}
 
 Result<TaskRecord> MergeJob::RunOnce() {
+  return Run(KeyScope::kStaged);
+}
+
+Result<TaskRecord> MergeJob::Rebuild() {
+  return Run(KeyScope::kAll);
+}
+
+Result<TaskRecord> MergeJob::Run(KeyScope scope) {
   TaskRecord task;
-  task.task_name = entity_.merge_job();
+  task.task_name = scope == KeyScope::kAll ? entity_.name + "_rebuild" : entity_.merge_job();
   task.started_at = NowMicros();
   Result<TaskRecord> r = [&]() -> Result<TaskRecord> {
     auto session = warehouse_.BeginMerge();
     if (!session.ok()) {
       return session.error();
     }
-    return Apply(**session, task);
+    return Apply(**session, scope, task);
   }();  // the session is gone here: rolled back unless Finish committed it
   if (r.ok()) {
     return r;
@@ -38,7 +46,7 @@ Result<TaskRecord> MergeJob::RunOnce() {
   return r.error().Context("merge run failed and was rolled back");
 }
 
-Result<TaskRecord> MergeJob::Apply(MergeSession& session, TaskRecord& task) {
+Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRecord& task) {
   auto watermark = session.ReadWatermark();
   if (!watermark.ok()) {
     return watermark.error();
@@ -52,7 +60,7 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, TaskRecord& task) {
   task.rows_in = staged->rows_in;
   task.rows_staged = staged->rows_staged;
   task.watermark_to = staged->new_watermark;
-  if (staged->rows_in == 0) {
+  if (staged->rows_in == 0 && scope == KeyScope::kStaged) {
     task.status = "empty";
     return task;
   }
@@ -63,7 +71,7 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, TaskRecord& task) {
     uint64_t scd1_hash;
   };
   std::map<std::pair<int64_t, Micros>, Before> before;
-  DIMSTREAM_TRY(session.ReadVersionsOfStagedKeys([&](Version&& v) {
+  DIMSTREAM_TRY(session.ReadVersions(scope, [&](Version&& v) {
     before[{v.key, v.valid_from}] = {!v.valid_to.has_value(), v.scd1_hash};
   }));
 
@@ -77,7 +85,7 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, TaskRecord& task) {
       task.keys++;
     }
   };
-  DIMSTREAM_TRY(session.ReadLogOfStagedKeys([&](LogRecord&& r) {
+  DIMSTREAM_TRY(session.ReadLog(scope, [&](LogRecord&& r) {
     if (!records.empty() && records.front().key != r.key) {
       flush();
     }
@@ -97,14 +105,16 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, TaskRecord& task) {
   }
 
   FaultPoint("merge.after_fold");
-  DIMSTREAM_TRY(session.ReplaceVersions(versions));
+  DIMSTREAM_TRY(session.ReplaceVersions(scope, versions));
   FaultPoint("merge.after_replace");
   task.status = "succeeded";
   task.finished_at = NowMicros();
   DIMSTREAM_TRY(session.Finish(staged->new_watermark, task));
   stats_.runs++;
   stats_.rows_merged += task.rows_in;
-  stats_.last_freshness_us = NowMicros() - staged->newest_loaded_at;
+  if (staged->rows_in > 0) {
+    stats_.last_freshness_us = NowMicros() - staged->newest_loaded_at;
+  }
   spdlog::info("merged {} rows ({} keys): {} versions opened, {} closed, {} SCD1 updates", task.rows_in,
                task.keys, task.versions_opened, task.versions_closed, task.scd1_updates);
   return task;

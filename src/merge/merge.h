@@ -27,10 +27,15 @@ class MergeJob {
   // rolled back, recorded in task_history, and returned as the error.
   Result<TaskRecord> RunOnce();
 
+  // Merges what is pending, then recomputes every key's versions from the retained log in the same
+  // transaction: the tables must come out identical to what the runs produced (`dimstream rebuild`).
+  Result<TaskRecord> Rebuild();
+
   const MergeStats& stats() const { return stats_; }
 
  private:
-  Result<TaskRecord> Apply(MergeSession& session, TaskRecord& task);
+  Result<TaskRecord> Run(KeyScope scope);
+  Result<TaskRecord> Apply(MergeSession& session, KeyScope scope, TaskRecord& task);
 
   EntitySpec entity_;
   Warehouse& warehouse_;

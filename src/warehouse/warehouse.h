@@ -112,6 +112,9 @@ struct QueryResult {
   std::vector<std::vector<Value>> rows;
 };
 
+// Which keys a merge session reads and replaces: those staged in this run, or every key (rebuild).
+enum class KeyScope { kStaged, kAll };
+
 // One merge run's transaction. Obtained from Warehouse::BeginMerge, used from one thread, then
 // Commit or (by destruction) rolled back.
 class MergeSession {
@@ -121,12 +124,12 @@ class MergeSession {
   // Raw rows above `watermark` into stage, superseded ones dropped; then into the log, replacing the
   // log records they supersede.
   virtual Result<StageResult> Stage(int64_t watermark) = 0;
-  // Every log record of the staged keys, ordered by key, sequence, arrival.
-  virtual Status ReadLogOfStagedKeys(const std::function<void(LogRecord&&)>& sink) = 0;
-  // The versions of the staged keys as they are now (for the run's counts).
-  virtual Status ReadVersionsOfStagedKeys(const std::function<void(Version&&)>& sink) = 0;
-  // Replaces all versions of the staged keys in history and current with `versions`.
-  virtual Status ReplaceVersions(const std::vector<Version>& versions) = 0;
+  // Every log record of the keys in `scope`, ordered by key, sequence, arrival.
+  virtual Status ReadLog(KeyScope scope, const std::function<void(LogRecord&&)>& sink) = 0;
+  // The versions of the keys in `scope` as they are now (for the run's counts).
+  virtual Status ReadVersions(KeyScope scope, const std::function<void(Version&&)>& sink) = 0;
+  // Replaces all versions of the keys in `scope` in history and current with `versions`.
+  virtual Status ReplaceVersions(KeyScope scope, const std::vector<Version>& versions) = 0;
   // Advances the watermark, deletes merged raw rows, empties stage, records the run, commits.
   virtual Status Finish(int64_t new_watermark, const TaskRecord& task) = 0;
 };
@@ -148,9 +151,6 @@ class Warehouse {
   virtual Result<std::unique_ptr<MergeSession>> BeginMerge() = 0;
   // Records a run that failed and was rolled back.
   virtual Status RecordTask(const TaskRecord& task) = 0;
-
-  // Every retained log record, ordered by key, sequence, arrival (`rebuild`).
-  virtual Status ScanLog(const std::function<void(LogRecord&&)>& sink) = 0;
 
   virtual Result<QueryResult> Query(const std::string& sql) = 0;
 

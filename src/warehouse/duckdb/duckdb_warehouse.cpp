@@ -115,15 +115,16 @@ class DuckDbMergeSession : public MergeSession {
     return r;
   }
 
-  Status ReadLogOfStagedKeys(const std::function<void(LogRecord&&)>& sink) override {
-    return ReadLog(fmt::format("WHERE {}", n_.StagedKeys()), sink);
+  // The WHERE clause that selects the keys of `scope`.
+  std::string Where(KeyScope scope) const {
+    return scope == KeyScope::kStaged ? "WHERE " + n_.StagedKeys() : std::string();
   }
 
-  Status ReadLog(const std::string& where, const std::function<void(LogRecord&&)>& sink) {
+  Status ReadLog(KeyScope scope, const std::function<void(LogRecord&&)>& sink) override {
     QueryResultHandle r;
     DIMSTREAM_TRY(
         conn_.Run(fmt::format("SELECT {}, _seq, _arrival, _op, {} FROM {} {} ORDER BY {}, _seq, _arrival",
-                              n_.key, n_.attrs, n_.log, where, n_.key),
+                              n_.key, n_.attrs, n_.log, Where(scope), n_.key),
                   {}, &r));
     size_t attrs = entity_.attribute_columns().size();
     ChunkReader reader(r.get());
@@ -142,12 +143,11 @@ class DuckDbMergeSession : public MergeSession {
     return Ok();
   }
 
-  Status ReadVersionsOfStagedKeys(const std::function<void(Version&&)>& sink) override {
+  Status ReadVersions(KeyScope scope, const std::function<void(Version&&)>& sink) override {
     QueryResultHandle r;
-    DIMSTREAM_TRY(
-        conn_.Run(fmt::format("SELECT {}, valid_from, valid_to, _scd1_hash, _scd2_hash FROM {} WHERE {}",
-                              n_.key, n_.history, n_.StagedKeys()),
-                  {}, &r));
+    DIMSTREAM_TRY(conn_.Run(fmt::format("SELECT {}, valid_from, valid_to, _scd1_hash, _scd2_hash FROM {} {}",
+                                        n_.key, n_.history, Where(scope)),
+                            {}, &r));
     ChunkReader reader(r.get());
     reader.ForEach([&](idx_t row) {
       Version v;
@@ -163,9 +163,9 @@ class DuckDbMergeSession : public MergeSession {
     return Ok();
   }
 
-  Status ReplaceVersions(const std::vector<Version>& versions) override {
-    DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} WHERE {}", n_.history, n_.StagedKeys())));
-    DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} WHERE {}", n_.current, n_.StagedKeys())));
+  Status ReplaceVersions(KeyScope scope, const std::vector<Version>& versions) override {
+    DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} {}", n_.history, Where(scope))));
+    DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} {}", n_.current, Where(scope))));
     Appender history(conn_, entity_.history_table());
     Appender current(conn_, entity_.current_table());
     for (const Version& v : versions) {
@@ -332,6 +332,24 @@ Status DuckDbWarehouse::CreateSchema() {
   for (const auto& sql : ddl) {
     DIMSTREAM_TRY(conn.Exec(sql));
   }
+  // "The customers as of T": SELECT * FROM customer_as_of(TIMESTAMP '2025-01-05').
+  DIMSTREAM_TRY(
+      conn.Exec(fmt::format("CREATE OR REPLACE MACRO {}(t) AS TABLE SELECT {}, {}, valid_from, valid_to FROM "
+                            "{} WHERE valid_from <= t AND "
+                            "(valid_to IS NULL OR valid_to > t)",
+                            QuoteIdent(e.name + "_as_of"), n.key, n.attrs, n.history)));
+  // Lineage: the object and line of the record that opened each version and of the last one that changed it.
+  // An arrival position is the load id in the high 32 bits and the line in the low 32.
+  DIMSTREAM_TRY(conn.Exec(fmt::format(
+      "CREATE OR REPLACE VIEW {} AS SELECT h.{}, h.valid_from, h.valid_to, h.is_current, o.object_key AS "
+      "opened_by_object, h._opened_arrival & 4294967295 AS opened_by_line, u.object_key AS "
+      "updated_by_object, "
+      "h._updated_arrival & 4294967295 AS updated_by_line FROM {} h LEFT JOIN {} o ON o.load_id = "
+      "h._opened_arrival >> 32 AND o.status = 'loaded' LEFT JOIN {} u ON u.load_id = h._updated_arrival >> "
+      "32 AND "
+      "u.status = 'loaded'",
+      QuoteIdent(e.name + "_lineage"), n.key, n.history, QuoteIdent(kLoadHistory),
+      QuoteIdent(kLoadHistory))));
   return Ok();
 }
 
@@ -474,11 +492,6 @@ Result<std::unique_ptr<MergeSession>> DuckDbWarehouse::BeginMerge() {
 Status DuckDbWarehouse::RecordTask(const TaskRecord& task) {
   Connection conn(db_);
   return DuckDbMergeSession::InsertTask(conn, task);
-}
-
-Status DuckDbWarehouse::ScanLog(const std::function<void(LogRecord&&)>& sink) {
-  DuckDbMergeSession session(db_, entity_);
-  return session.ReadLog("", sink);
 }
 
 Result<QueryResult> DuckDbWarehouse::Query(const std::string& sql) {

@@ -35,7 +35,6 @@ class DuckDbWarehouse : public Warehouse {
   Result<LoadReceipt> CommitLoad(const LoadRequest& request) override;
   Result<std::unique_ptr<MergeSession>> BeginMerge() override;
   Status RecordTask(const TaskRecord& task) override;
-  Status ScanLog(const std::function<void(LogRecord&&)>& sink) override;
   Result<QueryResult> Query(const std::string& sql) override;
   std::string Describe() const override;
 
