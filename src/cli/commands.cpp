@@ -265,6 +265,10 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
   bool tty = ::isatty(2) != 0 && !o.quiet;
   spdlog::info("dimstream running: landing {}, bucket {}, warehouse {}; Ctrl-C stops",
                config.Landing().string(), store->Describe(), warehouse->Describe());
+  if (tty && g.log_level.empty()) {
+    // One log line per file would scroll the status line away; --log-level info brings them back.
+    spdlog::set_level(spdlog::level::warn);
+  }
   auto last_log = std::chrono::steady_clock::now();
   while (!stop.WaitFor(std::chrono::milliseconds(500))) {
     const LoaderStats& s = loader.stats();
