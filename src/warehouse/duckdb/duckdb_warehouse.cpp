@@ -97,9 +97,11 @@ class DuckDbMergeSession : public MergeSession {
       return r;
     }
     // A later arrival with the same key and sequence supersedes an earlier one (SEMANTICS.md section 4).
+    // Arrivals are unique, so the winners are the maximum arrival of each (key, sequence); a grouped
+    // semi-join finds them several times faster than a window function.
     DIMSTREAM_TRY(
-        conn_.Run(fmt::format("INSERT INTO {} SELECT * FROM {} WHERE _arrival > $1 QUALIFY row_number() "
-                              "OVER (PARTITION BY {}, _seq ORDER BY _arrival DESC) = 1",
+        conn_.Run(fmt::format("INSERT INTO {0} SELECT * FROM {1} WHERE _arrival > $1 AND _arrival IN "
+                              "(SELECT max(_arrival) FROM {1} WHERE _arrival > $1 GROUP BY {2}, _seq)",
                               n_.stage, n_.raw, n_.key),
                   {watermark}));
     auto staged = conn_.ScalarInt("SELECT count(*) FROM " + n_.stage);
