@@ -74,8 +74,24 @@ LoaderOptions LoaderOptionsFrom(const Config& c) {
   return o;
 }
 
-std::unique_ptr<Warehouse> MustOpenWarehouse(const Config& config) {
+// Opens the warehouse, waiting up to warehouse.open_timeout_ms while another process holds the file: a
+// `sql` or `status` that opened it a moment earlier must not make `run` fail to start.
+std::unique_ptr<Warehouse> MustOpenWarehouse(const Config& config, const StopSignal& stop) {
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(config.warehouse_open_timeout_ms);
   auto w = OpenWarehouse(config);
+  bool told = false;
+  while (!w.ok() && w.error().kind == ErrorKind::kRetryable && std::chrono::steady_clock::now() < deadline) {
+    if (!told) {
+      spdlog::warn("{}; waiting up to {} s for it", w.error().message,
+                   config.warehouse_open_timeout_ms / 1000);
+      told = true;
+    }
+    if (stop.WaitFor(std::chrono::milliseconds(200))) {
+      break;
+    }
+    w = OpenWarehouse(config);
+  }
   if (!w.ok() && w.error().kind == ErrorKind::kRetryable) {
     throw Fail(w.error().message +
                "\nIs another dimstream process using it? Stop it first, or query it with "
@@ -152,7 +168,7 @@ void Move(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
 void Load(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   Config config = ResolveConfig(g);
   auto store = MakeObjectStore(config);
-  auto warehouse = MustOpenWarehouse(config);
+  auto warehouse = MustOpenWarehouse(config, stop);
   QueryService service(config, *warehouse);
   Loader loader(LoaderOptionsFrom(config), config.entity, *store, nullptr, *warehouse);
   Status st = loader.Run(stop, until_idle);
@@ -162,16 +178,16 @@ void Load(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   Must(st);
 }
 
-void Merge(const GlobalOptions& g) {
+void Merge(const GlobalOptions& g, const StopSignal& stop) {
   Config config = ResolveConfig(g);
-  auto warehouse = MustOpenWarehouse(config);
+  auto warehouse = MustOpenWarehouse(config, stop);
   MergeJob job(config.entity, *warehouse);
   PrintMergeSummary(Must(job.RunOnce()));
 }
 
-void Rebuild(const GlobalOptions& g) {
+void Rebuild(const GlobalOptions& g, const StopSignal& stop) {
   Config config = ResolveConfig(g);
-  auto warehouse = MustOpenWarehouse(config);
+  auto warehouse = MustOpenWarehouse(config, stop);
   MergeJob job(config.entity, *warehouse);
   TaskRecord t = Must(job.Rebuild());
   fmt::print(
@@ -192,7 +208,7 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
   Config config = ResolveConfig(g);
   auto store = MakeObjectStore(config);
   auto queue = MakeQueue(config);
-  auto warehouse = MustOpenWarehouse(config);
+  auto warehouse = MustOpenWarehouse(config, stop);
   QueryService service(config, *warehouse);
   Mover mover(MoverOptionsFrom(config), *store, *queue);
   MergeJob merge(config.entity, *warehouse);
@@ -396,11 +412,11 @@ void AddCommands(CLI::App& app, GlobalOptions& globals, StopSignal& stop, int& e
 
   auto* merge = app.add_subcommand(
       "merge", "Run the merge procedure once: raw above the watermark -> stage -> SCD1/SCD2 dimension");
-  merge->callback(guard([&] { Merge(globals); }));
+  merge->callback(guard([&] { Merge(globals, stop); }));
 
   auto* rebuild = app.add_subcommand(
       "rebuild", "Recompute the whole dimension from the retained records (after merging what is pending)");
-  rebuild->callback(guard([&] { Rebuild(globals); }));
+  rebuild->callback(guard([&] { Rebuild(globals, stop); }));
 
   auto* run = app.add_subcommand("run", "Run every role in one process until stopped (Ctrl-C)");
   auto run_options = std::make_shared<RunOptions>();

@@ -31,6 +31,7 @@ struct Config {
   uint64_t merge_interval_ms = 1000;
 
   uint64_t warehouse_threads = 0;
+  uint64_t warehouse_open_timeout_ms = 30000;
   std::string warehouse_memory_limit;
 
   std::string log_level = "info";

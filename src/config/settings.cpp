@@ -144,6 +144,10 @@ const std::vector<Setting>& Settings() {
                      &Config::merge_interval_ms, 10, kDay));
     s.push_back(UInt("warehouse.threads", "DuckDB worker threads (0: DuckDB's default, one per core)",
                      &Config::warehouse_threads, 0, 1024));
+    s.push_back(
+        UInt("warehouse.open_timeout_ms",
+             "How long a command waits for a warehouse file another process holds (e.g. a brief `sql`)",
+             &Config::warehouse_open_timeout_ms, 0, kDay));
     s.push_back(Text("warehouse.memory_limit", "DuckDB memory limit, e.g. \"4GB\" (empty: DuckDB's default)",
                      &Config::warehouse_memory_limit));
     s.push_back(EntityText("entity.name", "Entity name: the tables are <name>_raw, <name>_history, ...",
