@@ -170,31 +170,30 @@ class DuckDbMergeSession : public MergeSession {
     DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} {}", n_.current, Where(scope))));
     Appender history(conn_, entity_.history_table());
     Appender current(conn_, entity_.current_table());
-    for (const Version& v : versions) {
-      history.Int64(v.key);
+    // Both tables start with the key, the attributes and valid_from, and end with the lineage columns.
+    auto head = [](Appender& app, const Version& v) {
+      app.Int64(v.key);
       for (const auto& a : v.attributes) {
-        history.OptText(a);
+        app.OptText(a);
       }
-      history.Time(v.valid_from);
+      app.Time(v.valid_from);
+    };
+    auto lineage = [](Appender& app, const Version& v) {
+      app.Int64(v.opened_arrival);
+      app.Int64(v.updated_arrival);
+      app.UInt64(v.scd1_hash);
+      app.UInt64(v.scd2_hash);
+      app.EndRow();
+    };
+    for (const Version& v : versions) {
+      head(history, v);
       history.OptTime(v.valid_to);
       history.Bool(!v.valid_to.has_value());
       history.Bool(v.ended_by_delete);
-      history.Int64(v.opened_arrival);
-      history.Int64(v.updated_arrival);
-      history.UInt64(v.scd1_hash);
-      history.UInt64(v.scd2_hash);
-      history.EndRow();
+      lineage(history, v);
       if (!v.valid_to) {
-        current.Int64(v.key);
-        for (const auto& a : v.attributes) {
-          current.OptText(a);
-        }
-        current.Time(v.valid_from);
-        current.Int64(v.opened_arrival);
-        current.Int64(v.updated_arrival);
-        current.UInt64(v.scd1_hash);
-        current.UInt64(v.scd2_hash);
-        current.EndRow();
+        head(current, v);
+        lineage(current, v);
       }
     }
     DIMSTREAM_TRY(history.Close());
