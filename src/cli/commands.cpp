@@ -66,6 +66,12 @@ MoverOptions MoverOptionsFrom(const Config& c) {
   return o;
 }
 
+MergeOptions MergeOptionsFrom(const Config& c) {
+  MergeOptions o;
+  o.log_retention_us = static_cast<int64_t>(c.merge_log_retention_days) * 86400 * 1000000;
+  return o;
+}
+
 LoaderOptions LoaderOptionsFrom(const Config& c) {
   LoaderOptions o;
   o.on_error = Must(ParseOnError(c.loader_on_error));
@@ -181,14 +187,14 @@ void Load(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
 void Merge(const GlobalOptions& g, const StopSignal& stop) {
   Config config = ResolveConfig(g);
   auto warehouse = MustOpenWarehouse(config, stop);
-  MergeJob job(config.entity, *warehouse);
+  MergeJob job(config.entity, *warehouse, MergeOptionsFrom(config));
   PrintMergeSummary(Must(job.RunOnce()));
 }
 
 void Rebuild(const GlobalOptions& g, const StopSignal& stop) {
   Config config = ResolveConfig(g);
   auto warehouse = MustOpenWarehouse(config, stop);
-  MergeJob job(config.entity, *warehouse);
+  MergeJob job(config.entity, *warehouse, MergeOptionsFrom(config));
   TaskRecord t = Must(job.Rebuild());
   fmt::print(
       "rebuild: {} keys recomputed from the retained log; compared with the tables before: {} versions "
@@ -211,7 +217,7 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
   auto warehouse = MustOpenWarehouse(config, stop);
   QueryService service(config, *warehouse);
   Mover mover(MoverOptionsFrom(config), *store, *queue);
-  MergeJob merge(config.entity, *warehouse);
+  MergeJob merge(config.entity, *warehouse, MergeOptionsFrom(config));
   Scheduler task(config.entity.merge_job(), std::chrono::milliseconds(config.merge_interval_ms),
                  [&]() -> Status {
                    auto r = merge.RunOnce();

@@ -29,6 +29,7 @@ struct Config {
   uint64_t loader_max_reject_bytes = 65536;
 
   uint64_t merge_interval_ms = 1000;
+  uint64_t merge_log_retention_days = 0;
 
   uint64_t warehouse_threads = 0;
   uint64_t warehouse_open_timeout_ms = 30000;

@@ -142,6 +142,11 @@ const std::vector<Setting>& Settings() {
     s.push_back(UInt("merge.interval_ms",
                      "The merge task runs this often, and also as soon as a load commits",
                      &Config::merge_interval_ms, 10, kDay));
+    s.push_back(
+        UInt("merge.log_retention_days",
+             "How far back (in sequence time, from the newest record) late records can still be placed "
+             "exactly; older log records are compacted and a record older than that is rejected (0: forever)",
+             &Config::merge_log_retention_days, 0, 1000000));
     s.push_back(UInt("warehouse.threads", "DuckDB worker threads (0: DuckDB's default, one per core)",
                      &Config::warehouse_threads, 0, 1024));
     s.push_back(

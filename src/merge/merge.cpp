@@ -11,8 +11,15 @@
 
 namespace dimstream {
 
-MergeJob::MergeJob(EntitySpec entity, Warehouse& warehouse)
-    : entity_(std::move(entity)), warehouse_(warehouse) {}
+namespace {
+
+constexpr const char* kWatermark = "LETS";
+constexpr const char* kHorizon = "HORIZON";
+
+}  // namespace
+
+MergeJob::MergeJob(EntitySpec entity, Warehouse& warehouse, MergeOptions options)
+    : entity_(std::move(entity)), warehouse_(warehouse), options_(options) {}
 
 Result<TaskRecord> MergeJob::RunOnce() {
   return Run(KeyScope::kStaged);
@@ -56,15 +63,30 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
                   std::chrono::duration_cast<std::chrono::microseconds>(now - mark).count() / 1000.0);
     mark = now;
   };
-  auto watermark = session.ReadWatermark();
-  if (!watermark.ok()) {
-    return watermark.error();
+  auto watermark = session.ReadParameter(kWatermark);
+  auto horizon = session.ReadParameter(kHorizon);
+  if (!watermark.ok() || !horizon.ok()) {
+    return (watermark.ok() ? horizon : watermark).error();
   }
-  task.watermark_from = *watermark;
-  auto staged = session.Stage(*watermark);
+  task.watermark_from = watermark->value_or(0);
+  auto staged = session.Stage(task.watermark_from);
   if (!staged.ok()) {
     return staged.error();
   }
+  if (*horizon) {
+    // Older than the retained log: such a record can no longer be placed exactly, so it is rejected
+    // with a reason rather than applied approximately or dropped.
+    auto rejected = session.RejectStagedBefore(
+        **horizon,
+        fmt::format("its sequence is older than the retained history (merge.log_retention_days = {}; "
+                    "records before {} are compacted)",
+                    options_.log_retention_us / 86400000000LL, FormatTimestamp(**horizon)));
+    if (!rejected.ok()) {
+      return rejected.error();
+    }
+    task.rows_rejected = *rejected;
+  }
+  DIMSTREAM_TRY(session.AppendStageToLog());
   step("stage");
   FaultPoint("merge.after_stage");
   task.rows_in = staged->rows_in;
@@ -122,6 +144,10 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
   step("replace versions");
   task.status = "succeeded";
   task.finished_at = NowMicros();
+  if (options_.log_retention_us > 0) {
+    DIMSTREAM_TRY(Compact(session, horizon->value_or(INT64_MIN)));
+    step("compact the log");
+  }
   DIMSTREAM_TRY(session.Finish(staged->new_watermark, task));
   step("watermark, clean-up, commit");
   stats_.runs++;
@@ -132,6 +158,54 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
   spdlog::info("merged {} rows ({} keys): {} versions opened, {} closed, {} SCD1 updates", task.rows_in,
                task.keys, task.versions_opened, task.versions_closed, task.scd1_updates);
   return task;
+}
+
+Status MergeJob::Compact(MergeSession& session, Micros horizon) {
+  auto newest = session.NewestLogSequence();
+  if (!newest.ok()) {
+    return newest.error();
+  }
+  if (!*newest) {
+    return Ok();
+  }
+  // Compacting rewrites part of the log, so it runs only once the horizon has moved by a tenth of the
+  // retention, not on every run.
+  Micros target = **newest - options_.log_retention_us;
+  if (horizon != INT64_MIN && target < horizon + options_.log_retention_us / 10) {
+    return Ok();
+  }
+  // Each key's records before the target become one base record: the version open at the target, with
+  // its SCD1 values as of then. Versions before it stay in history, frozen.
+  std::vector<LogRecord> base;
+  std::vector<LogRecord> before;
+  std::vector<Version> versions;
+  size_t scd1_count = entity_.scd1_columns.size();
+  auto flush = [&] {
+    if (before.empty()) {
+      return;
+    }
+    versions.clear();
+    FoldKey(before, scd1_count, versions);
+    if (!versions.empty() && !versions.back().valid_to) {
+      const Version& v = versions.back();
+      base.push_back(LogRecord{v.key, v.valid_from, v.opened_arrival, false, v.attributes});
+    }
+    before.clear();
+  };
+  int64_t key = 0;
+  DIMSTREAM_TRY(session.ReadLogOfKeysBefore(target, [&](LogRecord&& r) {
+    if (!before.empty() && r.key != key) {
+      flush();
+    }
+    key = r.key;
+    if (r.seq < target) {
+      before.push_back(std::move(r));
+    }
+  }));
+  flush();
+  DIMSTREAM_TRY(session.ReplaceLogBefore(target, base));
+  spdlog::info("log compacted up to {}: {} keys keep a base record", FormatTimestamp(target), base.size());
+  return session.WriteParameter(kHorizon, target);
 }
 
 }  // namespace dimstream

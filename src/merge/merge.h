@@ -14,6 +14,12 @@ struct MergeStats {
   std::atomic<int64_t> last_freshness_us{-1};  // load commit of the newest merged row -> merge commit
 };
 
+struct MergeOptions {
+  // How long the log keeps a key's records for placing late ones (0: forever). Older records are compacted
+  // into one base record per key; a record arriving later than that is rejected with a reason.
+  int64_t log_retention_us = 0;
+};
+
 // The seed's stored procedure, done right: one run takes the raw rows above the watermark into stage,
 // refolds every staged key from its retained records (so late records and ties land where their
 // sequence puts them), replaces those keys' versions in history and current, advances the watermark,
@@ -21,7 +27,7 @@ struct MergeStats {
 // task's thread (or the `merge` command); not reentrant.
 class MergeJob {
  public:
-  MergeJob(EntitySpec entity, Warehouse& warehouse);
+  MergeJob(EntitySpec entity, Warehouse& warehouse, MergeOptions options = {});
 
   // One run. A run with nothing to merge changes nothing and returns rows_in == 0. A failed run is
   // rolled back, recorded in task_history, and returned as the error.
@@ -36,9 +42,12 @@ class MergeJob {
  private:
   Result<TaskRecord> Run(KeyScope scope);
   Result<TaskRecord> Apply(MergeSession& session, KeyScope scope, TaskRecord& task);
+  // Log retention: compacts the records before the new horizon once it has moved far enough from `horizon`.
+  Status Compact(MergeSession& session, Micros horizon);
 
   EntitySpec entity_;
   Warehouse& warehouse_;
+  MergeOptions options_;
   MergeStats stats_;
 };
 

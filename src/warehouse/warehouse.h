@@ -91,6 +91,7 @@ struct TaskRecord {
   uint64_t versions_opened = 0;
   uint64_t versions_closed = 0;
   uint64_t scd1_updates = 0;
+  uint64_t rows_rejected = 0;  // staged records older than the log retention horizon
   int64_t watermark_from = 0;
   int64_t watermark_to = 0;
   std::string error;
@@ -120,17 +121,31 @@ enum class KeyScope { kStaged, kAll };
 class MergeSession {
  public:
   virtual ~MergeSession() = default;
-  virtual Result<int64_t> ReadWatermark() = 0;
-  // Raw rows above `watermark` into stage, superseded ones dropped; then into the log, replacing the
-  // log records they supersede.
+  // A parameter of this entity's merge job in parameter_control ("LETS": the watermark; "HORIZON": the
+  // log retention horizon), nullopt when never set. Written in the session's transaction.
+  virtual Result<std::optional<int64_t>> ReadParameter(const std::string& name) = 0;
+  virtual Status WriteParameter(const std::string& name, int64_t value) = 0;
+  // Raw rows above `watermark` into stage, superseded ones dropped.
   virtual Result<StageResult> Stage(int64_t watermark) = 0;
+  // Moves the staged records whose sequence is before `horizon` into the rejects table with `reason`,
+  // and counts them as rejected in load_history. Returns how many.
+  virtual Result<uint64_t> RejectStagedBefore(Micros horizon, const std::string& reason) = 0;
+  // The staged records into the log, replacing the log records they supersede.
+  virtual Status AppendStageToLog() = 0;
+  // The newest sequence in the log; nullopt when it is empty.
+  virtual Result<std::optional<Micros>> NewestLogSequence() = 0;
+  // Every log record of the keys that have records before `horizon`, ordered by key, sequence, arrival.
+  virtual Status ReadLogOfKeysBefore(Micros horizon, const std::function<void(LogRecord&&)>& sink) = 0;
+  // Deletes every log record before `horizon` and inserts `base` records (one per key at most) instead.
+  virtual Status ReplaceLogBefore(Micros horizon, const std::vector<LogRecord>& base) = 0;
   // Every log record of the keys in `scope`, ordered by key, sequence, arrival.
   virtual Status ReadLog(KeyScope scope, const std::function<void(LogRecord&&)>& sink) = 0;
   // The versions of the keys in `scope` as they are now (for the run's counts).
   virtual Status ReadVersions(KeyScope scope, const std::function<void(Version&&)>& sink) = 0;
-  // Replaces all versions of the keys in `scope` in history and current with `versions`.
+  // Replaces the versions of the keys in `scope` in history and current with `versions`: in history, each
+  // key's versions from its first retained log record on (older ones are frozen by log retention).
   virtual Status ReplaceVersions(KeyScope scope, const std::vector<Version>& versions) = 0;
-  // Advances the watermark, deletes merged raw rows, empties stage, records the run, commits.
+  // Advances the watermark (LETS), deletes merged raw rows, empties stage, records the run, commits.
   virtual Status Finish(int64_t new_watermark, const TaskRecord& task) = 0;
 };
 

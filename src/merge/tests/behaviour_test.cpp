@@ -5,7 +5,9 @@
 //   --- merge          one merge run
 //   --- history        the expected customer_history rows (CSV; only the columns named in the header are
 //   --- current        compared, rows in key, valid_from order); "@NAME" stands for the load commit time
-//                      of object NAME, the sequence of its rows when the file has no updated_at column
+//   --- rejects        of object NAME, the sequence of its rows when the file has no updated_at column
+//                      (rejects: rows in object_key, line order)
+//   --- retention DAYS the following merge runs keep DAYS of log (merge.log_retention_days)
 // Lines starting with '#' before the first section describe the case.
 #include <gtest/gtest.h>
 
@@ -71,7 +73,7 @@ TEST_P(BehaviourTest, MatchesExpectedTables) {
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   DuckDbWarehouse& warehouse = **opened;
   Loader loader(LoaderOptions{}, entity, store, nullptr, warehouse);
-  MergeJob merge(entity, warehouse);
+  auto merge = std::make_unique<MergeJob>(entity, warehouse);
 
   for (const Section& s : ReadCase(path)) {
     if (s.kind == "file") {
@@ -81,15 +83,23 @@ TEST_P(BehaviourTest, MatchesExpectedTables) {
       auto r = loader.LoadObject(*info);
       ASSERT_TRUE(r.ok()) << r.error().message;
     } else if (s.kind == "merge") {
-      auto r = merge.RunOnce();
+      auto r = merge->RunOnce();
       ASSERT_TRUE(r.ok()) << r.error().message;
-    } else if (s.kind == "history" || s.kind == "current") {
+    } else if (s.kind == "retention") {
+      MergeOptions options;
+      options.log_retention_us = std::stoll(s.arg) * 86400 * 1000000;
+      merge = std::make_unique<MergeJob>(entity, warehouse, options);
+    } else if (s.kind == "history" || s.kind == "current" || s.kind == "rejects") {
       auto expected = ParseCsv(s.body);
       ASSERT_FALSE(expected.empty()) << "section " << s.kind << " needs a header";
       std::vector<std::string> columns = expected.front();
-      std::string table = s.kind == "history" ? entity.history_table() : entity.current_table();
+      std::string table = s.kind == "history"   ? entity.history_table()
+                          : s.kind == "current" ? entity.current_table()
+                                                : entity.rejects_table();
+      std::string order =
+          s.kind == "rejects" ? "object_key, line" : QuoteIdent(entity.key_column()) + ", valid_from";
       auto actual = warehouse.Query("SELECT " + IdentList(columns) + " FROM " + QuoteIdent(table) +
-                                    " ORDER BY " + QuoteIdent(entity.key_column()) + ", valid_from");
+                                    " ORDER BY " + order);
       ASSERT_TRUE(actual.ok()) << actual.error().message;
       std::vector<std::vector<std::string>> got;
       for (const auto& row : actual->rows) {
@@ -122,7 +132,7 @@ TEST_P(BehaviourTest, MatchesExpectedTables) {
   const std::string snapshot =
       "SELECT * EXCLUDE (_updated_arrival) FROM customer_history ORDER BY customer_id, valid_from";
   auto before = warehouse.Query(snapshot);
-  auto rebuilt = merge.Rebuild();
+  auto rebuilt = merge->Rebuild();
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().message;
   EXPECT_EQ(rebuilt->versions_opened + rebuilt->versions_closed + rebuilt->scd1_updates, 0u);
   auto after = warehouse.Query(snapshot);

@@ -65,16 +65,20 @@ class DuckDbMergeSession : public MergeSession {
     return Ok();
   }
 
-  Result<int64_t> ReadWatermark() override {
-    auto v = conn_.ScalarInt(
+  Result<std::optional<int64_t>> ReadParameter(const std::string& name) override {
+    return conn_.ScalarInt(
         fmt::format(
             "SELECT CAST(parameter_value AS BIGINT) FROM {} WHERE job_name = $1 AND parameter_name = $2",
             QuoteIdent(kParameterControl)),
-        {entity_.merge_job(), std::string(kWatermarkName)});
-    if (!v.ok()) {
-      return v.error();
-    }
-    return v->value_or(0);
+        {entity_.merge_job(), name});
+  }
+
+  Status WriteParameter(const std::string& name, int64_t value) override {
+    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE job_name = $1 AND parameter_name = $2",
+                                        QuoteIdent(kParameterControl)),
+                            {entity_.merge_job(), name}));
+    return conn_.Run(fmt::format("INSERT INTO {} VALUES ($1, $2, $3, $4)", QuoteIdent(kParameterControl)),
+                     {entity_.merge_job(), name, std::to_string(value), Timestamp{NowMicros()}});
   }
 
   Result<StageResult> Stage(int64_t watermark) override {
@@ -109,12 +113,71 @@ class DuckDbMergeSession : public MergeSession {
       return staged.error();
     }
     r.rows_staged = static_cast<uint64_t>(staged->value_or(0));
+    return r;
+  }
+
+  Result<uint64_t> RejectStagedBefore(Micros horizon, const std::string& reason) override {
+    auto late = conn_.ScalarInt(fmt::format("SELECT count(*) FROM {} WHERE _seq < $1", n_.stage),
+                                {Timestamp{horizon}});
+    if (!late.ok()) {
+      return late.error();
+    }
+    if (late->value_or(0) == 0) {
+      return uint64_t{0};
+    }
+    // The raw text is gone once loaded; the values, comma-separated, say which record it was.
+    std::string values = "CAST(" + n_.key + " AS VARCHAR)";
+    for (const auto& c : entity_.attribute_columns()) {
+      values += " || ',' || coalesce(" + QuoteIdent(c) + ", '')";
+    }
+    values += " || ',' || strftime(_seq, '%Y-%m-%dT%H:%M:%S.%fZ')";
+    DIMSTREAM_TRY(
+        conn_.Run(fmt::format("INSERT INTO {} SELECT _object_key, _line, {}, $1, _load_id, $2 FROM {} WHERE "
+                              "_seq < $3",
+                              n_.rejects, values, n_.stage),
+                  {reason, Timestamp{NowMicros()}, Timestamp{horizon}}));
+    DIMSTREAM_TRY(
+        conn_.Run(fmt::format("UPDATE {0} SET rows_loaded = rows_loaded - r.n, rows_rejected = "
+                              "rows_rejected + r.n FROM (SELECT _load_id, count(*) AS n FROM {1} WHERE _seq "
+                              "< $1 GROUP BY _load_id) r WHERE {0}.load_id = r._load_id",
+                              QuoteIdent(kLoadHistory), n_.stage),
+                  {Timestamp{horizon}}));
+    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", n_.stage), {Timestamp{horizon}}));
+    return static_cast<uint64_t>(**late);
+  }
+
+  Status AppendStageToLog() override {
     DIMSTREAM_TRY(
         conn_.Exec(fmt::format("DELETE FROM {0} USING {1} s WHERE {0}.{2} = s.{2} AND {0}._seq = s._seq",
                                n_.log, n_.stage, n_.key)));
-    DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} SELECT {}, {}, {}, _seq, _arrival FROM {}", n_.log,
-                                         n_.key, n_.attrs, n_.op, n_.stage)));
-    return r;
+    return conn_.Exec(fmt::format("INSERT INTO {} SELECT {}, {}, {}, _seq, _arrival FROM {}", n_.log, n_.key,
+                                  n_.attrs, n_.op, n_.stage));
+  }
+
+  Result<std::optional<Micros>> NewestLogSequence() override {
+    return conn_.ScalarInt("SELECT epoch_us(max(_seq)) FROM " + n_.log);
+  }
+
+  Status ReadLogOfKeysBefore(Micros horizon, const std::function<void(LogRecord&&)>& sink) override {
+    return ReadLogWhere(
+        fmt::format("WHERE {} IN (SELECT {} FROM {} WHERE _seq < $1)", n_.key, n_.key, n_.log),
+        {Timestamp{horizon}}, sink);
+  }
+
+  Status ReplaceLogBefore(Micros horizon, const std::vector<LogRecord>& base) override {
+    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", n_.log), {Timestamp{horizon}}));
+    Appender log(conn_, entity_.log_table());
+    for (const LogRecord& r : base) {
+      log.Int64(r.key);
+      for (const auto& a : r.attributes) {
+        log.OptText(a);
+      }
+      log.Text(r.is_delete ? "D" : "U");
+      log.Time(r.seq);
+      log.Int64(r.arrival);
+      log.EndRow();
+    }
+    return log.Close();
   }
 
   // The WHERE clause that selects the keys of `scope`.
@@ -123,11 +186,16 @@ class DuckDbMergeSession : public MergeSession {
   }
 
   Status ReadLog(KeyScope scope, const std::function<void(LogRecord&&)>& sink) override {
+    return ReadLogWhere(Where(scope), {}, sink);
+  }
+
+  Status ReadLogWhere(const std::string& where, const std::vector<Param>& params,
+                      const std::function<void(LogRecord&&)>& sink) {
     QueryResultHandle r;
     DIMSTREAM_TRY(
         conn_.Run(fmt::format("SELECT {}, _seq, _arrival, _op, {} FROM {} {} ORDER BY {}, _seq, _arrival",
-                              n_.key, n_.attrs, n_.log, Where(scope), n_.key),
-                  {}, &r));
+                              n_.key, n_.attrs, n_.log, where, n_.key),
+                  params, &r));
     size_t attrs = entity_.attribute_columns().size();
     ChunkReader reader(r.get());
     reader.ForEach([&](idx_t row) {
@@ -166,7 +234,13 @@ class DuckDbMergeSession : public MergeSession {
   }
 
   Status ReplaceVersions(KeyScope scope, const std::vector<Version>& versions) override {
-    DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} {}", n_.history, Where(scope))));
+    // Each key's versions from its first retained record on; older ones are frozen by log retention (and
+    // without retention the first record opened the first version, so that is all of them).
+    DIMSTREAM_TRY(
+        conn_.Exec(fmt::format("DELETE FROM {0} USING (SELECT {1} AS k, min(_seq) AS floor FROM {2} {3} "
+                               "GROUP BY {1}) f WHERE {0}.{1} = f.k "
+                               "AND {0}.valid_from >= f.floor",
+                               n_.history, n_.key, n_.log, Where(scope))));
     DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} {}", n_.current, Where(scope))));
     Appender history(conn_, entity_.history_table());
     Appender current(conn_, entity_.current_table());
@@ -201,13 +275,7 @@ class DuckDbMergeSession : public MergeSession {
   }
 
   Status Finish(int64_t new_watermark, const TaskRecord& task) override {
-    Micros now = NowMicros();
-    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE job_name = $1 AND parameter_name = $2",
-                                        QuoteIdent(kParameterControl)),
-                            {entity_.merge_job(), std::string(kWatermarkName)}));
-    DIMSTREAM_TRY(conn_.Run(
-        fmt::format("INSERT INTO {} VALUES ($1, $2, $3, $4)", QuoteIdent(kParameterControl)),
-        {entity_.merge_job(), std::string(kWatermarkName), std::to_string(new_watermark), Timestamp{now}}));
+    DIMSTREAM_TRY(WriteParameter(kWatermarkName, new_watermark));
     FaultPoint("merge.before_cleanup");
     DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _arrival <= $1", n_.raw), {new_watermark}));
     DIMSTREAM_TRY(conn_.Exec("DELETE FROM " + n_.stage));
@@ -221,11 +289,11 @@ class DuckDbMergeSession : public MergeSession {
 
   static Status InsertTask(Connection& conn, const TaskRecord& t) {
     return conn.Run(
-        fmt::format("INSERT INTO {} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        fmt::format("INSERT INTO {} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                     QuoteIdent(kTaskHistory)),
         {t.task_name, Timestamp{t.started_at}, Timestamp{t.finished_at}, t.status, t.rows_in, t.rows_staged,
-         t.keys, t.versions_opened, t.versions_closed, t.scd1_updates, t.watermark_from, t.watermark_to,
-         t.error.empty() ? Param{} : Param{t.error}});
+         t.keys, t.versions_opened, t.versions_closed, t.scd1_updates, t.rows_rejected, t.watermark_from,
+         t.watermark_to, t.error.empty() ? Param{} : Param{t.error}});
   }
 
  private:
@@ -326,7 +394,8 @@ Status DuckDbWarehouse::CreateSchema() {
       fmt::format(
           "CREATE TABLE IF NOT EXISTS {} (task_name VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, "
           "status VARCHAR, rows_in BIGINT, rows_staged BIGINT, keys BIGINT, versions_opened BIGINT, "
-          "versions_closed BIGINT, scd1_updates BIGINT, watermark_from BIGINT, watermark_to BIGINT, "
+          "versions_closed BIGINT, scd1_updates BIGINT, rows_rejected BIGINT, watermark_from BIGINT, "
+          "watermark_to BIGINT, "
           "error VARCHAR)",
           QuoteIdent(kTaskHistory)),
   };
