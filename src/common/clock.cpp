@@ -27,6 +27,10 @@ bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
   return true;
 }
 
+// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z.
+constexpr Micros kMinTimestamp = -62135596800LL * 1000000;
+constexpr Micros kMaxTimestamp = 253402300800LL * 1000000 - 1;
+
 }  // namespace
 
 Micros NowMicros() {
@@ -141,7 +145,12 @@ std::optional<Micros> ParseTimestamp(std::string_view s) {
   }
   int64_t day_count = sys_days(ymd).time_since_epoch().count();
   int64_t secs = day_count * 86400 + h * 3600 + mi * 60 + sec - offset_minutes * 60;
-  return secs * 1000000 + micros;
+  Micros t = secs * 1000000 + micros;
+  // Only instants with a four-digit year in UTC: what every warehouse stores and prints the same way.
+  if (t < kMinTimestamp || t > kMaxTimestamp) {
+    return std::nullopt;
+  }
+  return t;
 }
 
 }  // namespace dimstream

@@ -19,7 +19,8 @@ std::string FormatCompactTimestamp(Micros t);
 
 // Parses an ISO-8601 timestamp: "YYYY-MM-DD", "YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]]" with an optional "Z" or
 // "+HH[:MM]"/"-HH[:MM]" offset. With an offset it is converted to UTC, without one it is UTC.
-// std::nullopt when it does not parse or names a date that does not exist.
+// std::nullopt when it does not parse, names a date that does not exist, or falls outside the years
+// 0001-9999 in UTC (so "0000-01-01T00:00+01:00" is refused: it would print as year -1).
 std::optional<Micros> ParseTimestamp(std::string_view text);
 
 }  // namespace dimstream

@@ -21,6 +21,12 @@ TEST(ClockTest, RefusesBadDates) {
   EXPECT_FALSE(ParseTimestamp("2024-01-01T25:00"));
   EXPECT_FALSE(ParseTimestamp("2024-01-01T10:00+"));
   EXPECT_FALSE(ParseTimestamp("yesterday"));
+  // Found by the timestamp fuzzer: year 0 with a positive offset is year -1 in UTC.
+  EXPECT_FALSE(ParseTimestamp("0000-01-01T00:00+01:00"));
+  EXPECT_FALSE(ParseTimestamp("0000-06-01"));
+  EXPECT_TRUE(ParseTimestamp("0001-01-01T00:00:00Z"));
+  EXPECT_TRUE(ParseTimestamp("9999-12-31T23:59:59.999999Z"));
+  EXPECT_FALSE(ParseTimestamp("9999-12-31T23:59:59-01:00"));
 }
 
 TEST(ClockTest, FormatsRoundTrip) {
