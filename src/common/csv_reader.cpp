@@ -12,6 +12,11 @@ namespace {
 
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
+// Each field costs a view (16 bytes) while its record is read, so a line made mostly of delimiters would
+// cost 16 times its size (a 100 MB line of commas: 1.6 GB and more while the vector grows). A record with
+// more fields than this is malformed: reported as an error, skipped to the end of its physical line.
+constexpr size_t kMaxFields = size_t{1} << 20;
+
 // First delimiter or LF in [p, end), or end. Unquoted fields are most of the input and mostly short, so
 // this looks at eight bytes per step (SWAR) instead of calling memchr twice per field.
 inline const char* FindFieldEnd(const char* p, const char* end, char delimiter) {
@@ -109,6 +114,10 @@ CsvStatus CsvReader::Next(CsvRecord& record, std::string* error) {
   const char* record_end = nullptr;
   const char* next = nullptr;
   while (record_end == nullptr) {
+    if (record.fields.size() == kMaxFields) {
+      return Fail(record, start, p, fmt::format("line {} has more than {} fields", record.line, kMaxFields),
+                  error);
+    }
     if (p < end_ && *p == '"') {
       const uint64_t open_line = record.line + newlines;
       const char* const content = p + 1;

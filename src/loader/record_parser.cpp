@@ -1,6 +1,7 @@
 #include "loader/record_parser.h"
 
 #include <charconv>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -55,13 +56,22 @@ std::string MapHeader(const CsvRecord& header, const EntitySpec& entity, HeaderM
   std::vector<std::string> attrs = entity.attribute_columns();
   map.attributes.assign(attrs.size(), -1);
   map.fields = header.fields.size();
-  std::vector<std::string> seen;
+  // name -> its 1-based column; a hash map, not a scan, since a header may have up to a million columns
+  std::unordered_map<std::string, size_t> seen;
+  seen.reserve(header.fields.size());
   for (size_t i = 0; i < header.fields.size(); ++i) {
     std::string name = Lower(Trim(header.fields[i]));
-    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
-      return fmt::format("the header names column '{}' twice", PrintableUtf8(name, 256));
+    auto [first, inserted] = seen.emplace(name, i + 1);
+    if (!inserted) {
+      if (name.empty()) {
+        return fmt::format(
+            "the header has more than one column without a name (columns {} and {}); remove the empty names "
+            "(often extra delimiters at the end of the header line)",
+            first->second, i + 1);
+      }
+      return fmt::format("the header names column '{}' twice (columns {} and {})", PrintableUtf8(name, 256),
+                         first->second, i + 1);
     }
-    seen.push_back(name);
     int idx = static_cast<int>(i);
     if (name == entity.key_column()) {
       map.key = idx;
@@ -119,11 +129,11 @@ std::string PrintableUtf8(std::string_view text, size_t max_bytes) {
   size_t i = 0;
   while (i < text.size()) {
     size_t n = Utf8CharLength(text.substr(i));
-    size_t add = n == 0 ? 4 : n;
+    size_t add = n == 0 || text[i] == '\0' ? 4 : n;
     if (out.size() + add > max_bytes) {
       break;
     }
-    if (n == 0) {
+    if (n == 0 || text[i] == '\0') {  // NUL too: many tools would end the text there
       out += fmt::format("\\x{:02X}", static_cast<unsigned char>(text[i]));
       i += 1;
     } else {
@@ -153,6 +163,15 @@ void ParseObject(std::string_view content, const EntitySpec& entity, const Parse
   if (!IsValidUtf8(record.raw)) {
     out.failed = true;
     out.error = "the header is not valid UTF-8 (is this a CSV file?)";
+    return;
+  }
+  if (record.raw.find('\r') != std::string_view::npos) {
+    // A CR that does not end the line (CRLF does, and is not part of `raw`): lines ended by CR alone
+    // would otherwise read as one long header and every data row would vanish into it.
+    out.failed = true;
+    out.error =
+        "the header line holds a carriage return (CR) that does not end it: are the lines ended by CR alone "
+        "(old Mac style)? Save the file with LF or CRLF line endings";
     return;
   }
   HeaderMap map;

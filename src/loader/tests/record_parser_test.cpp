@@ -96,6 +96,77 @@ TEST(RecordParserTest, WholeFileFailures) {
   EXPECT_TRUE(binary.failed);
 }
 
+// Hostile input (tests/hostile): lines ended by CR alone, header names that clash, NUL bytes, and a line
+// made of delimiters.
+TEST(RecordParserTest, LinesEndedByCrAloneFailTheFile) {
+  // Read as one header line, the rows would vanish into it; the file fails whole and says why.
+  auto p = Parse("customer_id,city\r1,Paris\r2,Lyon\r");
+  EXPECT_TRUE(p.failed);
+  EXPECT_NE(p.error.find("carriage return"), std::string::npos) << p.error;
+  EXPECT_NE(p.error.find("LF or CRLF"), std::string::npos) << p.error;
+  // Values that repeat must not turn it into a confusing duplicate-column error instead.
+  auto q = Parse("customer_id,city\r1,c\r2,c\r");
+  EXPECT_NE(q.error.find("carriage return"), std::string::npos) << q.error;
+  // CRLF is a line ending, not a CR inside the header.
+  EXPECT_FALSE(Parse("customer_id,city\r\n1,Paris\r\n").failed);
+}
+
+TEST(RecordParserTest, DuplicateHeaderNamesSayWhichColumns) {
+  auto dup = Parse("customer_id,city,email,CITY \n1,a,b,c\n");
+  EXPECT_TRUE(dup.failed);
+  EXPECT_EQ(dup.error, "the header names column 'city' twice (columns 2 and 4)");
+  auto unnamed = Parse("customer_id,city,,\n1,a,,\n");
+  EXPECT_TRUE(unnamed.failed);
+  EXPECT_NE(unnamed.error.find("more than one column without a name (columns 3 and 4)"), std::string::npos)
+      << unnamed.error;
+  // One unnamed column is fine: it is not one of the entity's, so it is ignored.
+  auto one = Parse("customer_id,city,\n1,a,\n2,b\n");
+  EXPECT_FALSE(one.failed) << one.error;
+  EXPECT_EQ(one.rows.size(), 1u);
+  ASSERT_EQ(one.rejects.size(), 1u);
+  EXPECT_EQ(one.rejects[0].reason, "line 3 has 2 fields, the header has 3");
+  // Many distinct columns are mapped in linear time (this took minutes with a quadratic scan).
+  std::string header = "customer_id";
+  std::string row = "1";
+  for (int i = 0; i < 200000; ++i) {
+    header += ",c" + std::to_string(i);
+    row += ",";
+  }
+  auto wide = Parse(header + "\n" + row + "\n");
+  EXPECT_FALSE(wide.failed) << wide.error;
+  EXPECT_EQ(wide.rows.size(), 1u);
+}
+
+TEST(RecordParserTest, NulBytesLoadAsDataAndAreEscapedInRejects) {
+  auto p = Parse(std::string("customer_id,first_name\n1,a\0b\n\0,x\n", 33));
+  ASSERT_FALSE(p.failed) << p.error;
+  ASSERT_EQ(p.rows.size(), 1u);
+  EXPECT_EQ(Attr(p, 0, 0), std::string("a\0b", 3));
+  ASSERT_EQ(p.rejects.size(), 1u);
+  EXPECT_EQ(p.rejects[0].raw, "\\x00,x");
+  EXPECT_EQ(p.rejects[0].reason, "customer_id '\\x00' is not a 64-bit integer");
+  EXPECT_EQ(PrintableUtf8(std::string("a\0", 2), 4), "a");  // an escape is never cut in half
+}
+
+TEST(RecordParserTest, LineOfDelimitersIsRejectedNotHeldInMemory) {
+  // A line of 2 MiB commas would be two million fields: rejected (with its text cut) instead of costing
+  // 16 bytes per comma; the rows around it load.
+  std::string commas(2 << 20, ',');
+  auto p = Parse("customer_id,city\n1,a\n2" + commas + "\n3,b\n");
+  ASSERT_FALSE(p.failed) << p.error;
+  ASSERT_EQ(p.rows.size(), 2u);
+  EXPECT_EQ(p.rows.key[1], 3);
+  EXPECT_EQ(p.rows.line[1], 4u);
+  ASSERT_EQ(p.rejects.size(), 1u);
+  EXPECT_EQ(p.rejects[0].line, 3u);
+  EXPECT_EQ(p.rejects[0].reason, "line 3 has more than 1048576 fields");
+  EXPECT_EQ(p.rejects[0].raw.size(), 65536u);
+  // In the header it fails the file.
+  auto h = Parse("customer_id" + commas + "\n1\n");
+  EXPECT_TRUE(h.failed);
+  EXPECT_EQ(h.error, "cannot read the header: line 1 has more than 1048576 fields");
+}
+
 TEST(RecordParserTest, HeaderOnlyLoadsNothing) {
   auto p = Parse("customer_id,first_name\r\n");
   EXPECT_FALSE(p.failed);
