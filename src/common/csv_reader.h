@@ -27,7 +27,8 @@ enum class CsvStatus { kRecord, kEnd, kError };
 // Fields are separated by the delimiter; a record ends at LF or CRLF (a lone CR is data). A field that
 // starts with '"' is quoted: inside it "" is a quote and delimiters, CR and LF are data. A '"' inside an
 // unquoted field is kept as it is. Lines with no bytes at all are skipped; the caller sees every other
-// line, whatever its field count, and checks counts itself.
+// line, whatever its field count, and checks counts itself; only a record of more than 2^20 fields is an
+// error (each field costs a view while its record is read, so a line of delimiters would cost 16x its size).
 class CsvReader {
  public:
   // `data` is the whole input (kept by the caller, must outlive the reader). A UTF-8 BOM at the start is

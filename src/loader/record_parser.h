@@ -35,8 +35,8 @@ std::optional<int64_t> ParseKey(std::string_view text);
 // NULL-safe hash of a row's attributes (the seed's MD5 columns, done so that NULL is a value).
 uint64_t HashAttributes(const std::vector<TextRef>& values);
 
-// `text` cut at `max_bytes` (on a character boundary) with invalid UTF-8 bytes written as \xNN, so that
-// it can be stored and shown.
+// `text` cut at `max_bytes` (on a character boundary) with invalid UTF-8 bytes and NUL written as \xNN, so
+// that it can be stored and shown.
 std::string PrintableUtf8(std::string_view text, size_t max_bytes);
 
 }  // namespace dimstream
