@@ -4,9 +4,11 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -15,8 +17,9 @@
 namespace dimstream {
 namespace {
 
-constexpr uint32_t kWatchMask =
-    IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+// IN_MODIFY, IN_DELETE and IN_MOVED_FROM only keep WrittenNotClosed up to date; they never wake the mover.
+constexpr uint32_t kWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MOVE_SELF | IN_MODIFY |
+                                IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
 
 }  // namespace
 
@@ -65,6 +68,7 @@ bool LandingWatcher::Wait(std::chrono::milliseconds timeout) {
   if (fd_ < 0) {
     return false;
   }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   struct pollfd pfd {
     fd_, POLLIN, 0
   };
@@ -73,6 +77,7 @@ bool LandingWatcher::Wait(std::chrono::milliseconds timeout) {
     return false;
   }
   bool relevant = false;
+  bool written = false;
   alignas(struct inotify_event) char buffer[64 * 1024];
   while (true) {
     ssize_t got = ::read(fd_, buffer, sizeof(buffer));
@@ -91,25 +96,72 @@ bool LandingWatcher::Wait(std::chrono::milliseconds timeout) {
       offset += sizeof(event) + event.len;
 
       if ((event.mask & IN_Q_OVERFLOW) != 0) {
-        relevant = true;  // events were dropped: list everything
-      } else if ((event.mask & (IN_IGNORED | IN_MOVE_SELF)) != 0) {
+        relevant = true;              // events were dropped: list everything
+        written_not_closed_.clear();  // a close may be among them; the lease check still guards
+        continue;
+      }
+      auto dir = path_by_watch_.find(event.wd);
+      if ((event.mask & (IN_IGNORED | IN_MOVE_SELF)) != 0) {
         // The directory is gone or moved away; if it moved within landing, IN_MOVED_TO on its new
         // parent makes the next listing watch it under its new path.
-        if (auto it = path_by_watch_.find(event.wd); it != path_by_watch_.end()) {
-          watch_by_path_.erase(it->second);
-          path_by_watch_.erase(it);
+        if (dir != path_by_watch_.end()) {
+          const std::string prefix = (std::filesystem::path(dir->second) / "").string();
+          std::erase_if(written_not_closed_,
+                        [&](const std::string& file) { return file.starts_with(prefix); });
+          watch_by_path_.erase(dir->second);
+          path_by_watch_.erase(dir);
         }
         if ((event.mask & IN_MOVE_SELF) != 0) {
           ::inotify_rm_watch(fd_, event.wd);
         }
-      } else if ((event.mask & IN_CREATE) != 0 && (event.mask & IN_ISDIR) == 0) {
+        continue;
+      }
+      const bool is_dir = (event.mask & IN_ISDIR) != 0;
+      const bool skipped = IsSkippedLandingName(name);
+      std::string file;
+      if (!is_dir && !skipped && !name.empty() && dir != path_by_watch_.end()) {
+        file = (std::filesystem::path(dir->second) / name).string();
+      }
+      if ((event.mask & IN_MODIFY) != 0) {
+        // Written, maybe not closed: remembered until its IN_CLOSE_WRITE. Not a reason to look again.
+        if (!file.empty()) {
+          written_not_closed_.insert(file);
+        }
+        written = true;
+      } else if ((event.mask & (IN_DELETE | IN_MOVED_FROM)) != 0) {
+        // Our own clean-up, or a file leaving: nothing new to move.
+        if (!file.empty()) {
+          written_not_closed_.erase(file);
+        }
+      } else if ((event.mask & IN_CREATE) != 0 && !is_dir) {
         // A file just created is still being written: its IN_CLOSE_WRITE will come.
-      } else if (!IsSkippedLandingName(name)) {
+        if (!file.empty()) {
+          written_not_closed_.erase(file);  // a new file under the name of one written earlier
+        }
+      } else if (!skipped) {
+        // IN_CLOSE_WRITE, IN_MOVED_TO, or a new directory.
+        if (!file.empty()) {
+          written_not_closed_.erase(file);
+        }
         relevant = true;
       }
     }
   }
+  if (!relevant && written) {
+    // Let a writer's next writes coalesce into one event (inotify merges an event identical to the last
+    // one queued) rather than waking at each write; a close or a new file waits at most this long.
+    constexpr std::chrono::milliseconds kCoalesce{5};
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left > std::chrono::milliseconds(0)) {
+      std::this_thread::sleep_for(std::min(left, kCoalesce));
+    }
+  }
   return relevant;
+}
+
+bool LandingWatcher::WrittenNotClosed(const std::filesystem::path& file) const {
+  return written_not_closed_.contains(file.string());
 }
 
 }  // namespace dimstream

@@ -2,12 +2,16 @@
 
 #include "common/fault.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <string_view>
 #include <system_error>
 #include <tuple>
 #include <utility>
@@ -57,6 +61,101 @@ void WaitForChange(const StopSignal& stop, LandingWatcher& watcher, milliseconds
     }
   }
 }
+
+// A lease break signals the holder, with SIGIO unless told otherwise, and SIGIO's default action ends
+// the process. Each lease is given no owner right after it is taken, so that normally no signal is sent
+// at all; this covers the instant in between. Once per process, and only if nobody handles SIGIO.
+void IgnoreSigioUnlessHandled() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (::sigaction(SIGIO, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) != 0 ||
+        current.sa_handler != SIG_DFL) {
+      return;
+    }
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGIO, &ignore, nullptr);
+  });
+}
+
+// A read-only descriptor on a landing file and, while held, a read lease on it (fcntl(2), "Leases").
+// The kernel refuses a read lease with EAGAIN while any descriptor, in any process (ours included), has
+// the file open for writing: that is how the mover tells a file still being written in place. While the
+// lease is held, a process opening the file for writing, or truncating it, blocks until the lease is
+// released (at most /proc/sys/fs/lease-break-time), and F_GETLEASE reports the break at once: hold it
+// only for short work, never while waiting.
+class ReadLease {
+ public:
+  enum class State {
+    kHeld,
+    kWriterOpen,   // a process has the file open for writing (or holds a write lease on it)
+    kGone,         // no longer there, or no longer a regular file
+    kUnsupported,  // the kernel refuses leases here (error()): not our file, or the file system
+    kCannotOpen,   // open failed otherwise (error()); reading the file will report it
+  };
+
+  ReadLease() = default;
+  ~ReadLease() {
+    if (fd_ >= 0) {
+      ::close(fd_);  // releases the lease too
+    }
+  }
+  ReadLease(const ReadLease&) = delete;
+  ReadLease& operator=(const ReadLease&) = delete;
+
+  // Opens `path` and takes the lease.
+  State Take(const fs::path& path) {
+    // O_NONBLOCK: fail at once, rather than wait, on a file someone else holds a write lease on.
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd_ < 0) {
+      error_ = errno;
+      if (error_ == ENOENT || error_ == ELOOP) {
+        return State::kGone;
+      }
+      return error_ == EWOULDBLOCK ? State::kWriterOpen : State::kCannotOpen;
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+      return State::kGone;
+    }
+    return Retake();
+  }
+
+  // Takes the lease again on the open descriptor, after Release.
+  State Retake() {
+    IgnoreSigioUnlessHandled();
+    if (::fcntl(fd_, F_SETLEASE, F_RDLCK) != 0) {
+      error_ = errno;
+      return error_ == EAGAIN ? State::kWriterOpen : State::kUnsupported;
+    }
+    held_ = true;
+    ::fcntl(fd_, F_SETOWN, 0);  // no owner: a break sends no signal (F_GETLEASE tells instead)
+    return State::kHeld;
+  }
+
+  bool held() const { return held_; }
+  bool open() const { return fd_ >= 0; }
+  int error() const { return error_; }
+
+  // True when a process has started opening the file for writing (or truncating it) since the lease was
+  // taken: the kernel is breaking the lease, or has broken it.
+  bool Broken() const { return held_ && ::fcntl(fd_, F_GETLEASE) != F_RDLCK; }
+
+  // Lets a writer waiting on the lease go on; keeps the descriptor for Retake.
+  void Release() {
+    if (held_) {
+      ::fcntl(fd_, F_SETLEASE, F_UNLCK);
+      held_ = false;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  bool held_ = false;
+  int error_ = 0;
+};
 
 }  // namespace
 
@@ -130,6 +229,9 @@ Result<Mover::Pass> Mover::MovePass(const StopSignal* stop, LandingWatcher* watc
   Pass pass;
   std::vector<Candidate> files;
   std::set<std::string> seen;
+  if (watcher != nullptr) {
+    watcher->Refresh();  // Run may come back at once after a move, without a Wait in between
+  }
   DIMSTREAM_TRY(Walk(options_.landing, "", watcher, files, pass, seen));
 
   // Forget what is no longer there, so that a file coming back under the same name starts afresh.
@@ -139,6 +241,7 @@ Result<Mover::Pass> Mover::MovePass(const StopSignal* stop, LandingWatcher* watc
     keys.insert(file.key);
   }
   std::erase_if(retries_, [&](const auto& entry) { return !keys.contains(entry.first); });
+  std::erase_if(writer_logged_, [&](const std::string& key) { return !keys.contains(key); });
 
   // Oldest first, as the files arrived: without an updated_at column, load order is the records' order.
   std::sort(files.begin(), files.end(), [](const Candidate& a, const Candidate& b) {
@@ -197,7 +300,8 @@ Status Mover::Walk(const fs::path& dir, const std::string& prefix, LandingWatche
         continue;
       }
       out.push_back(Candidate{entry.path(), key, static_cast<uint64_t>(st.st_size), MtimeNanos(st),
-                              static_cast<uint64_t>(st.st_ino)});
+                              static_cast<uint64_t>(st.st_ino),
+                              watcher != nullptr && watcher->WrittenNotClosed(entry.path())});
     } else {
       WarnOnce(
           "special:" + key,
@@ -244,6 +348,46 @@ Mover::Outcome Mover::MoveOne(const Candidate& file, const StopSignal* stop, Pas
     }
   }
 
+  // Before opening the file: a lease must never be held while waiting on back-pressure.
+  if (!WaitForBacklog(stop)) {
+    return Outcome::kStopPass;
+  }
+
+  // Is a process still writing it in place? Ask the kernel: it refuses a read lease while the file is
+  // open for writing anywhere. (A writer that renames into landing has closed its file before.)
+  ReadLease lease;
+  if (options_.use_leases) {
+    switch (lease.Take(file.path)) {
+      case ReadLease::State::kHeld:
+        break;
+      case ReadLease::State::kWriterOpen:
+        return StillWritten(file, pass);  // its IN_CLOSE_WRITE wakes Run
+      case ReadLease::State::kGone:
+        return Outcome::kGone;
+      case ReadLease::State::kUnsupported:
+        if (!lease_warned_) {
+          lease_warned_ = true;
+          spdlog::warn(
+              "cannot take a read lease on {} ({}): the mover cannot ask the kernel whether a process still "
+              "has a landing file open for writing, and relies on inotify and on the size and mtime not "
+              "changing. A writer that writes files in place without renaming them may lose rows{}",
+              file.path.string(), std::strerror(lease.error()),
+              options_.min_file_age > milliseconds(0)
+                  ? fmt::format(" written more than mover.min_file_age_ms ({}) apart",
+                                options_.min_file_age.count())
+                  : "; set mover.min_file_age_ms above its longest pause between writes, or run the mover "
+                    "as the owner of the landing files (or with CAP_LEASE)");
+        }
+        break;
+      case ReadLease::State::kCannotOpen:
+        break;  // reading it below reports why
+    }
+  }
+  if (!lease.held() && file.written_not_closed) {
+    // No lease to ask: inotify saw it written and not closed since, so a writer still has it open.
+    return StillWritten(file, pass);
+  }
+
   Result<FileDigest> digest = Sha256File(file.path);
   if (!digest.ok()) {
     return digest.error().kind == ErrorKind::kNotFound ? Outcome::kGone : Fail(file, digest.error(), pass);
@@ -257,20 +401,26 @@ Mover::Outcome Mover::MoveOne(const Candidate& file, const StopSignal* stop, Pas
     return Outcome::kGone;
   }
   if (!unchanged(after) || digest->size != file.size) {
-    // Still being written in place: look again later (IN_CLOSE_WRITE usually comes first).
+    // Written since it was listed: look again later (IN_CLOSE_WRITE usually comes first).
     ++pass.pending;
     pass.Due(options_.poll_interval);
     return Outcome::kPending;
   }
-
-  if (!WaitForBacklog(stop)) {
-    return Outcome::kStopPass;
+  if (lease.Broken()) {
+    // A writer is opening it and waits on our lease: step aside at once.
+    return StillWritten(file, pass);
   }
+
   ObjectRef ref{ObjectKey(file.key), digest->size, digest->checksum};
   FaultPoint("mover.before_put");
   if (Status put = store_.Put(ref.key, file.path, ref); !put.ok()) {
     return Fail(file, put.error(), pass);
   }
+  // The put is verified: release the lease now, so that a writer waiting on it goes on. If one opened the
+  // file meanwhile, what we put is still a whole version of it (it could not write before we let go); it
+  // is announced, and the file stays for its next version.
+  const bool opened_for_writing = lease.Broken();
+  lease.Release();
   FaultPoint("mover.after_put");
   if (Status published = queue_.Publish(ref); !published.ok()) {
     // The object stays in the bucket; the retry finds it there (the put is idempotent) and notifies again.
@@ -284,18 +434,26 @@ Mover::Outcome Mover::MoveOne(const Candidate& file, const StopSignal* stop, Pas
   stats_.files_moved.fetch_add(1, std::memory_order_relaxed);
   stats_.bytes_moved.fetch_add(file.size, std::memory_order_relaxed);
 
-  // Remove the landing file only if it still is what we put: a writer may have rewritten it meanwhile.
-  // (A write in the instant between this check and the unlink is not caught; writers that rename into
-  // landing, or a min_file_age, close that gap.)
+  auto keep = [&](std::string_view why) {
+    spdlog::info("{} {} while it was moved to {}; keeping it, its new content will be moved too",
+                 file.path.string(), why, store_.Describe());
+    ++pass.pending;
+    return Outcome::kMoved;
+  };
+  if (opened_for_writing) {
+    return keep("was opened for writing");
+  }
+  // Remove the landing file only if nobody has it open for writing (the lease again, held through the
+  // unlink) and it still is what we put: a writer may have rewritten it meanwhile.
+  if (lease.open() && lease.Retake() == ReadLease::State::kWriterOpen) {
+    return keep("was opened for writing");
+  }
   struct stat before_unlink {};
   if (::lstat(file.path.c_str(), &before_unlink) != 0) {
     return Outcome::kMoved;  // someone else removed it
   }
   if (!unchanged(before_unlink)) {
-    spdlog::info("{} changed while it was moved to {}; keeping it, its new content will be moved too",
-                 file.path.string(), store_.Describe());
-    ++pass.pending;
-    return Outcome::kMoved;
+    return keep("changed");
   }
   if (::unlink(file.path.c_str()) != 0 && errno != ENOENT) {
     return Fail(
@@ -304,10 +462,29 @@ Mover::Outcome Mover::MoveOne(const Candidate& file, const StopSignal* stop, Pas
                                      store_.Describe(), std::strerror(errno))),
         pass);
   }
+  if (lease.Broken()) {
+    // Opened for writing between the check and the unlink (its open waits on our lease): by a path looked
+    // up before the unlink, so what it writes goes to the removed file. Not silently, at least.
+    spdlog::warn(
+        "{} was opened for writing just as it was removed from landing after its move; what that writer "
+        "writes now is lost. Writers should write under a temporary name and rename (see landing_names.h)",
+        file.path.string());
+  }
+  lease.Release();
+  writer_logged_.erase(file.key);
   RemoveEmptyParents(file);
   spdlog::info("moved {} ({} bytes, sha256 {}) to {}", file.key, file.size, ref.checksum.get(),
                store_.Describe());
   return Outcome::kMoved;
+}
+
+Mover::Outcome Mover::StillWritten(const Candidate& file, Pass& pass) {
+  if (writer_logged_.insert(file.key).second) {
+    spdlog::info("leaving {} in landing while a process has it open for writing", file.path.string());
+  }
+  ++pass.pending;
+  pass.Due(options_.poll_interval);
+  return Outcome::kPending;
 }
 
 Mover::Outcome Mover::Fail(const Candidate& file, const Error& error, Pass& pass) {

@@ -22,11 +22,16 @@ class LandingWatcher;
 struct MoverOptions {
   std::filesystem::path landing;
   std::chrono::milliseconds poll_interval{1000};  // periodic listing, the fallback to inotify
-  // A file must be unchanged this long (by its mtime) before it is taken: for writers that do not rename.
+  // A file must be unchanged this long (by its mtime) before it is taken. Not needed for a writer that
+  // keeps its file open until done (a read lease tells, see Mover) unless leases are unavailable; needed
+  // for writers that close and reopen a file between writes without renaming it.
   std::chrono::milliseconds min_file_age{0};
   uint64_t max_backlog_objects = 1000;  // back-pressure: wait while queue.Backlog() exceeds this
   std::chrono::milliseconds retry_initial{200};
   std::chrono::milliseconds retry_max{30000};
+  // Ask the kernel, through a read lease, whether a process has a file open for writing. Leave it on;
+  // false only exercises the fallback of file systems without leases (tests).
+  bool use_leases = true;
 };
 
 // Counters for `status` and tests; readable from any thread while the mover runs.
@@ -38,6 +43,15 @@ struct MoverStats {
 
 // The NiFi role (ListFile, FetchFile, PutS3Object): moves each finished file from the landing directory to
 // the bucket and announces it on the notification queue. A file's path under landing is its object key.
+// A file is finished when its name is not a temporary one (landing_names.h), it is at least min_file_age
+// old, and no process has it open for writing: the mover takes a read lease on it (fcntl F_SETLEASE,
+// which the kernel refuses while the file is open for writing anywhere), holds it through the checksum
+// and the put, and takes it again just before removing the file. A writer that opens the file while the
+// lease is held waits until the put is done (at most /proc/sys/fs/lease-break-time) and the file is then
+// kept for the next pass. Where leases are refused (not the file's owner and no CAP_LEASE, or a file
+// system without leases) it warns once and falls back to inotify (a file written and not closed yet is
+// left alone) and to comparing size and mtime; min_file_age covers writers those miss. Taking leases sets
+// SIGIO to ignored if it has its default action (which would end the process on a lease break).
 // Guarantees: the object appears whole or not at all (the store's Put), the notification is published
 // only after the put succeeded, and the landing file is removed only after both, and only if it did not
 // change meanwhile. A crash anywhere re-moves the file at the next start: the put is idempotent and the
@@ -62,7 +76,8 @@ class Mover {
   // files until `stop` is requested; creates landing when missing. With `until_idle`, returns once landing
   // holds no movable file: a file still in its retry back-off, or whose name cannot be an object key, is
   // not movable once its error was logged. Then it returns kRetryable naming the first such file, so that
-  // a one-shot run does not look like a success, or Ok when everything was moved.
+  // a one-shot run does not look like a success, or Ok when everything was moved. A file a process keeps
+  // open for writing is pending, not failing: until_idle waits for its close.
   Status Run(const StopSignal& stop, bool until_idle);
 
   const MoverStats& stats() const { return stats_; }
@@ -77,6 +92,7 @@ class Mover {
     uint64_t size = 0;
     int64_t mtime_ns = 0;
     uint64_t inode = 0;
+    bool written_not_closed = false;  // inotify saw a write and no close since (Run only)
   };
 
   struct RetryState {
@@ -107,6 +123,8 @@ class Mover {
   void RemoveEmptyParents(const Candidate& file);
   // Warns about `what` the first time it is seen; `seen` keeps the set from growing without bound.
   void WarnOnce(const std::string& id, const std::string& message, std::set<std::string>& seen);
+  // Counts `file` as pending because a process still writes it, saying so once per file.
+  Outcome StillWritten(const Candidate& file, Pass& pass);
 
   MoverOptions options_;
   ObjectStore& store_;
@@ -114,7 +132,9 @@ class Mover {
   MoverStats stats_;
   std::map<std::string, RetryState> retries_;  // by key
   std::set<std::string> warned_;               // ids of things already warned about, still present
+  std::set<std::string> writer_logged_;        // keys said to be still written, still present
   bool backpressure_logged_ = false;
+  bool lease_warned_ = false;
 };
 
 }  // namespace dimstream

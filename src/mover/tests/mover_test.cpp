@@ -1,6 +1,9 @@
 #include "mover/mover.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <chrono>
@@ -135,18 +138,23 @@ class FlakyStore : public ObjectStore {
   ObjectStore& inner_;
 };
 
-// A real queue whose publishes can be made to fail.
+// A real queue whose publishes can be made to fail, and that can run a hook after a publish.
 class FlakyQueue : public NotificationQueue {
  public:
   std::atomic<int> failures_left{0};
   MemoryQueue inner;
+  std::function<void(const ObjectRef&)> after_publish;
 
   Status Publish(const ObjectRef& object) override {
     if (failures_left > 0) {
       --failures_left;
       return Error::Retryable("broker unavailable");
     }
-    return inner.Publish(object);
+    Status published = inner.Publish(object);
+    if (published.ok() && after_publish) {
+      after_publish(object);
+    }
+    return published;
   }
   Result<std::optional<Delivery>> Receive(milliseconds timeout) override { return inner.Receive(timeout); }
   Status Ack(const Delivery& delivery) override { return inner.Ack(delivery); }
@@ -303,6 +311,8 @@ TEST(mover, FailedPublishStaysInLandingAndIsRetried) {
   EXPECT_EQ(notes[0].checksum, Sha256("content"));
 }
 
+// Without leases (file systems without them, or not the files' owner), the size and mtime tell. With a
+// lease, the rewrite below would wait on the mover's own lease: see the next test for that case.
 TEST(mover, FileChangedDuringTheMoveIsKeptAndMovedAgain) {
   Fixture f;
   fs::path file = f.landing / "a.csv";
@@ -314,7 +324,9 @@ TEST(mover, FileChangedDuringTheMoveIsKeptAndMovedAgain) {
       WriteFile(file, "second, longer");
     }
   };
-  Mover mover(f.Options(), f.store, f.queue);
+  MoverOptions options = f.Options();
+  options.use_leases = false;
+  Mover mover(options, f.store, f.queue);
 
   EXPECT_EQ(mover.MoveReady().value(), 1u);
   EXPECT_EQ(ReadFile(file), "second, longer");
@@ -327,6 +339,156 @@ TEST(mover, FileChangedDuringTheMoveIsKeptAndMovedAgain) {
   ASSERT_EQ(notes.size(), 2u);
   EXPECT_EQ(notes[0].checksum, Sha256("first"));
   EXPECT_EQ(notes[1].checksum, Sha256("second, longer"));
+}
+
+// A writer that opens the file while the mover holds its lease (here: during the put) waits until the put is
+// done; the mover then announces what it put, and keeps the file for its next version.
+TEST(mover, FileOpenedForWritingDuringTheMoveIsKeptAndMovedAgain) {
+  Fixture f;
+  fs::path file = f.landing / "a.csv";
+  WriteFile(file, "first");
+  std::thread writer;
+  bool opened = false;
+  int open_error = 0;
+  f.store.after_put = [&](const ObjectKey&) {
+    if (!opened) {
+      opened = true;
+      // Without blocking: the lease makes this open fail, and starts breaking the lease.
+      int fd = ::open(file.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      open_error = fd < 0 ? errno : 0;
+      if (fd >= 0) {
+        ::close(fd);
+      }
+      // A writer that waits, as most do: its open returns once the mover lets go.
+      writer = std::thread([&] { WriteFile(file, "second, longer"); });
+    }
+  };
+  Mover mover(f.Options(), f.store, f.queue);
+
+  EXPECT_EQ(mover.MoveReady().value(), 1u);
+  ASSERT_TRUE(writer.joinable());
+  writer.join();
+  EXPECT_EQ(open_error, EWOULDBLOCK);
+  EXPECT_EQ(ReadFile(file), "second, longer");
+  EXPECT_EQ(f.bucket.Get(ObjectKey("a.csv")).value(), "first");
+
+  EXPECT_EQ(mover.MoveReady().value(), 1u);
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_EQ(f.bucket.Get(ObjectKey("a.csv")).value(), "second, longer");
+  std::vector<ObjectRef> notes = Drain(f.queue);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[0].checksum, Sha256("first"));
+  EXPECT_EQ(notes[1].checksum, Sha256("second, longer"));
+}
+
+// Written in place, without a temporary name: the file is not taken while a process has it open for
+// writing, whatever its age, and is taken whole once closed.
+TEST(mover, FileOpenForWritingIsNotMovedUntilClosed) {
+  Fixture f;
+  fs::path streamed = f.landing / "streamed.csv";
+  std::ofstream out(streamed, std::ios::binary);
+  out << "id\n1\n";
+  out.flush();
+  // Opened for writing but not written to yet (an old file, as far as its mtime goes).
+  fs::path idle = f.landing / "idle.csv";
+  WriteFile(idle, "id\n7\n");
+  fs::last_write_time(idle, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  int idle_fd = ::open(idle.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(idle_fd, 0);
+  Mover mover(f.Options(), f.store, f.queue);
+
+  EXPECT_EQ(mover.MoveReady().value(), 0u);
+  EXPECT_EQ(mover.MoveReady().value(), 0u);
+  EXPECT_EQ(FilesUnder(f.landing), (std::vector<std::string>{"idle.csv", "streamed.csv"}));
+  EXPECT_TRUE(f.bucket.List().value().empty());
+  EXPECT_TRUE(Drain(f.queue).empty());
+  EXPECT_EQ(mover.stats().failures.load(), 0u);
+
+  out << "2\n";
+  out.close();
+  EXPECT_EQ(mover.MoveReady().value(), 1u);
+  EXPECT_EQ(FilesUnder(f.landing), std::vector<std::string>{"idle.csv"});
+  EXPECT_EQ(f.bucket.Get(ObjectKey("streamed.csv")).value(), "id\n1\n2\n");
+
+  ASSERT_EQ(::write(idle_fd, "8\n", 2), 2);
+  ::close(idle_fd);
+  EXPECT_EQ(mover.MoveReady().value(), 1u);
+  EXPECT_TRUE(fs::is_empty(f.landing));
+  EXPECT_EQ(f.bucket.Get(ObjectKey("idle.csv")).value(), "id\n7\n8\n");
+  EXPECT_EQ(Drain(f.queue).size(), 2u);
+}
+
+// The reported bug: a writer writing a row at a time in place, with pauses, lost the rows written after
+// the mover took its file. The mover looks as often as it can here; the file still arrives once, whole.
+TEST(mover, SlowInPlaceWriterIsMovedWhole) {
+  Fixture f;
+  MoverOptions options = f.Options();
+  options.poll_interval = milliseconds(5);
+  Mover mover(options, f.store, f.queue);
+  Running run(mover, /*until_idle=*/false);
+
+  std::string written;
+  std::thread writer([&] {
+    std::ofstream out(f.landing / "slow.csv", std::ios::binary);
+    auto put = [&](const std::string& line) {
+      out << line;
+      out.flush();
+      written += line;
+    };
+    put("id,name\n");
+    for (int i = 0; i < 40; ++i) {
+      std::this_thread::sleep_for(milliseconds(20));
+      put(fmt::format("{},name {}\n", i, i));
+    }
+  });
+  writer.join();
+
+  ASSERT_TRUE(
+      WaitUntil([&] { return mover.stats().files_moved.load() >= 1 && FilesUnder(f.landing).empty(); }));
+  EXPECT_TRUE(run.Stop().ok());
+  EXPECT_EQ(f.bucket.Get(ObjectKey("slow.csv")).value(), written);
+  EXPECT_EQ(mover.stats().files_moved.load(), 1u);
+  std::vector<ObjectRef> notes = Drain(f.queue);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].checksum, Sha256(written));
+  EXPECT_EQ(mover.stats().failures.load(), 0u);
+}
+
+// Without leases, Run still leaves alone a file that inotify saw written and not closed since.
+TEST(mover, WithoutLeasesAFileWrittenAndNotClosedWaitsForItsClose) {
+  Fixture f;
+  WriteFile(f.landing / "first.csv", "1");
+  MoverOptions options = f.Options();
+  options.use_leases = false;
+  options.poll_interval = std::chrono::minutes(10);  // only inotify brings passes
+  fs::path slow = f.landing / "slow.csv";
+  std::ofstream out;
+  // Start writing while the mover is in a pass (after the first file's publish), so that the writes are
+  // watched and the pass that follows at once lists the new file.
+  f.queue.after_publish = [&](const ObjectRef& ref) {
+    if (ref.key.get() == "first.csv") {
+      out.open(slow, std::ios::binary);
+      out << "id\n1\n";
+      out.flush();
+    }
+  };
+  Mover mover(options, f.store, f.queue);
+  Running run(mover, /*until_idle=*/false);
+  ASSERT_TRUE(WaitUntil([&] { return mover.stats().files_moved.load() == 1; }));
+
+  // A file renamed into landing brings a pass; it does not take the open one.
+  WriteAtomically(f.landing / "other.csv", "2");
+  ASSERT_TRUE(WaitUntil([&] { return mover.stats().files_moved.load() == 2; }));
+  EXPECT_EQ(FilesUnder(f.landing), std::vector<std::string>{"slow.csv"});
+  EXPECT_FALSE(f.bucket.Stat(ObjectKey("slow.csv")).ok());
+
+  out << "2\n";
+  out.close();  // IN_CLOSE_WRITE
+  ASSERT_TRUE(WaitUntil([&] { return mover.stats().files_moved.load() == 3; }));
+  EXPECT_TRUE(run.Stop().ok());
+  EXPECT_TRUE(fs::is_empty(f.landing));
+  EXPECT_EQ(f.bucket.Get(ObjectKey("slow.csv")).value(), "id\n1\n2\n");
+  EXPECT_EQ(Drain(f.queue).size(), 3u);
 }
 
 TEST(mover, YoungFilesWaitForMinFileAge) {
