@@ -9,6 +9,7 @@ packages=(
   g++ cmake ninja-build pkg-config make ccache
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libxxhash-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev
+  clang libclang-rt-dev
   python3 openssl
 )
 

@@ -155,6 +155,10 @@ const std::vector<Setting>& Settings() {
              &Config::warehouse_open_timeout_ms, 0, kDay));
     s.push_back(Text("warehouse.memory_limit", "DuckDB memory limit, e.g. \"4GB\" (empty: DuckDB's default)",
                      &Config::warehouse_memory_limit));
+    s.push_back(Text("warehouse.checkpoint_threshold",
+                     "Write-ahead log size at which DuckDB checkpoints during a merge, e.g. \"1GB\"; the merge "
+                     "also checkpoints whenever it is idle (empty: DuckDB's default, 16MB)",
+                     &Config::warehouse_checkpoint_threshold));
     s.push_back(EntityText("entity.name", "Entity name: the tables are <name>_raw, <name>_history, ...",
                            [](Config& c) -> std::string& { return c.entity.name; }));
     s.push_back(EntityList("entity.key_columns", "Business key (one 64-bit integer column)",

@@ -1,5 +1,7 @@
 #include "merge/fold.h"
 
+#include <algorithm>
+
 #include "common/attribute_hash.h"
 
 namespace dimstream {
@@ -17,6 +19,13 @@ bool Scd2Differs(const std::vector<Value>& a, const std::vector<Value>& b, size_
   // std::optional compares NULL equal to NULL and different from any value, as the contract says.
   return !std::equal(a.begin() + static_cast<std::ptrdiff_t>(scd1_count), a.end(),
                      b.begin() + static_cast<std::ptrdiff_t>(scd1_count));
+}
+
+void SetHashes(std::vector<Version>& out, size_t start, size_t scd1_count) {
+  for (size_t i = start; i < out.size(); ++i) {
+    out[i].scd1_hash = Hash(out[i].attributes, 0, scd1_count);
+    out[i].scd2_hash = Hash(out[i].attributes, scd1_count, out[i].attributes.size());
+  }
 }
 
 }  // namespace
@@ -54,10 +63,77 @@ void FoldKey(const std::vector<LogRecord>& records, size_t scd1_count, std::vect
   if (current) {
     out.push_back(std::move(*current));
   }
-  for (size_t i = start; i < out.size(); ++i) {
-    out[i].scd1_hash = Hash(out[i].attributes, 0, scd1_count);
-    out[i].scd2_hash = Hash(out[i].attributes, scd1_count, out[i].attributes.size());
+  SetHashes(out, start, scd1_count);
+}
+
+FoldStep FoldOnto(int64_t key, const KeyState* state, const std::vector<StagedRecord>& records,
+                  std::vector<Version>& out) {
+  FoldStep step;
+  size_t start = out.size();
+  // The version open before the run stays "untouched" until a record either closes it as it was or
+  // rewrites it in place; from then on it is `current`, like a version opened in this run.
+  bool untouched = state != nullptr && state->open();
+  std::optional<Version> current;
+  auto close = [&](Micros at, bool by_delete) {
+    current->valid_to = at;
+    current->ended_by_delete = by_delete;
+    out.push_back(std::move(*current));
+    current.reset();
+  };
+  for (size_t i = 0; i < records.size(); ++i) {
+    const StagedRecord& r = records[i];
+    if (i + 1 < records.size() && records[i + 1].seq == r.seq) {
+      continue;  // superseded by a later arrival with the same sequence
+    }
+    if (untouched && (r.is_delete || r.scd2_hash != state->scd2_hash)) {
+      step.closed = VersionClose{key, state->open_from, r.seq, r.is_delete};
+      untouched = false;
+    } else if (untouched) {
+      // SCD1 in place on the version open before: its valid_from and opener, the record's values.
+      current = Version{key, {}, state->open_from, std::nullopt, false, state->opened_arrival, r.arrival};
+      current->scd2_hash = state->scd2_hash;
+      step.rewrote_open = true;
+      untouched = false;
+    } else if (current && (r.is_delete || r.scd2_hash != current->scd2_hash)) {
+      close(r.seq, r.is_delete);
+    } else if (current) {
+      current->updated_arrival = r.arrival;
+    }
+    if (!current && !r.is_delete) {
+      current = Version{key, {}, r.seq, std::nullopt, false, r.arrival, r.arrival};
+      current->scd2_hash = r.scd2_hash;
+    }
+    if (current) {
+      current->scd1_hash = r.scd1_hash;
+    }
   }
+  if (current) {
+    out.push_back(std::move(*current));
+  }
+  Micros last_seq = records.empty() ? INT64_MIN : records.back().seq;
+  if (state != nullptr) {
+    last_seq = std::max(last_seq, state->last_seq);
+  }
+  if (untouched) {
+    step.next = *state;
+    step.next.last_seq = last_seq;
+  } else {
+    step.next = StateAfter(std::span<const Version>(out).subspan(start), last_seq);
+  }
+  return step;
+}
+
+KeyState StateAfter(std::span<const Version> versions, Micros last_seq) {
+  KeyState s;
+  s.last_seq = last_seq;
+  if (!versions.empty() && !versions.back().valid_to) {
+    const Version& v = versions.back();
+    s.open_from = v.valid_from;
+    s.opened_arrival = v.opened_arrival;
+    s.scd1_hash = v.scd1_hash;
+    s.scd2_hash = v.scd2_hash;
+  }
+  return s;
 }
 
 }  // namespace dimstream

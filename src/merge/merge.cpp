@@ -1,7 +1,9 @@
 #include "merge/merge.h"
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <span>
 
 #include <spdlog/spdlog.h>
 
@@ -21,6 +23,37 @@ constexpr const char* kHorizon = "HORIZON";
 MergeJob::MergeJob(EntitySpec entity, Warehouse& warehouse, MergeOptions options)
     : entity_(std::move(entity)), warehouse_(warehouse), options_(options) {}
 
+Status MergeJob::Warm() {
+  auto began = std::chrono::steady_clock::now();
+  index_.Clear();
+  warmed_ = false;
+  auto session = warehouse_.BeginMerge();
+  if (!session.ok()) {
+    return session.error();
+  }
+  DIMSTREAM_TRY((*session)->ReadKeyStates([&](const KeyRow& row) {
+    KeyState state;
+    state.last_seq = row.last_seq;
+    if (row.open_from) {
+      state.open_from = *row.open_from;
+      state.opened_arrival = row.opened_arrival;
+      state.scd1_hash = row.scd1_hash;
+      state.scd2_hash = row.scd2_hash;
+    }
+    index_.Put(row.key, state);
+  }));
+  warmed_ = true;
+  spdlog::info("merge key index: {} keys, {:.1f} MB, loaded in {} ms", index_.size(),
+               static_cast<double>(index_.Bytes()) / 1e6,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
+                   .count());
+  return Ok();
+}
+
+uint64_t MergeJob::StateBytes() const {
+  return index_.Bytes();
+}
+
 Result<TaskRecord> MergeJob::RunOnce() {
   return Run(KeyScope::kStaged);
 }
@@ -33,14 +66,38 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope) {
   TaskRecord task;
   task.task_name = scope == KeyScope::kAll ? entity_.name + "_rebuild" : entity_.merge_job();
   task.started_at = NowMicros();
+  std::vector<std::pair<int64_t, KeyState>> delta;
   Result<TaskRecord> r = [&]() -> Result<TaskRecord> {
+    if (scope == KeyScope::kStaged && !warmed_) {
+      DIMSTREAM_TRY(Warm());
+    }
     auto session = warehouse_.BeginMerge();
     if (!session.ok()) {
       return session.error();
     }
-    return Apply(**session, scope, task);
+    return Apply(**session, scope, task, delta);
   }();  // the session is gone here: rolled back unless Finish committed it
   if (r.ok()) {
+    // The index follows what was committed, and only that.
+    if (scope == KeyScope::kAll) {
+      index_.Clear();
+      warmed_ = false;
+    } else {
+      for (const auto& [key, state] : delta) {
+        index_.Put(key, state);
+      }
+    }
+    if (r->rows_in > 0 || scope == KeyScope::kAll) {
+      dirty_ = true;
+    } else if (dirty_) {
+      // Idle: the moment to write the WAL into the tables, rather than in the middle of a later run.
+      Status checkpoint = warehouse_.Checkpoint();
+      if (!checkpoint.ok()) {
+        spdlog::warn("checkpoint failed (the next idle run tries again): {}", checkpoint.error().message);
+      } else {
+        dirty_ = false;
+      }
+    }
     return r;
   }
   stats_.failures++;
@@ -54,7 +111,8 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope) {
   return r.error().Context("merge run failed and was rolled back");
 }
 
-Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRecord& task) {
+Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRecord& task,
+                                   std::vector<std::pair<int64_t, KeyState>>& delta) {
   // Step timings at debug level: where a run's time goes, without a profiler.
   auto mark = std::chrono::steady_clock::now();
   auto step = [&](const char* name) {
@@ -86,62 +144,23 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
     }
     task.rows_rejected = *rejected;
   }
-  DIMSTREAM_TRY(session.AppendStageToLog());
-  step("stage");
-  FaultPoint("merge.after_stage");
   task.rows_in = staged->rows_in;
   task.rows_staged = staged->rows_staged;
   task.watermark_to = staged->new_watermark;
-  if (staged->rows_in == 0 && scope == KeyScope::kStaged) {
-    task.status = "empty";
-    return task;
+  if (scope == KeyScope::kAll) {
+    DIMSTREAM_TRY(session.AppendStageToLog(KeyScope::kStaged));
+    step("stage");
+    FaultPoint("merge.after_stage");
+    DIMSTREAM_TRY(Refold(session, KeyScope::kAll, task, nullptr));
+  } else {
+    if (staged->rows_in == 0) {
+      step("stage");
+      FaultPoint("merge.after_stage");
+      task.status = "empty";
+      return task;
+    }
+    DIMSTREAM_TRY(ApplyStaged(session, task, delta, step));
   }
-
-  // What the staged keys look like now, to count what this run changes.
-  struct Before {
-    bool open;
-    uint64_t scd1_hash;
-  };
-  std::map<std::pair<int64_t, Micros>, Before> before;
-  DIMSTREAM_TRY(session.ReadVersions(scope, [&](Version&& v) {
-    before[{v.key, v.valid_from}] = {!v.valid_to.has_value(), v.scd1_hash};
-  }));
-
-  step("read versions");
-  std::vector<Version> versions;
-  std::vector<LogRecord> records;
-  size_t scd1_count = entity_.scd1_columns.size();
-  auto flush = [&] {
-    if (!records.empty()) {
-      FoldKey(records, scd1_count, versions);
-      records.clear();
-      task.keys++;
-    }
-  };
-  DIMSTREAM_TRY(session.ReadLog(scope, [&](LogRecord&& r) {
-    if (!records.empty() && records.front().key != r.key) {
-      flush();
-    }
-    records.push_back(std::move(r));
-  }));
-  flush();
-  step("read log and fold");
-
-  for (const Version& v : versions) {
-    auto it = before.find({v.key, v.valid_from});
-    if (it == before.end()) {
-      task.versions_opened++;
-      task.versions_closed += v.valid_to ? 1 : 0;
-      continue;
-    }
-    task.versions_closed += (v.valid_to && it->second.open) ? 1 : 0;
-    task.scd1_updates += it->second.scd1_hash != v.scd1_hash ? 1 : 0;
-  }
-
-  FaultPoint("merge.after_fold");
-  DIMSTREAM_TRY(session.ReplaceVersions(scope, versions));
-  FaultPoint("merge.after_replace");
-  step("replace versions");
   task.status = "succeeded";
   task.finished_at = NowMicros();
   if (options_.log_retention_us > 0) {
@@ -158,6 +177,131 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
   spdlog::info("merged {} rows ({} keys): {} versions opened, {} closed, {} SCD1 updates", task.rows_in,
                task.keys, task.versions_opened, task.versions_closed, task.scd1_updates);
   return task;
+}
+
+Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task,
+                             std::vector<std::pair<int64_t, KeyState>>& delta,
+                             const std::function<void(const char*)>& step) {
+  // A key whose staged records are all newer than its log (the usual case: a new key, or a change after
+  // the last one) continues from its state in the index; the others (late records, ties) are refolded
+  // from their whole log, as a rebuild would.
+  std::vector<int64_t> refold;
+  std::vector<Version> versions;
+  std::vector<VersionClose> closes;
+  std::vector<std::pair<int64_t, Micros>> rewritten;
+  std::vector<int64_t> current_keys;
+  std::vector<StagedRecord> records;
+  auto flush = [&] {
+    if (records.empty()) {
+      return;
+    }
+    int64_t key = records.front().key;
+    const KeyState* state = index_.Find(key);
+    if (state != nullptr && records.front().seq <= state->last_seq) {
+      refold.push_back(key);
+      records.clear();
+      return;
+    }
+    size_t first = versions.size();
+    FoldStep fold = FoldOnto(key, state, records, versions);
+    records.clear();
+    task.keys++;
+    for (size_t i = first; i < versions.size(); ++i) {
+      const Version& v = versions[i];
+      bool was_open = fold.rewrote_open && i == first;
+      task.versions_opened += was_open ? 0 : 1;
+      task.versions_closed += v.valid_to ? 1 : 0;
+      task.scd1_updates += (was_open && v.scd1_hash != state->scd1_hash) ? 1 : 0;
+    }
+    if (fold.closed) {
+      closes.push_back(*fold.closed);
+      task.versions_closed++;
+    }
+    if (state != nullptr && state->open()) {
+      current_keys.push_back(key);
+      if (fold.rewrote_open) {
+        rewritten.emplace_back(key, state->open_from);
+      }
+    }
+    delta.emplace_back(key, fold.next);
+  };
+  DIMSTREAM_TRY(session.ReadStage([&](const StagedRecord& r) {
+    if (!records.empty() && records.front().key != r.key) {
+      flush();
+    }
+    records.push_back(r);
+  }));
+  flush();
+  step("read stage and fold");
+  DIMSTREAM_TRY(session.ListKeys(refold));
+  DIMSTREAM_TRY(session.AppendStageToLog(KeyScope::kListed));
+  step("append to log");
+  FaultPoint("merge.after_stage");
+  if (!refold.empty()) {
+    DIMSTREAM_TRY(Refold(session, KeyScope::kListed, task, &delta));  // passes both fault points below
+    step("refold late keys");
+  } else {
+    FaultPoint("merge.after_fold");
+  }
+  DIMSTREAM_TRY(session.ApplyIncrement(closes, rewritten, current_keys, versions));
+  if (refold.empty()) {
+    FaultPoint("merge.after_replace");
+  }
+  step("apply");
+  return Ok();
+}
+
+Status MergeJob::Refold(MergeSession& session, KeyScope scope, TaskRecord& task,
+                        std::vector<std::pair<int64_t, KeyState>>* delta) {
+  // What the keys look like now, to count what this run changes.
+  struct Before {
+    bool open;
+    uint64_t scd1_hash;
+  };
+  std::map<std::pair<int64_t, Micros>, Before> before;
+  DIMSTREAM_TRY(session.ReadVersions(scope, [&](Version&& v) {
+    before[{v.key, v.valid_from}] = {!v.valid_to.has_value(), v.scd1_hash};
+  }));
+
+  std::vector<Version> versions;
+  std::vector<LogRecord> records;
+  size_t scd1_count = entity_.scd1_columns.size();
+  auto flush = [&] {
+    if (records.empty()) {
+      return;
+    }
+    size_t first = versions.size();
+    FoldKey(records, scd1_count, versions);
+    if (delta != nullptr) {
+      delta->emplace_back(records.front().key,
+                          StateAfter(std::span<const Version>(versions).subspan(first), records.back().seq));
+    }
+    records.clear();
+    task.keys++;
+  };
+  DIMSTREAM_TRY(session.ReadLog(scope, [&](LogRecord&& r) {
+    if (!records.empty() && records.front().key != r.key) {
+      flush();
+    }
+    records.push_back(std::move(r));
+  }));
+  flush();
+
+  for (const Version& v : versions) {
+    auto it = before.find({v.key, v.valid_from});
+    if (it == before.end()) {
+      task.versions_opened++;
+      task.versions_closed += v.valid_to ? 1 : 0;
+      continue;
+    }
+    task.versions_closed += (v.valid_to && it->second.open) ? 1 : 0;
+    task.scd1_updates += it->second.scd1_hash != v.scd1_hash ? 1 : 0;
+  }
+
+  FaultPoint("merge.after_fold");
+  DIMSTREAM_TRY(session.ReplaceVersions(scope, versions));
+  FaultPoint("merge.after_replace");
+  return Ok();
 }
 
 Status MergeJob::Compact(MergeSession& session, Micros horizon) {

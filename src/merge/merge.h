@@ -1,8 +1,12 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <utility>
+#include <vector>
 
 #include "config/entity.h"
+#include "merge/key_index.h"
 #include "warehouse/warehouse.h"
 
 namespace dimstream {
@@ -37,11 +41,26 @@ class MergeJob {
   // transaction: the tables must come out identical to what the runs produced (`dimstream rebuild`).
   Result<TaskRecord> Rebuild();
 
+  // Loads what the merge keeps in memory between runs (its key index) from the warehouse, so that the first
+  // run after a start does not pay for it. RunOnce calls it when it has not run yet.
+  Status Warm();
+
+  // Bytes of state this job keeps in memory between runs (its key index), for memory per key.
+  uint64_t StateBytes() const;
+
   const MergeStats& stats() const { return stats_; }
 
  private:
   Result<TaskRecord> Run(KeyScope scope);
-  Result<TaskRecord> Apply(MergeSession& session, KeyScope scope, TaskRecord& task);
+  // The run's work inside its transaction; `delta` collects the index entries to change once it commits.
+  Result<TaskRecord> Apply(MergeSession& session, KeyScope scope, TaskRecord& task,
+                           std::vector<std::pair<int64_t, KeyState>>& delta);
+  // The staged records: keys with only newer records continue from the index, the others are refolded.
+  Status ApplyStaged(MergeSession& session, TaskRecord& task, std::vector<std::pair<int64_t, KeyState>>& delta,
+                     const std::function<void(const char*)>& step);
+  // Refolds the keys of `scope` from their whole log and replaces their versions.
+  Status Refold(MergeSession& session, KeyScope scope, TaskRecord& task,
+                std::vector<std::pair<int64_t, KeyState>>* delta);
   // Log retention: compacts the records before the new horizon once it has moved far enough from `horizon`.
   Status Compact(MergeSession& session, Micros horizon);
 
@@ -49,6 +68,9 @@ class MergeJob {
   Warehouse& warehouse_;
   MergeOptions options_;
   MergeStats stats_;
+  KeyIndex index_;      // every key of the log; valid while warmed_
+  bool warmed_ = false;
+  bool dirty_ = false;  // runs committed since the last checkpoint
 };
 
 }  // namespace dimstream

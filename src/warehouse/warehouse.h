@@ -66,6 +66,17 @@ struct LogRecord {
   std::vector<Value> attributes;
 };
 
+// A staged record as the merge's incremental path sees it: its attribute values stay in the warehouse, and
+// their NULL-safe hashes (computed by the loader) tell an SCD1 change from an SCD2 change.
+struct StagedRecord {
+  int64_t key = 0;
+  Micros seq = 0;
+  int64_t arrival = 0;
+  bool is_delete = false;
+  uint64_t scd1_hash = 0;
+  uint64_t scd2_hash = 0;
+};
+
 // One version of one key, as the fold computes it and the history table stores it.
 struct Version {
   int64_t key = 0;
@@ -75,6 +86,25 @@ struct Version {
   bool ended_by_delete = false;
   int64_t opened_arrival = 0;   // the record that opened the version
   int64_t updated_arrival = 0;  // the last record that changed it
+  uint64_t scd1_hash = 0;
+  uint64_t scd2_hash = 0;
+};
+
+// A version that was open before a merge run and is closed by it without any other change: only valid_to,
+// is_current and the delete flag of its history row change.
+struct VersionClose {
+  int64_t key = 0;
+  Micros valid_from = 0;
+  Micros valid_to = 0;
+  bool by_delete = false;
+};
+
+// One key as the merge's key index needs it: the newest sequence of its log records and its open version.
+struct KeyRow {
+  int64_t key = 0;
+  Micros last_seq = 0;
+  std::optional<Micros> open_from;  // nullopt: no open version
+  int64_t opened_arrival = 0;
   uint64_t scd1_hash = 0;
   uint64_t scd2_hash = 0;
 };
@@ -113,8 +143,9 @@ struct QueryResult {
   std::vector<std::vector<Value>> rows;
 };
 
-// Which keys a merge session reads and replaces: those staged in this run, or every key (rebuild).
-enum class KeyScope { kStaged, kAll };
+// Which keys a merge session reads and replaces: those staged in this run, every key (rebuild), or those
+// given to MergeSession::ListKeys (the keys a run must refold from their log).
+enum class KeyScope { kStaged, kAll, kListed };
 
 // One merge run's transaction. Obtained from Warehouse::BeginMerge, used from one thread, then
 // Commit or (by destruction) rolled back.
@@ -130,8 +161,15 @@ class MergeSession {
   // Moves the staged records whose sequence is before `horizon` into the rejects table with `reason`,
   // and counts them as rejected in load_history. Returns how many.
   virtual Result<uint64_t> RejectStagedBefore(Micros horizon, const std::string& reason) = 0;
-  // The staged records into the log, replacing the log records they supersede.
-  virtual Status AppendStageToLog() = 0;
+  // The staged records, ordered by key, sequence, arrival.
+  virtual Status ReadStage(const std::function<void(const StagedRecord&)>& sink) = 0;
+  // The keys KeyScope::kListed selects in this session from now on.
+  virtual Status ListKeys(const std::vector<int64_t>& keys) = 0;
+  // The staged records into the log, replacing the log records they supersede, which are looked for among
+  // the keys of `scope` only (a key whose staged records are all newer than its log has none).
+  virtual Status AppendStageToLog(KeyScope scope) = 0;
+  // Every key of the log with its newest sequence and its open version (the merge's key index).
+  virtual Status ReadKeyStates(const std::function<void(const KeyRow&)>& sink) = 0;
   // The newest sequence in the log; nullopt when it is empty.
   virtual Result<std::optional<Micros>> NewestLogSequence() = 0;
   // Every log record of the keys that have records before `horizon`, ordered by key, sequence, arrival.
@@ -145,6 +183,14 @@ class MergeSession {
   // Replaces the versions of the keys in `scope` in history and current with `versions`: in history, each
   // key's versions from its first retained log record on (older ones are frozen by log retention).
   virtual Status ReplaceVersions(KeyScope scope, const std::vector<Version>& versions) = 0;
+  // A run's changes to keys whose staged records were all newer than their log: closes `closes` in place,
+  // deletes the history rows `rewritten` (key, valid_from) and the current rows of `current_keys`, then
+  // appends `versions` to history and the open ones among them to current. Their attributes are left
+  // empty: a version's values and hashes are those of the staged record `updated_arrival`, and are copied
+  // inside the warehouse.
+  virtual Status ApplyIncrement(const std::vector<VersionClose>& closes,
+                                const std::vector<std::pair<int64_t, Micros>>& rewritten,
+                                const std::vector<int64_t>& current_keys, const std::vector<Version>& versions) = 0;
   // Advances the watermark (LETS), deletes merged raw rows, empties stage, records the run, commits.
   virtual Status Finish(int64_t new_watermark, const TaskRecord& task) = 0;
 };
@@ -168,6 +214,10 @@ class Warehouse {
   virtual Status RecordTask(const TaskRecord& task) = 0;
 
   virtual Result<QueryResult> Query(const std::string& sql) = 0;
+
+  // Writes what the warehouse holds in its log (write-ahead log) into its tables now, at a moment the caller
+  // chooses (the merge task when it is idle), instead of in the middle of a run.
+  virtual Status Checkpoint() = 0;
 
   virtual std::string Describe() const = 0;
 };

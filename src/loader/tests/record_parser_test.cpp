@@ -138,7 +138,8 @@ TEST(RecordParserTest, DuplicateHeaderNamesSayWhichColumns) {
 }
 
 TEST(RecordParserTest, NulBytesLoadAsDataAndAreEscapedInRejects) {
-  auto p = Parse(std::string("customer_id,first_name\n1,a\0b\n\0,x\n", 33));
+  const std::string csv("customer_id,first_name\n1,a\0b\n\0,x\n", 33);  // the rows point into it
+  auto p = Parse(csv);
   ASSERT_FALSE(p.failed) << p.error;
   ASSERT_EQ(p.rows.size(), 1u);
   EXPECT_EQ(Attr(p, 0, 0), std::string("a\0b", 3));

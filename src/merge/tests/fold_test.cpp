@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
+#include "common/attribute_hash.h"
+#include "merge/key_index.h"
+
 namespace dimstream {
 namespace {
 
@@ -58,6 +63,111 @@ TEST(FoldTest, DeleteClosesAndUpsertResurrects) {
   EXPECT_TRUE(v[0].ended_by_delete);
   EXPECT_EQ(v[1].valid_from, 30);
   EXPECT_FALSE(v[1].valid_to);
+}
+
+
+uint64_t HashOf(const std::vector<Value>& values, size_t from, size_t to) {
+  AttributeHash hash;
+  for (size_t i = from; i < to && i < values.size(); ++i) {
+    values[i] ? hash.Add(*values[i]) : hash.AddNull();
+  }
+  return hash.Digest();
+}
+
+// As the loader stages it: the attributes' hashes (one SCD1 column, then one SCD2 column).
+StagedRecord Staged(const LogRecord& r) {
+  return StagedRecord{r.key, r.seq, r.arrival, r.is_delete, HashOf(r.attributes, 0, 1), HashOf(r.attributes, 1, 2)};
+}
+
+// FoldOnto continues FoldKey: folding a key's records in two parts, the second from the state the first
+// left, gives exactly the versions of folding them all at once (random records, every split point).
+TEST(FoldTest, FoldOntoContinuesFoldKey) {
+  std::mt19937_64 rng(7);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  auto value = [&](const char* a, const char* b) -> Value {
+    int v = pick(3);
+    return v == 0 ? Value{} : Value{std::string(v == 1 ? a : b)};
+  };
+  for (int c = 0; c < 2000; ++c) {
+    std::vector<LogRecord> records;
+    Micros seq = 0;
+    int n = 1 + pick(8);
+    for (int i = 0; i < n; ++i) {
+      seq += pick(3) == 0 && i > 0 ? 0 : 1 + pick(5);  // ties now and then
+      records.push_back(Rec(seq, i + 1, {value("Ann", "Anna"), value("Oslo", "Rome")}, pick(5) == 0));
+    }
+    std::vector<Version> whole;
+    FoldKey(records, 1, whole);
+    for (size_t split = 0; split <= records.size(); ++split) {
+      if (split > 0 && split < records.size() && records[split].seq == records[split - 1].seq) {
+        continue;  // the tail must be newer than the head, as the merge guarantees
+      }
+      std::vector<LogRecord> head(records.begin(), records.begin() + static_cast<std::ptrdiff_t>(split));
+      std::vector<StagedRecord> rest;
+      for (size_t i = split; i < records.size(); ++i) {
+        rest.push_back(Staged(records[i]));
+      }
+      std::vector<Version> versions;
+      FoldKey(head, 1, versions);
+      KeyState state = StateAfter(versions, head.empty() ? 0 : head.back().seq);
+      std::vector<Version> out;
+      FoldStep step = FoldOnto(1, head.empty() ? nullptr : &state, rest, out);
+      for (Version& v : out) {  // a version's values are those of the record that last touched it
+        v.attributes = records[static_cast<size_t>(v.updated_arrival - 1)].attributes;
+      }
+      if (step.closed) {
+        ASSERT_FALSE(versions.empty());
+        ASSERT_EQ(versions.back().valid_from, step.closed->valid_from);
+        ASSERT_FALSE(versions.back().valid_to);
+        versions.back().valid_to = step.closed->valid_to;
+        versions.back().ended_by_delete = step.closed->by_delete;
+      }
+      if (step.rewrote_open) {
+        ASSERT_FALSE(step.closed);
+        versions.pop_back();
+      }
+      versions.insert(versions.end(), out.begin(), out.end());
+      ASSERT_EQ(versions.size(), whole.size()) << "case " << c << " split " << split;
+      for (size_t i = 0; i < whole.size(); ++i) {
+        const Version& a = versions[i];
+        const Version& b = whole[i];
+        EXPECT_TRUE(a.attributes == b.attributes && a.valid_from == b.valid_from && a.valid_to == b.valid_to &&
+                    a.ended_by_delete == b.ended_by_delete && a.opened_arrival == b.opened_arrival &&
+                    a.updated_arrival == b.updated_arrival && a.scd1_hash == b.scd1_hash &&
+                    a.scd2_hash == b.scd2_hash)
+            << "case " << c << " split " << split << " version " << i;
+      }
+      EXPECT_EQ(step.next, StateAfter(whole, records.back().seq)) << "case " << c << " split " << split;
+    }
+  }
+}
+
+TEST(KeyIndexTest, PutFindAndGrow) {
+  KeyIndex index;
+  EXPECT_EQ(index.Find(1), nullptr);
+  for (int64_t k = -5000; k < 5000; ++k) {
+    KeyState s;
+    s.last_seq = k * 10;
+    s.open_from = k % 3 == 0 ? KeyState::kNoVersion : k;
+    index.Put(k * 7919, s);
+  }
+  EXPECT_EQ(index.size(), 10000u);
+  for (int64_t k = -5000; k < 5000; ++k) {
+    const KeyState* s = index.Find(k * 7919);
+    ASSERT_NE(s, nullptr) << k;
+    EXPECT_EQ(s->last_seq, k * 10);
+    EXPECT_EQ(s->open(), k % 3 != 0);
+  }
+  EXPECT_EQ(index.Find(1), nullptr);
+  KeyState changed;
+  changed.last_seq = 1;
+  index.Put(0, changed);
+  EXPECT_EQ(index.size(), 10000u);
+  EXPECT_EQ(index.Find(0)->last_seq, 1);
+  EXPECT_LE(index.Bytes(), 10000u * 48 * 8 / 7 * 2 + 1024 * 48);
+  index.Clear();
+  EXPECT_EQ(index.Find(0), nullptr);
+  EXPECT_EQ(index.size(), 0u);
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
 #include "warehouse/duckdb/duckdb_handles.h"
 
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
 #include "warehouse/sql.h"
 
 namespace dimstream::duck {
@@ -54,7 +58,30 @@ Connection::~Connection() {
   }
 }
 
+namespace {
+
+// Statements that take long are logged at trace level: where a merge run's time goes, statement by statement.
+class StatementTimer {
+ public:
+  explicit StatementTimer(const std::string& sql) : sql_(sql), start_(std::chrono::steady_clock::now()) {}
+  ~StatementTimer() {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_);
+    if (us.count() >= 10000 && spdlog::should_log(spdlog::level::trace)) {
+      spdlog::trace("duckdb: {:.1f} ms: {}", static_cast<double>(us.count()) / 1000.0, sql_.substr(0, 160));
+    }
+  }
+  StatementTimer(const StatementTimer&) = delete;
+  StatementTimer& operator=(const StatementTimer&) = delete;
+
+ private:
+  const std::string& sql_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
 Status Connection::Exec(const std::string& sql) {
+  StatementTimer timer(sql);
   QueryResultHandle r;
   if (duckdb_query(conn_, sql.c_str(), r.get()) != DuckDBSuccess) {
     return ToError("query failed", duckdb_result_error(r.get()));
@@ -63,6 +90,16 @@ Status Connection::Exec(const std::string& sql) {
 }
 
 Status Connection::Run(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out) {
+  return Execute(sql, params, out, false);
+}
+
+Status Connection::Stream(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out) {
+  return Execute(sql, params, out, true);
+}
+
+Status Connection::Execute(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out,
+                           bool streaming) {
+  StatementTimer timer(sql);
   Prepared p;
   if (duckdb_prepare(conn_, sql.c_str(), &p.stmt_) != DuckDBSuccess) {
     return ToError("cannot prepare query", duckdb_prepare_error(p.stmt_));
@@ -74,7 +111,21 @@ Status Connection::Run(const std::string& sql, const std::vector<Param>& params,
   }
   QueryResultHandle local;
   QueryResultHandle* r = out != nullptr ? out : &local;
-  if (duckdb_execute_prepared(p.stmt_, r->get()) != DuckDBSuccess) {
+  if (!streaming) {
+    if (duckdb_execute_prepared(p.stmt_, r->get()) != DuckDBSuccess) {
+      return ToError("query failed", duckdb_result_error(r->get()));
+    }
+    return Ok();
+  }
+  duckdb_pending_result pending = nullptr;
+  if (duckdb_pending_prepared_streaming(p.stmt_, &pending) != DuckDBSuccess) {
+    std::string message = pending != nullptr ? duckdb_pending_error(pending) : "no pending result";
+    duckdb_destroy_pending(&pending);
+    return ToError("query failed", message);
+  }
+  duckdb_state st = duckdb_execute_pending(pending, r->get());
+  duckdb_destroy_pending(&pending);
+  if (st != DuckDBSuccess) {
     return ToError("query failed", duckdb_result_error(r->get()));
   }
   return Ok();
@@ -147,6 +198,13 @@ std::optional<std::string> ChunkReader::GetOptText(idx_t col, idx_t row) const {
 Appender::Appender(Connection& conn, const std::string& table) : table_(table) {
   if (duckdb_appender_create(conn.get(), nullptr, table.c_str(), &app_) != DuckDBSuccess) {
     status_ = Error::Permanent("cannot append to " + QuoteIdent(table) + ": " +
+                               (app_ != nullptr ? duckdb_appender_error(app_) : "no appender"));
+  }
+}
+
+Appender::Appender(Connection& conn, const std::string& catalog, const std::string& table) : table_(table) {
+  if (duckdb_appender_create_ext(conn.get(), catalog.c_str(), nullptr, table.c_str(), &app_) != DuckDBSuccess) {
+    status_ = Error::Permanent("cannot append to " + QuoteIdent(catalog) + "." + QuoteIdent(table) + ": " +
                                (app_ != nullptr ? duckdb_appender_error(app_) : "no appender"));
   }
 }

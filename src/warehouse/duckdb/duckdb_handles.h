@@ -49,10 +49,16 @@ class Connection {
   Status Exec(const std::string& sql);
   // Runs SQL with bound parameters; `out` (optional) receives the materialized result.
   Status Run(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out = nullptr);
+  // Like Run, but the result streams: chunks are computed as they are fetched instead of all held in
+  // memory first (for results of millions of rows). No other statement may run on this connection
+  // until the result is read or destroyed.
+  Status Stream(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out);
   // A single BIGINT (or NULL -> nullopt) from the first row, first column.
   Result<std::optional<int64_t>> ScalarInt(const std::string& sql, const std::vector<Param>& params = {});
 
  private:
+  Status Execute(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out, bool streaming);
+
   duckdb_connection conn_ = nullptr;
 };
 
@@ -83,12 +89,15 @@ class ChunkReader {
 class Appender {
  public:
   Appender(Connection& conn, const std::string& table);
+  // A table of another catalog ("temp" for temporary tables).
+  Appender(Connection& conn, const std::string& catalog, const std::string& table);
   Appender(const Appender&) = delete;
   Appender& operator=(const Appender&) = delete;
   ~Appender();
 
   Status status() const { return status_; }
   void Int64(int64_t v) { Check(duckdb_append_int64(app_, v)); }
+  void UInt8(uint8_t v) { Check(duckdb_append_uint8(app_, v)); }
   void UInt64(uint64_t v) { Check(duckdb_append_uint64(app_, v)); }
   void Bool(bool v) { Check(duckdb_append_bool(app_, v)); }
   void Null() { Check(duckdb_append_null(app_)); }

@@ -20,6 +20,10 @@ constexpr const char* kLoadHistory = "load_history";
 constexpr const char* kParameterControl = "parameter_control";
 constexpr const char* kTaskHistory = "task_history";
 constexpr const char* kWatermarkName = "LETS";
+// Temporary tables of a merge session (its connection's own).
+constexpr const char* kListedKeys = "dimstream_listed_keys";
+constexpr const char* kEdits = "dimstream_edits";
+constexpr const char* kVersions = "dimstream_versions";
 
 // Table and column names of one entity, quoted once.
 struct Names {
@@ -146,10 +150,38 @@ class DuckDbMergeSession : public MergeSession {
     return static_cast<uint64_t>(**late);
   }
 
-  Status AppendStageToLog() override {
-    DIMSTREAM_TRY(
-        conn_.Exec(fmt::format("DELETE FROM {0} USING {1} s WHERE {0}.{2} = s.{2} AND {0}._seq = s._seq",
-                               n_.log, n_.stage, n_.key)));
+  Status ReadStage(const std::function<void(const StagedRecord&)>& sink) override {
+    QueryResultHandle r;
+    DIMSTREAM_TRY(conn_.Run(fmt::format("SELECT {0}, epoch_us(_seq), _arrival, {1} = 'D', _scd1_hash, _scd2_hash FROM "
+                                        "{2} ORDER BY {0}, _seq, _arrival",
+                                        n_.key, n_.op, n_.stage),
+                            {}, &r));
+    ChunkReader reader(r.get());
+    reader.ForEach([&](idx_t row) {
+      sink(StagedRecord{reader.GetInt64(0, row), reader.GetInt64(1, row), reader.GetInt64(2, row),
+                        reader.GetBool(3, row), reader.GetUInt64(4, row), reader.GetUInt64(5, row)});
+    });
+    return Ok();
+  }
+
+  Status ListKeys(const std::vector<int64_t>& keys) override {
+    DIMSTREAM_TRY(conn_.Exec("CREATE TEMP TABLE IF NOT EXISTS " + std::string(kListedKeys) + " (k BIGINT)"));
+    DIMSTREAM_TRY(conn_.Exec("DELETE FROM temp." + std::string(kListedKeys)));
+    listed_ = keys.size();
+    Appender app(conn_, "temp", kListedKeys);
+    for (int64_t k : keys) {
+      app.Int64(k);
+      app.EndRow();
+    }
+    return app.Close();
+  }
+
+  Status AppendStageToLog(KeyScope scope) override {
+    if (scope != KeyScope::kListed || listed_ > 0) {
+      DIMSTREAM_TRY(conn_.Exec(fmt::format(
+          "DELETE FROM {0} USING {1} s WHERE {0}.{2} = s.{2} AND {0}._seq = s._seq{3}", n_.log, n_.stage, n_.key,
+          scope == KeyScope::kListed ? " AND s." + n_.key + " IN " + ListedKeys() : "")));
+    }
     return conn_.Exec(fmt::format("INSERT INTO {} SELECT {}, {}, {}, _seq, _arrival FROM {}", n_.log, n_.key,
                                   n_.attrs, n_.op, n_.stage));
   }
@@ -182,8 +214,18 @@ class DuckDbMergeSession : public MergeSession {
 
   // The WHERE clause that selects the keys of `scope`.
   std::string Where(KeyScope scope) const {
-    return scope == KeyScope::kStaged ? "WHERE " + n_.StagedKeys() : std::string();
+    switch (scope) {
+      case KeyScope::kStaged:
+        return "WHERE " + n_.StagedKeys();
+      case KeyScope::kListed:
+        return "WHERE " + n_.key + " IN " + ListedKeys();
+      case KeyScope::kAll:
+        break;
+    }
+    return {};
   }
+
+  static std::string ListedKeys() { return "(SELECT k FROM temp." + std::string(kListedKeys) + ")"; }
 
   Status ReadLog(KeyScope scope, const std::function<void(LogRecord&&)>& sink) override {
     return ReadLogWhere(Where(scope), {}, sink);
@@ -191,11 +233,16 @@ class DuckDbMergeSession : public MergeSession {
 
   Status ReadLogWhere(const std::string& where, const std::vector<Param>& params,
                       const std::function<void(LogRecord&&)>& sink) {
+    return ReadRecords(fmt::format("SELECT {}, _seq, _arrival, _op, {} FROM {} {} ORDER BY {}, _seq, _arrival",
+                                   n_.key, n_.attrs, n_.log, where, n_.key),
+                       params, sink);
+  }
+
+  // Reads records from a query whose columns are key, _seq, _arrival, _op and the attributes.
+  Status ReadRecords(const std::string& sql, const std::vector<Param>& params,
+                     const std::function<void(LogRecord&&)>& sink) {
     QueryResultHandle r;
-    DIMSTREAM_TRY(
-        conn_.Run(fmt::format("SELECT {}, _seq, _arrival, _op, {} FROM {} {} ORDER BY {}, _seq, _arrival",
-                              n_.key, n_.attrs, n_.log, where, n_.key),
-                  params, &r));
+    DIMSTREAM_TRY(conn_.Run(sql, params, &r));
     size_t attrs = entity_.attribute_columns().size();
     ChunkReader reader(r.get());
     reader.ForEach([&](idx_t row) {
@@ -242,6 +289,11 @@ class DuckDbMergeSession : public MergeSession {
                                "AND {0}.valid_from >= f.floor",
                                n_.history, n_.key, n_.log, Where(scope))));
     DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} {}", n_.current, Where(scope))));
+    return AppendVersions(versions);
+  }
+
+  // History rows for `versions`, and current rows for the open ones.
+  Status AppendVersions(const std::vector<Version>& versions) {
     Appender history(conn_, entity_.history_table());
     Appender current(conn_, entity_.current_table());
     // Both tables start with the key, the attributes and valid_from, and end with the lineage columns.
@@ -274,6 +326,113 @@ class DuckDbMergeSession : public MergeSession {
     return current.Close();
   }
 
+  Status ReadKeyStates(const std::function<void(const KeyRow&)>& sink) override {
+    QueryResultHandle r;
+    DIMSTREAM_TRY(conn_.Stream(
+        fmt::format("SELECT l.k, epoch_us(l.last_seq), epoch_us(c.valid_from), c._opened_arrival, c._scd1_hash, "
+                    "c._scd2_hash FROM (SELECT {0} AS k, max(_seq) AS last_seq FROM {1} GROUP BY {0}) l LEFT JOIN "
+                    "{2} c ON c.{0} = l.k",
+                    n_.key, n_.log, n_.current),
+        {}, &r));
+    ChunkReader reader(r.get());
+    reader.ForEach([&](idx_t row) {
+      KeyRow k;
+      k.key = reader.GetInt64(0, row);
+      k.last_seq = reader.GetInt64(1, row);
+      if (!reader.IsNull(2, row)) {
+        k.open_from = reader.GetInt64(2, row);
+        k.opened_arrival = reader.GetInt64(3, row);
+        k.scd1_hash = reader.GetUInt64(4, row);
+        k.scd2_hash = reader.GetUInt64(5, row);
+      }
+      sink(k);
+    });
+    return Ok();
+  }
+
+  Status ApplyIncrement(const std::vector<VersionClose>& closes,
+                        const std::vector<std::pair<int64_t, Micros>>& rewritten,
+                        const std::vector<int64_t>& current_keys, const std::vector<Version>& versions) override {
+    // Set-based, inside the warehouse: the run's changes go in as small temporary tables of numbers, and
+    // the attribute values are copied from stage by joins, never through this process.
+    // One temporary table says which rows change: kind 0 closes a history row in place, 1 deletes a
+    // history row that is appended again with new values, 2 deletes a current row.
+    DIMSTREAM_TRY(conn_.Exec("CREATE TEMP TABLE IF NOT EXISTS " + std::string(kEdits) +
+                             " (kind UTINYINT, k BIGINT, vf TIMESTAMP, vt TIMESTAMP, del BOOLEAN)"));
+    DIMSTREAM_TRY(conn_.Exec("DELETE FROM temp." + std::string(kEdits)));
+    {
+      Appender edits(conn_, "temp", kEdits);
+      for (const VersionClose& c : closes) {
+        edits.UInt8(0);
+        edits.Int64(c.key);
+        edits.Time(c.valid_from);
+        edits.Time(c.valid_to);
+        edits.Bool(c.by_delete);
+        edits.EndRow();
+      }
+      for (const auto& [key, valid_from] : rewritten) {
+        edits.UInt8(1);
+        edits.Int64(key);
+        edits.Time(valid_from);
+        edits.Null();
+        edits.Null();
+        edits.EndRow();
+      }
+      for (int64_t key : current_keys) {
+        edits.UInt8(2);
+        edits.Int64(key);
+        edits.Null();
+        edits.Null();
+        edits.Null();
+        edits.EndRow();
+      }
+      DIMSTREAM_TRY(edits.Close());
+    }
+    std::string edits = "temp." + std::string(kEdits);
+    if (!closes.empty()) {
+      DIMSTREAM_TRY(conn_.Exec(fmt::format(
+          "UPDATE {0} SET valid_to = e.vt, is_current = false, _ended_by_delete = e.del FROM {1} e WHERE "
+          "e.kind = 0 AND {0}.{2} = e.k AND {0}.valid_from = e.vf",
+          n_.history, edits, n_.key)));
+    }
+    if (!rewritten.empty()) {
+      DIMSTREAM_TRY(conn_.Exec(fmt::format(
+          "DELETE FROM {0} USING {1} e WHERE e.kind = 1 AND {0}.{2} = e.k AND {0}.valid_from = e.vf",
+          n_.history, edits, n_.key)));
+    }
+    if (!current_keys.empty()) {
+      DIMSTREAM_TRY(conn_.Exec(
+          fmt::format("DELETE FROM {0} WHERE {1} IN (SELECT k FROM {2} WHERE kind = 2)", n_.current, n_.key, edits)));
+    }
+    // The versions, without their values: those are the staged record's whose arrival is updated_arrival.
+    DIMSTREAM_TRY(conn_.Exec("CREATE TEMP TABLE IF NOT EXISTS " + std::string(kVersions) +
+                             " (vf TIMESTAMP, vt TIMESTAMP, del BOOLEAN, opened BIGINT, updated BIGINT)"));
+    DIMSTREAM_TRY(conn_.Exec("DELETE FROM temp." + std::string(kVersions)));
+    {
+      Appender rows(conn_, "temp", kVersions);
+      for (const Version& v : versions) {
+        rows.Time(v.valid_from);
+        rows.OptTime(v.valid_to);
+        rows.Bool(v.ended_by_delete);
+        rows.Int64(v.opened_arrival);
+        rows.Int64(v.updated_arrival);
+        rows.EndRow();
+      }
+      DIMSTREAM_TRY(rows.Close());
+    }
+    std::string from = fmt::format("FROM temp.{} v JOIN {} s ON s._arrival = v.updated", kVersions, n_.stage);
+    std::string values = "s." + n_.key;
+    for (const auto& c : entity_.attribute_columns()) {
+      values += ", s." + QuoteIdent(c);
+    }
+    DIMSTREAM_TRY(conn_.Exec(fmt::format(
+        "INSERT INTO {} SELECT {}, v.vf, v.vt, v.vt IS NULL, v.del, v.opened, v.updated, s._scd1_hash, s._scd2_hash {}",
+        n_.history, values, from)));
+    return conn_.Exec(fmt::format(
+        "INSERT INTO {} SELECT {}, v.vf, v.opened, v.updated, s._scd1_hash, s._scd2_hash {} WHERE v.vt IS NULL",
+        n_.current, values, from));
+  }
+
   Status Finish(int64_t new_watermark, const TaskRecord& task) override {
     DIMSTREAM_TRY(WriteParameter(kWatermarkName, new_watermark));
     FaultPoint("merge.before_cleanup");
@@ -301,6 +460,7 @@ class DuckDbMergeSession : public MergeSession {
   const EntitySpec& entity_;
   Names n_;
   bool open_ = false;
+  size_t listed_ = 0;  // keys given to ListKeys
 };
 
 }  // namespace
@@ -326,6 +486,9 @@ Result<std::unique_ptr<DuckDbWarehouse>> DuckDbWarehouse::Open(const DuckDbOptio
   }
   if (!options.memory_limit.empty()) {
     duckdb_set_config(config, "memory_limit", options.memory_limit.c_str());
+  }
+  if (!options.checkpoint_threshold.empty()) {
+    duckdb_set_config(config, "checkpoint_threshold", options.checkpoint_threshold.c_str());
   }
   if (options.read_only) {
     duckdb_set_config(config, "access_mode", "READ_ONLY");
@@ -562,6 +725,11 @@ Result<std::unique_ptr<MergeSession>> DuckDbWarehouse::BeginMerge() {
 Status DuckDbWarehouse::RecordTask(const TaskRecord& task) {
   Connection conn(db_);
   return DuckDbMergeSession::InsertTask(conn, task);
+}
+
+Status DuckDbWarehouse::Checkpoint() {
+  Connection conn(db_);
+  return conn.Exec("CHECKPOINT");
 }
 
 Result<QueryResult> DuckDbWarehouse::Query(const std::string& sql) {

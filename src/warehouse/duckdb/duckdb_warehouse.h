@@ -17,6 +17,9 @@ struct DuckDbOptions {
   std::filesystem::path path;
   uint64_t threads = 0;      // 0: DuckDB's default
   std::string memory_limit;  // empty: DuckDB's default
+  // WAL size at which DuckDB checkpoints by itself, e.g. "1GB" (empty: DuckDB's default, 16MB). Larger
+  // keeps checkpoints out of merge runs: the merge checkpoints when it is idle (Warehouse::Checkpoint).
+  std::string checkpoint_threshold;
   bool read_only = false;
 };
 
@@ -36,6 +39,7 @@ class DuckDbWarehouse : public Warehouse {
   Result<std::unique_ptr<MergeSession>> BeginMerge() override;
   Status RecordTask(const TaskRecord& task) override;
   Result<QueryResult> Query(const std::string& sql) override;
+  Status Checkpoint() override;
   std::string Describe() const override;
 
   duckdb_database handle() const { return db_; }
