@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <bit>
 #include <cassert>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 
 namespace dimstream {
 namespace {
@@ -71,6 +74,96 @@ void KeyIndex::Grow(size_t capacity) {
       slots_[SlotOf(s.key)] = s;
     }
   }
+}
+
+namespace {
+
+constexpr char kMagic[8] = {'D', 'S', 'K', 'E', 'Y', 'S', '0', '1'};
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+struct Header {
+  char magic[8];
+  int64_t watermark;
+  uint64_t count;
+  uint64_t slot_size;
+};
+
+}  // namespace
+
+Status KeyIndex::Save(const std::filesystem::path& path, int64_t watermark) const {
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  File f(std::fopen(tmp.c_str(), "wb"));
+  if (!f) {
+    return Error::Retryable("cannot write the key index snapshot " + tmp.string() + ": " + std::strerror(errno));
+  }
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof(kMagic));
+  h.watermark = watermark;
+  h.count = size_;
+  h.slot_size = sizeof(Slot);
+  bool ok = std::fwrite(&h, sizeof(h), 1, f.get()) == 1;
+  // Used slots only, in slot order; Load re-inserts them.
+  constexpr size_t kBatch = 4096;
+  std::vector<Slot> batch;
+  batch.reserve(kBatch);
+  for (size_t i = 0; ok && i <= slots_.size(); ++i) {
+    if (i < slots_.size() && slots_[i].used()) {
+      batch.push_back(slots_[i]);
+    }
+    if (batch.size() == kBatch || (i == slots_.size() && !batch.empty())) {
+      ok = std::fwrite(batch.data(), sizeof(Slot), batch.size(), f.get()) == batch.size();
+      batch.clear();
+    }
+  }
+  ok = ok && std::fflush(f.get()) == 0;
+  f.reset();
+  std::error_code ec;
+  if (ok) {
+    std::filesystem::rename(tmp, path, ec);
+  }
+  if (!ok || ec) {
+    std::filesystem::remove(tmp, ec);
+    return Error::Retryable("cannot write the key index snapshot " + path.string());
+  }
+  return Ok();
+}
+
+Result<bool> KeyIndex::Load(const std::filesystem::path& path, int64_t watermark) {
+  Clear();
+  File f(std::fopen(path.c_str(), "rb"));
+  if (!f) {
+    return false;
+  }
+  Header h{};
+  if (std::fread(&h, sizeof(h), 1, f.get()) != 1 || std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0 ||
+      h.slot_size != sizeof(Slot) || h.watermark != watermark) {
+    return false;
+  }
+  Reserve(h.count);
+  constexpr size_t kBatch = 4096;
+  std::vector<Slot> batch(kBatch);
+  uint64_t left = h.count;
+  while (left > 0) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(left, kBatch));
+    if (std::fread(batch.data(), sizeof(Slot), n, f.get()) != n) {
+      Clear();
+      return false;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (!batch[i].used()) {
+        Clear();
+        return false;
+      }
+      Put(batch[i].key, batch[i].state);
+    }
+    left -= n;
+  }
+  return true;
 }
 
 }  // namespace dimstream

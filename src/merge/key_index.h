@@ -1,7 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <vector>
+
+#include "common/error.h"
 
 #include "common/clock.h"
 
@@ -35,6 +38,13 @@ class KeyIndex {
   void Clear();
 
   size_t size() const { return size_; }
+  // A snapshot of the index in a file, tagged with the merge watermark it is valid for: written when the
+  // merge is idle, read at start instead of scanning the warehouse when the watermark still matches.
+  // Written to a temporary name and renamed, so a crash leaves the old snapshot or the new one.
+  Status Save(const std::filesystem::path& path, int64_t watermark) const;
+  // Ok(false), leaving the index empty, when the file is missing, unreadable, or for another watermark.
+  Result<bool> Load(const std::filesystem::path& path, int64_t watermark);
+
   // Bytes held, for memory per key.
   uint64_t Bytes() const { return slots_.capacity() * sizeof(Slot); }
 

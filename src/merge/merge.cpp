@@ -31,6 +31,21 @@ Status MergeJob::Warm() {
   if (!session.ok()) {
     return session.error();
   }
+  auto watermark = (*session)->ReadParameter(kWatermark);
+  if (!watermark.ok()) {
+    return watermark.error();
+  }
+  if (!options_.index_snapshot.empty()) {
+    auto loaded = index_.Load(options_.index_snapshot, watermark->value_or(0));
+    if (loaded.ok() && *loaded) {
+      warmed_ = true;
+      spdlog::info("merge key index: {} keys, {:.1f} MB, read from {} in {} ms", index_.size(),
+                   static_cast<double>(index_.Bytes()) / 1e6, options_.index_snapshot.string(),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
+                       .count());
+      return Ok();
+    }
+  }
   DIMSTREAM_TRY((*session)->ReadKeyStates([&](const KeyRow& row) {
     KeyState state;
     state.last_seq = row.last_seq;
@@ -48,6 +63,21 @@ Status MergeJob::Warm() {
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
                    .count());
   return Ok();
+}
+
+void MergeJob::SaveIndex(int64_t watermark) {
+  if (options_.index_snapshot.empty() || !warmed_) {
+    return;
+  }
+  auto began = std::chrono::steady_clock::now();
+  Status saved = index_.Save(options_.index_snapshot, watermark);
+  if (!saved.ok()) {
+    spdlog::warn("{} (a restart rebuilds the index from the warehouse instead)", saved.error().message);
+    return;
+  }
+  spdlog::debug("key index saved to {} in {} ms", options_.index_snapshot.string(),
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
+                    .count());
 }
 
 uint64_t MergeJob::StateBytes() const {
@@ -96,6 +126,7 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope) {
         spdlog::warn("checkpoint failed (the next idle run tries again): {}", checkpoint.error().message);
       } else {
         dirty_ = false;
+        SaveIndex(r->watermark_to);
       }
     }
     return r;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <utility>
 #include <vector>
@@ -22,6 +23,9 @@ struct MergeOptions {
   // How long the log keeps a key's records for placing late ones (0: forever). Older records are compacted
   // into one base record per key; a record arriving later than that is rejected with a reason.
   int64_t log_retention_us = 0;
+  // Where the key index is saved when the merge is idle, so that a restart reads it instead of scanning the
+  // warehouse (empty: never saved).
+  std::filesystem::path index_snapshot;
 };
 
 // The seed's stored procedure, done right: one run takes the raw rows above the watermark into stage,
@@ -61,6 +65,8 @@ class MergeJob {
   // Refolds the keys of `scope` from their whole log and replaces their versions.
   Status Refold(MergeSession& session, KeyScope scope, TaskRecord& task,
                 std::vector<std::pair<int64_t, KeyState>>* delta);
+  // Writes the index snapshot (MergeOptions::index_snapshot) for the watermark just committed.
+  void SaveIndex(int64_t watermark);
   // Log retention: compacts the records before the new horizon once it has moved far enough from `horizon`.
   Status Compact(MergeSession& session, Micros horizon);
 

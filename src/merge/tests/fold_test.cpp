@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <random>
 
 #include "common/attribute_hash.h"
@@ -168,6 +171,41 @@ TEST(KeyIndexTest, PutFindAndGrow) {
   index.Clear();
   EXPECT_EQ(index.Find(0), nullptr);
   EXPECT_EQ(index.size(), 0u);
+}
+
+TEST(KeyIndexTest, SnapshotIsReadBackOnlyForItsWatermark) {
+  auto path = std::filesystem::temp_directory_path() / ("dimstream-keys-" + std::to_string(::getpid()));
+  KeyIndex index;
+  for (int64_t k = 0; k < 20000; ++k) {
+    KeyState s;
+    s.last_seq = k + 1;
+    s.open_from = k % 5 == 0 ? KeyState::kNoVersion : k;
+    s.opened_arrival = k * 3;
+    s.scd1_hash = static_cast<uint64_t>(k) * 11;
+    s.scd2_hash = static_cast<uint64_t>(k) * 13;
+    index.Put(k, s);
+  }
+  ASSERT_TRUE(index.Save(path, 42).ok());
+  KeyIndex back;
+  auto loaded = back.Load(path, 42);
+  ASSERT_TRUE(loaded.ok() && *loaded);
+  ASSERT_EQ(back.size(), index.size());
+  for (int64_t k = 0; k < 20000; ++k) {
+    ASSERT_NE(back.Find(k), nullptr);
+    EXPECT_EQ(*back.Find(k), *index.Find(k)) << k;
+  }
+  // Another watermark: the warehouse moved on since, the snapshot is not used.
+  auto stale = back.Load(path, 43);
+  EXPECT_TRUE(stale.ok() && !*stale);
+  EXPECT_EQ(back.size(), 0u);
+  // A cut file is not used either.
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 10);
+  auto cut = back.Load(path, 42);
+  EXPECT_TRUE(cut.ok() && !*cut);
+  EXPECT_EQ(back.size(), 0u);
+  std::filesystem::remove(path);
+  auto missing = back.Load(path, 42);
+  EXPECT_TRUE(missing.ok() && !*missing);
 }
 
 }  // namespace
