@@ -701,7 +701,9 @@ struct RestartResult {
   uint64_t keys = 0;
   double close_s = 0;
   double reopen_s = 0;
-  double warm_s = 0;
+  double warm_s = 0;       // from the snapshot the idle run saved
+  double warm_scan_s = 0;  // from the warehouse, as after a crash (not in Sum)
+  double idle_s = 0;       // the idle run before the stop: checkpoint and snapshot (not in Sum)
   double load_s = 0;
   double first_merge_s = 0;
   uint64_t first_merge_rows = 0;
@@ -1021,8 +1023,12 @@ Status RunDimstream(const BenchOptions& o, const std::vector<PlannedFile>& plan,
                             "current_setting('checkpoint_threshold')");
   r.settings = settings.ok() && *settings ? **settings : "?";
   LocalObjectStore store(p.bucket);
+  // As `dimstream run` sets it: the key index is saved beside the warehouse whenever the merge is idle.
+  MergeOptions merge_options;
+  merge_options.index_snapshot = db.path;
+  merge_options.index_snapshot += ".customer.keys";
   {
-    MergeJob merge(entity, *warehouse, MergeOptions{});
+    MergeJob merge(entity, *warehouse, merge_options);
     Loader loader(LoaderOptionsFromDefaults(), entity, store, nullptr, *warehouse);
     r.memory.push_back(Sample("warehouse open, empty", warehouse.get(), &merge, 0));
 
@@ -1096,6 +1102,13 @@ Status RunDimstream(const BenchOptions& o, const std::vector<PlannedFile>& plan,
       keys += f->mix.new_keys;
     }
     r.memory.push_back(Sample("after freshness", warehouse.get(), &merge, keys));
+    // A clean stop: the merge task's last, idle run checkpoints and saves the key index (timed apart).
+    auto idle = Clock::now();
+    auto last = merge.RunOnce();
+    if (!last.ok()) {
+      return last.error().Context("the idle merge run before the restart");
+    }
+    r.restart.idle_s = Seconds(Clock::now() - idle);
   }
 
   // Phase 4: restart. Closing checkpoints (timed apart, not part of the restart); then reopen, warm the
@@ -1112,7 +1125,18 @@ Status RunDimstream(const BenchOptions& o, const std::vector<PlannedFile>& plan,
   }
   warehouse = std::move(reopened).value();
   r.restart.reopen_s = Seconds(Clock::now() - reopening);
-  MergeJob merge(entity, *warehouse, MergeOptions{});
+  {
+    // After a crash the snapshot is stale (its watermark is behind) and Warm scans the warehouse instead:
+    // timed here with a job that has no snapshot, not counted in the restart.
+    MergeJob scan(entity, *warehouse, MergeOptions{});
+    auto scanning = Clock::now();
+    Status scanned = scan.Warm();
+    r.restart.warm_scan_s = Seconds(Clock::now() - scanning);
+    if (!scanned.ok()) {
+      return scanned.error().Context("MergeJob::Warm from the warehouse");
+    }
+  }
+  MergeJob merge(entity, *warehouse, merge_options);
   auto warming = Clock::now();
   Status warm = merge.Warm();
   r.restart.warm_s = Seconds(Clock::now() - warming);
@@ -1793,9 +1817,15 @@ struct Report {
         Count(rs.keys), rs.reopen_s, rs.warm_s, rs.first_merge_s, Count(rs.first_merge_rows)));
     out(fmt::format(" = {:.3f} s (goal < {:.0f} s: {})\n", rs.Sum(), kGoalRestartSeconds,
                     Met(rs.Sum() < kGoalRestartSeconds)));
+    out(
+        fmt::format("   not counted: the idle run before the stop {:.3f} s (checkpoint, key index snapshot), "
+                    "closing {:.3f} s, "
+                    "loading the change file {:.3f} s\n",
+                    rs.idle_s, rs.close_s, rs.load_s));
     out(fmt::format(
-        "   not counted: closing before it {:.3f} s (checkpoint), loading the change file {:.3f} s\n",
-        rs.close_s, rs.load_s));
+        "   after a crash (snapshot stale): Warm scans the warehouse instead, {:.3f} s, so {:.3f} s to the "
+        "first merge\n",
+        rs.warm_scan_s, rs.reopen_s + rs.warm_scan_s + rs.first_merge_s));
 
     if (o.check) {
       out(fmt::format("\nchecks: {}\n", failures.empty() ? "all passed" : "FAILED"));
@@ -1913,6 +1943,8 @@ struct Report {
                     {"close_seconds", rs.close_s},
                     {"reopen_seconds", rs.reopen_s},
                     {"warm_seconds", rs.warm_s},
+                    {"warm_from_warehouse_seconds", rs.warm_scan_s},
+                    {"idle_run_seconds", rs.idle_s},
                     {"first_merge_seconds", rs.first_merge_s},
                     {"first_merge_rows", rs.first_merge_rows},
                     {"load_seconds", rs.load_s},
