@@ -43,12 +43,17 @@ std::unique_ptr<NotificationQueue> MakeQueue(const Config&) {
 }
 
 Result<std::unique_ptr<Warehouse>> OpenWarehouse(const Config& config) {
-  DuckDbOptions options{config.Warehouse(), config.warehouse_threads, config.warehouse_memory_limit};
+  DuckDbOptions options{config.Warehouse(), config.warehouse_threads, config.warehouse_memory_limit,
+                        config.warehouse_checkpoint_threshold};
   auto w = DuckDbWarehouse::Open(options, config.entity);
   if (!w.ok()) {
     return w.error();
   }
   return std::unique_ptr<Warehouse>(std::move(*w));
+}
+
+bool HeldByAnotherProcess(const Error& error) {
+  return error.kind == ErrorKind::kRetryable && error.message.find("Could not set lock") != std::string::npos;
 }
 
 Result<QueryResult> QueryAnywhere(const Config& config, const std::string& sql) {
@@ -59,7 +64,7 @@ Result<QueryResult> QueryAnywhere(const Config& config, const std::string& sql) 
   }
   auto w = OpenWarehouse(config);
   if (!w.ok()) {
-    if (w.error().kind == ErrorKind::kRetryable) {
+    if (HeldByAnotherProcess(w.error())) {
       return Error::Retryable(
           w.error().message +
           "\nAnother process holds the warehouse and does not serve queries (only `dimstream "

@@ -33,8 +33,11 @@ struct Adapters {
 
 std::unique_ptr<ObjectStore> MakeObjectStore(const Config& config);
 std::unique_ptr<NotificationQueue> MakeQueue(const Config& config);
-// kRetryable when another process holds the file.
+// kRetryable when another process holds the file, or when it cannot be written now (disk full).
 Result<std::unique_ptr<Warehouse>> OpenWarehouse(const Config& config);
+// True when OpenWarehouse failed because another process holds the file's lock (DuckDB names it and its
+// PID in the message), rather than for a reason that waiting for that process cannot fix.
+bool HeldByAnotherProcess(const Error& error);
 
 // Runs `sql` on the warehouse: directly when this process can open the file, otherwise through the
 // query socket of the process that holds it.

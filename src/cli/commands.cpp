@@ -69,6 +69,9 @@ MoverOptions MoverOptionsFrom(const Config& c) {
 MergeOptions MergeOptionsFrom(const Config& c) {
   MergeOptions o;
   o.log_retention_us = static_cast<int64_t>(c.merge_log_retention_days) * 86400 * 1000000;
+  // Beside the warehouse file: <warehouse>.<entity>.keys
+  o.index_snapshot = c.Warehouse();
+  o.index_snapshot += "." + c.entity.name + ".keys";
   return o;
 }
 
@@ -89,8 +92,8 @@ std::unique_ptr<Warehouse> MustOpenWarehouse(const Config& config, const StopSig
   bool told = false;
   while (!w.ok() && w.error().kind == ErrorKind::kRetryable && std::chrono::steady_clock::now() < deadline) {
     if (!told) {
-      spdlog::warn("{}; waiting up to {} s for it", w.error().message,
-                   config.warehouse_open_timeout_ms / 1000);
+      spdlog::warn("{}; trying again for up to {} ms (warehouse.open_timeout_ms)", w.error().message,
+                   config.warehouse_open_timeout_ms);
       told = true;
     }
     if (stop.WaitFor(std::chrono::milliseconds(200))) {
@@ -98,10 +101,11 @@ std::unique_ptr<Warehouse> MustOpenWarehouse(const Config& config, const StopSig
     }
     w = OpenWarehouse(config);
   }
-  if (!w.ok() && w.error().kind == ErrorKind::kRetryable) {
+  if (!w.ok() && HeldByAnotherProcess(w.error())) {
     throw Fail(w.error().message +
-               "\nIs another dimstream process using it? Stop it first, or query it with "
-               "`dimstream sql` and `dimstream status`, which work while it runs.");
+               "\nAnother process holds the warehouse (the PID above). If it is a dimstream process, stop it "
+               "first, or query it with `dimstream sql` and `dimstream status`, which work while it runs. "
+               "Nothing was changed.");
   }
   return Must(std::move(w));
 }
@@ -216,7 +220,12 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
   auto queue = MakeQueue(config);
   auto warehouse = MustOpenWarehouse(config, stop);
   QueryService service(config, *warehouse);
-  Mover mover(MoverOptionsFrom(config), *store, *queue);
+  MoverOptions mover_options = MoverOptionsFrom(config);
+  // The load ledger: the mover does not replace an object whose content was never loaded.
+  mover_options.loaded = [&warehouse](const ObjectRef& object) {
+    return warehouse->HasLoad(object.key, object.checksum);
+  };
+  Mover mover(std::move(mover_options), *store, *queue);
   MergeJob merge(config.entity, *warehouse, MergeOptionsFrom(config));
   Scheduler task(config.entity.merge_job(), std::chrono::milliseconds(config.merge_interval_ms),
                  [&]() -> Status {
@@ -236,10 +245,13 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
     }
     // Mover and loader run together: with more files in landing than the back-pressure limit, the mover
     // waits for the loader to drain the queue.
+    // The mover stops with the run, and also when the loader gives up: it may be waiting for loads
+    // (back-pressure, an object to be loaded before it is replaced) that will not come.
+    StopSignal mover_stop;
     std::atomic<bool> mover_done{false};
     Status moved;
     std::thread mover_thread([&] {
-      moved = mover.Run(stop, true);
+      moved = mover.Run(mover_stop, true);
       mover_done = true;
     });
     Status loaded;
@@ -250,6 +262,9 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
         break;
       }
       stop.WaitFor(std::chrono::milliseconds(20));
+    }
+    if (!mover_done) {
+      mover_stop.Request();
     }
     mover_thread.join();
     Must(loaded);

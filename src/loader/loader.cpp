@@ -1,5 +1,8 @@
 #include "loader/loader.h"
 
+#include <optional>
+
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/checksum.h"
@@ -7,6 +10,15 @@
 #include "loader/record_parser.h"
 
 namespace dimstream {
+namespace {
+
+// Back-off after a retryable failure (a locked or full warehouse, an unreadable bucket).
+constexpr std::chrono::milliseconds kRetryInitial{100};
+constexpr std::chrono::milliseconds kRetryMax{30000};
+// A one-shot run (until_idle) tries this often, about a second in all, then reports the error.
+constexpr uint32_t kUntilIdleAttempts = 4;
+
+}  // namespace
 
 Result<OnError> ParseOnError(const std::string& text) {
   if (text == "continue") {
@@ -132,19 +144,35 @@ Result<uint64_t> Loader::LoadListed(const StopSignal& stop) {
 Status Loader::Run(const StopSignal& stop, bool until_idle) {
   using Clock = std::chrono::steady_clock;
   auto next_list = Clock::now();
-  std::chrono::milliseconds backoff{100};
+  std::chrono::milliseconds backoff = kRetryInitial;
+  uint32_t failures = 0;  // retryable failures in a row
+  // After a retryable failure: waits out the back-off, or, for a one-shot run that has tried often enough,
+  // gives up with the error (a full disk or a locked file does not go away by waiting in a loop nobody
+  // watches). Returns the error to give up with, or nullopt to go on.
+  auto retry_later = [&](const Error& error) -> std::optional<Error> {
+    ++failures;
+    if (until_idle && failures >= kUntilIdleAttempts) {
+      return Error{error.kind, fmt::format("{} (gave up after {} attempts)", error.message, failures)};
+    }
+    spdlog::warn("loader: {}; retrying in {} ms (attempt {})", error.message, backoff.count(), failures);
+    stop.WaitFor(backoff);
+    backoff = std::min(backoff * 2, kRetryMax);
+    return std::nullopt;
+  };
+  auto succeeded = [&] {
+    failures = 0;
+    backoff = kRetryInitial;
+  };
   while (!stop.Requested()) {
     if (Clock::now() >= next_list) {
       auto listed = LoadListed(stop);
       if (!listed.ok()) {
-        spdlog::warn("loader: {}; retrying in {} ms", listed.error().message, backoff.count());
-        if (stop.WaitFor(backoff)) {
-          break;
+        if (auto give_up = retry_later(listed.error())) {
+          return *give_up;
         }
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
         continue;
       }
-      backoff = std::chrono::milliseconds(100);
+      succeeded();
       next_list = Clock::now() + options_.list_interval;
     }
     if (queue_ == nullptr) {
@@ -176,11 +204,13 @@ Status Loader::Run(const StopSignal& stop, bool until_idle) {
     if (!r.ok() && r.error().kind == ErrorKind::kRetryable) {
       // The message comes back by itself; the listing would find the object as well.
       stats_.retries++;
-      spdlog::warn("{}; will retry", r.error().message);
       (void)queue_->Nack(d);
-      stop.WaitFor(backoff);
+      if (auto give_up = retry_later(r.error())) {
+        return *give_up;
+      }
       continue;
     }
+    succeeded();
     if (!r.ok()) {
       spdlog::warn("{}", r.error().message);
     }

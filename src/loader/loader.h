@@ -45,7 +45,9 @@ class Loader {
   // Lists the bucket and loads every object not yet loaded; returns how many were committed.
   Result<uint64_t> LoadListed(const StopSignal& stop);
   // Consumes notifications and lists periodically until stop; with until_idle, returns once the bucket
-  // and the queue hold nothing new.
+  // and the queue hold nothing new. A retryable failure (locked or full warehouse, unreadable bucket) is
+  // retried with back-off: without end until stop, or, with until_idle, a few times in about a second and
+  // then returned, so that a one-shot command reports it and exits rather than waiting unwatched.
   Status Run(const StopSignal& stop, bool until_idle);
 
   const LoaderStats& stats() const { return stats_; }

@@ -78,7 +78,7 @@ void KeyIndex::Grow(size_t capacity) {
 
 namespace {
 
-constexpr char kMagic[8] = {'D', 'S', 'K', 'E', 'Y', 'S', '0', '1'};
+constexpr char kMagic[8] = {'D', 'S', 'K', 'E', 'Y', 'S', '0', '2'};
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -88,13 +88,14 @@ using File = std::unique_ptr<std::FILE, FileCloser>;
 struct Header {
   char magic[8];
   int64_t watermark;
+  int64_t horizon;
   uint64_t count;
   uint64_t slot_size;
 };
 
 }  // namespace
 
-Status KeyIndex::Save(const std::filesystem::path& path, int64_t watermark) const {
+Status KeyIndex::Save(const std::filesystem::path& path, SnapshotTag tag) const {
   std::filesystem::path tmp = path;
   tmp += ".tmp";
   File f(std::fopen(tmp.c_str(), "wb"));
@@ -103,7 +104,8 @@ Status KeyIndex::Save(const std::filesystem::path& path, int64_t watermark) cons
   }
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof(kMagic));
-  h.watermark = watermark;
+  h.watermark = tag.watermark;
+  h.horizon = tag.horizon;
   h.count = size_;
   h.slot_size = sizeof(Slot);
   bool ok = std::fwrite(&h, sizeof(h), 1, f.get()) == 1;
@@ -133,16 +135,16 @@ Status KeyIndex::Save(const std::filesystem::path& path, int64_t watermark) cons
   return Ok();
 }
 
-Result<bool> KeyIndex::Load(const std::filesystem::path& path, int64_t watermark) {
+Result<std::optional<KeyIndex::SnapshotTag>> KeyIndex::Load(const std::filesystem::path& path) {
   Clear();
   File f(std::fopen(path.c_str(), "rb"));
   if (!f) {
-    return false;
+    return std::optional<SnapshotTag>();
   }
   Header h{};
   if (std::fread(&h, sizeof(h), 1, f.get()) != 1 || std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0 ||
-      h.slot_size != sizeof(Slot) || h.watermark != watermark) {
-    return false;
+      h.slot_size != sizeof(Slot)) {
+    return std::optional<SnapshotTag>();
   }
   Reserve(h.count);
   constexpr size_t kBatch = 4096;
@@ -152,18 +154,18 @@ Result<bool> KeyIndex::Load(const std::filesystem::path& path, int64_t watermark
     size_t n = static_cast<size_t>(std::min<uint64_t>(left, kBatch));
     if (std::fread(batch.data(), sizeof(Slot), n, f.get()) != n) {
       Clear();
-      return false;
+      return std::optional<SnapshotTag>();
     }
     for (size_t i = 0; i < n; ++i) {
       if (!batch[i].used()) {
         Clear();
-        return false;
+        return std::optional<SnapshotTag>();
       }
       Put(batch[i].key, batch[i].state);
     }
     left -= n;
   }
-  return true;
+  return std::optional<SnapshotTag>(SnapshotTag{h.watermark, h.horizon});
 }
 
 }  // namespace dimstream

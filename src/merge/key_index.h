@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "common/error.h"
@@ -38,12 +39,25 @@ class KeyIndex {
   void Clear();
 
   size_t size() const { return size_; }
-  // A snapshot of the index in a file, tagged with the merge watermark it is valid for: written when the
-  // merge is idle, read at start instead of scanning the warehouse when the watermark still matches.
-  // Written to a temporary name and renamed, so a crash leaves the old snapshot or the new one.
-  Status Save(const std::filesystem::path& path, int64_t watermark) const;
-  // Ok(false), leaving the index empty, when the file is missing, unreadable, or for another watermark.
-  Result<bool> Load(const std::filesystem::path& path, int64_t watermark);
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const Slot& s : slots_) {
+      if (s.used()) {
+        f(s.key, s.state);
+      }
+    }
+  }
+  // A snapshot of the index in a file, tagged with the merge watermark and log horizon it is valid for:
+  // written when the merge is idle, read at start instead of scanning the warehouse. Written to a
+  // temporary name and renamed, so a crash leaves the old snapshot or the new one.
+  struct SnapshotTag {
+    int64_t watermark = 0;
+    int64_t horizon = INT64_MIN;  // INT64_MIN: the log was never compacted
+  };
+  Status Save(const std::filesystem::path& path, SnapshotTag tag) const;
+  // The snapshot's tag, with the index holding its entries; nullopt, with the index empty, when the file is
+  // missing, cut or not a snapshot.
+  Result<std::optional<SnapshotTag>> Load(const std::filesystem::path& path);
 
   // Bytes held, for memory per key.
   uint64_t Bytes() const { return slots_.capacity() * sizeof(Slot); }

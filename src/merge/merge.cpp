@@ -32,45 +32,68 @@ Status MergeJob::Warm() {
     return session.error();
   }
   auto watermark = (*session)->ReadParameter(kWatermark);
-  if (!watermark.ok()) {
-    return watermark.error();
+  auto horizon = (*session)->ReadParameter(kHorizon);
+  if (!watermark.ok() || !horizon.ok()) {
+    return (watermark.ok() ? horizon : watermark).error();
   }
+  // A saved index is brought up to date with the keys whose records arrived after it was saved, as long as
+  // the log was not compacted since (compaction may drop records the update would need).
+  std::optional<int64_t> after;
+  std::string source = "the warehouse";
   if (!options_.index_snapshot.empty()) {
-    auto loaded = index_.Load(options_.index_snapshot, watermark->value_or(0));
-    if (loaded.ok() && *loaded) {
-      warmed_ = true;
-      spdlog::info("merge key index: {} keys, {:.1f} MB, read from {} in {} ms", index_.size(),
-                   static_cast<double>(index_.Bytes()) / 1e6, options_.index_snapshot.string(),
-                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
-                       .count());
-      return Ok();
+    auto tag = index_.Load(options_.index_snapshot);
+    if (tag.ok() && *tag && (*tag)->horizon == horizon->value_or(INT64_MIN) &&
+        (*tag)->watermark <= watermark->value_or(0)) {
+      after = (*tag)->watermark;
+      source = fmt::format("{} and the records since", options_.index_snapshot.string());
+    } else {
+      index_.Clear();
     }
   }
-  DIMSTREAM_TRY((*session)->ReadKeyStates([&](const KeyRow& row) {
-    KeyState state;
-    state.last_seq = row.last_seq;
-    if (row.open_from) {
-      state.open_from = *row.open_from;
-      state.opened_arrival = row.opened_arrival;
-      state.scd1_hash = row.scd1_hash;
-      state.scd2_hash = row.scd2_hash;
-    }
-    index_.Put(row.key, state);
-  }));
+  uint64_t updated = 0;
+  if (!after || *after < watermark->value_or(0)) {
+    DIMSTREAM_TRY((*session)->ReadKeyStates(after, [&](const KeyRow& row) {
+      KeyState state;
+      state.last_seq = row.last_seq;
+      if (const KeyState* saved = index_.Find(row.key); saved != nullptr) {
+        state.last_seq = std::max(state.last_seq, saved->last_seq);
+      }
+      if (row.open_from) {
+        state.open_from = *row.open_from;
+        state.opened_arrival = row.opened_arrival;
+        state.scd1_hash = row.scd1_hash;
+        state.scd2_hash = row.scd2_hash;
+      }
+      index_.Put(row.key, state);
+      ++updated;
+    }));
+  }
   warmed_ = true;
-  spdlog::info("merge key index: {} keys, {:.1f} MB, loaded in {} ms", index_.size(),
-               static_cast<double>(index_.Bytes()) / 1e6,
+  spdlog::info("merge key index: {} keys ({} read from the warehouse), {:.1f} MB, from {} in {} ms", index_.size(),
+               updated, static_cast<double>(index_.Bytes()) / 1e6, source,
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
                    .count());
   return Ok();
 }
 
-void MergeJob::SaveIndex(int64_t watermark) {
+void MergeJob::SaveIndex() {
   if (options_.index_snapshot.empty() || !warmed_) {
     return;
   }
   auto began = std::chrono::steady_clock::now();
-  Status saved = index_.Save(options_.index_snapshot, watermark);
+  auto session = warehouse_.BeginMerge();
+  if (!session.ok()) {
+    spdlog::warn("cannot save the key index: {}", session.error().message);
+    return;
+  }
+  auto watermark = (*session)->ReadParameter(kWatermark);
+  auto horizon = (*session)->ReadParameter(kHorizon);
+  if (!watermark.ok() || !horizon.ok()) {
+    spdlog::warn("cannot save the key index: {}", (watermark.ok() ? horizon : watermark).error().message);
+    return;
+  }
+  Status saved =
+      index_.Save(options_.index_snapshot, KeyIndex::SnapshotTag{watermark->value_or(0), horizon->value_or(INT64_MIN)});
   if (!saved.ok()) {
     spdlog::warn("{} (a restart rebuilds the index from the warehouse instead)", saved.error().message);
     return;
@@ -126,7 +149,7 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope) {
         spdlog::warn("checkpoint failed (the next idle run tries again): {}", checkpoint.error().message);
       } else {
         dirty_ = false;
-        SaveIndex(r->watermark_to);
+        SaveIndex();
       }
     }
     return r;

@@ -53,6 +53,8 @@ class MergeJob {
   uint64_t StateBytes() const;
 
   const MergeStats& stats() const { return stats_; }
+  // The key index as it is now (for tests).
+  const KeyIndex& index() const { return index_; }
 
  private:
   Result<TaskRecord> Run(KeyScope scope);
@@ -65,8 +67,8 @@ class MergeJob {
   // Refolds the keys of `scope` from their whole log and replaces their versions.
   Status Refold(MergeSession& session, KeyScope scope, TaskRecord& task,
                 std::vector<std::pair<int64_t, KeyState>>* delta);
-  // Writes the index snapshot (MergeOptions::index_snapshot) for the watermark just committed.
-  void SaveIndex(int64_t watermark);
+  // Writes the index snapshot (MergeOptions::index_snapshot), tagged with the committed watermark and horizon.
+  void SaveIndex();
   // Log retention: compacts the records before the new horizon once it has moved far enough from `horizon`.
   Status Compact(MergeSession& session, Micros horizon);
 

@@ -242,6 +242,7 @@ Result<Mover::Pass> Mover::MovePass(const StopSignal* stop, LandingWatcher* watc
   }
   std::erase_if(retries_, [&](const auto& entry) { return !keys.contains(entry.first); });
   std::erase_if(writer_logged_, [&](const std::string& key) { return !keys.contains(key); });
+  std::erase_if(unloaded_logged_, [&](const std::string& key) { return !keys.contains(key); });
 
   // Oldest first, as the files arrived: without an updated_at column, load order is the records' order.
   std::sort(files.begin(), files.end(), [](const Candidate& a, const Candidate& b) {
@@ -412,6 +413,9 @@ Mover::Outcome Mover::MoveOne(const Candidate& file, const StopSignal* stop, Pas
   }
 
   ObjectRef ref{ObjectKey(file.key), digest->size, digest->checksum};
+  if (std::optional<Outcome> keep = KeepUnloadedObject(file, ref, pass)) {
+    return *keep;
+  }
   FaultPoint("mover.before_put");
   if (Status put = store_.Put(ref.key, file.path, ref); !put.ok()) {
     return Fail(file, put.error(), pass);
@@ -476,6 +480,53 @@ Mover::Outcome Mover::MoveOne(const Candidate& file, const StopSignal* stop, Pas
   spdlog::info("moved {} ({} bytes, sha256 {}) to {}", file.key, file.size, ref.checksum.get(),
                store_.Describe());
   return Outcome::kMoved;
+}
+
+std::optional<Mover::Outcome> Mover::KeepUnloadedObject(const Candidate& file, const ObjectRef& ref,
+                                                        Pass& pass) {
+  Result<ObjectInfo> current = store_.Stat(ref.key);
+  if (!current.ok()) {
+    return current.error().kind == ErrorKind::kNotFound ? std::nullopt
+                                                        : std::optional(Fail(file, current.error(), pass));
+  }
+  // The put itself compares sizes and checksums; here the old content's checksum is needed as well, to
+  // ask the ledger about it. Only for keys already in the bucket: a re-move after a crash, or a re-put.
+  Result<std::string> content = store_.Get(ref.key);
+  if (!content.ok()) {
+    return content.error().kind == ErrorKind::kNotFound ? std::nullopt
+                                                        : std::optional(Fail(file, content.error(), pass));
+  }
+  ObjectRef old{ref.key, content->size(), Sha256(*content)};
+  if (old.checksum == ref.checksum) {
+    return std::nullopt;  // the same content: the put changes nothing
+  }
+  if (!options_.loaded) {
+    spdlog::warn(
+        "{} replaces object {} in {}, which held other content (sha256 {}); if that content was not loaded "
+        "yet, it never will be. Give each new file a new name, or run the mover in `dimstream run`, which "
+        "waits for such a load",
+        file.path.string(), ref.key.get(), store_.Describe(), old.checksum.get());
+    return std::nullopt;
+  }
+  Result<bool> loaded = options_.loaded(old);
+  if (!loaded.ok()) {
+    return Fail(file,
+                loaded.error().Context(
+                    fmt::format("cannot tell whether the content {} holds now was loaded", ref.key.get())),
+                pass);
+  }
+  if (*loaded) {
+    return std::nullopt;
+  }
+  if (unloaded_logged_.insert(file.key).second) {
+    spdlog::info(
+        "leaving {} in landing until the loader has loaded the other content that object {} holds now "
+        "(sha256 {}): replacing it first would lose that content",
+        file.path.string(), ref.key.get(), old.checksum.get());
+  }
+  ++pass.pending;
+  pass.Due(options_.poll_interval);
+  return Outcome::kPending;
 }
 
 Mover::Outcome Mover::StillWritten(const Candidate& file, Pass& pass) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,6 +33,12 @@ struct MoverOptions {
   // Ask the kernel, through a read lease, whether a process has a file open for writing. Leave it on;
   // false only exercises the fallback of file systems without leases (tests).
   bool use_leases = true;
+  // Whether this content of an object (key and checksum) has been loaded, or failed to load, already: the
+  // load ledger, where the process has one (`run`). With it, the mover never replaces an object whose
+  // content has not been loaded yet: the bucket keeps one content per key, so that content would be
+  // lost. The new file waits in landing until the loader has taken the old content. Without it (a
+  // standalone `move`), an object is replaced at once, with a warning.
+  std::function<Result<bool>(const ObjectRef&)> loaded;
 };
 
 // Counters for `status` and tests; readable from any thread while the mover runs.
@@ -125,6 +132,9 @@ class Mover {
   void WarnOnce(const std::string& id, const std::string& message, std::set<std::string>& seen);
   // Counts `file` as pending because a process still writes it, saying so once per file.
   Outcome StillWritten(const Candidate& file, Pass& pass);
+  // Before a put of `ref`: when the bucket holds other content under its key that has not been loaded,
+  // the outcome that keeps `file` in landing for now; nullopt when the put may replace it.
+  std::optional<Outcome> KeepUnloadedObject(const Candidate& file, const ObjectRef& ref, Pass& pass);
 
   MoverOptions options_;
   ObjectStore& store_;
@@ -133,6 +143,7 @@ class Mover {
   std::map<std::string, RetryState> retries_;  // by key
   std::set<std::string> warned_;               // ids of things already warned about, still present
   std::set<std::string> writer_logged_;        // keys said to be still written, still present
+  std::set<std::string> unloaded_logged_;      // keys said to wait for their object's load, still present
   bool backpressure_logged_ = false;
   bool lease_warned_ = false;
 };

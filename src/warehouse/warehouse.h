@@ -168,8 +168,11 @@ class MergeSession {
   // The staged records into the log, replacing the log records they supersede, which are looked for among
   // the keys of `scope` only (a key whose staged records are all newer than its log has none).
   virtual Status AppendStageToLog(KeyScope scope) = 0;
-  // Every key of the log with its newest sequence and its open version (the merge's key index).
-  virtual Status ReadKeyStates(const std::function<void(const KeyRow&)>& sink) = 0;
+  // Every key of the log with its newest sequence and its open version (the merge's key index); with
+  // `after_arrival`, only the keys with log records that arrived after it, and the newest sequence among
+  // those records (to bring a saved index up to date).
+  virtual Status ReadKeyStates(std::optional<int64_t> after_arrival,
+                               const std::function<void(const KeyRow&)>& sink) = 0;
   // The newest sequence in the log; nullopt when it is empty.
   virtual Result<std::optional<Micros>> NewestLogSequence() = 0;
   // Every log record of the keys that have records before `horizon`, ordered by key, sequence, arrival.

@@ -369,6 +369,19 @@ def read_current(ds):
     return rows
 
 
+LOAD_COLUMNS = "object_key, checksum, status, rows_loaded, rows_rejected, error"
+
+
+def table_snapshot(ds):
+    """What a run must reproduce exactly: the dimension, the loads and the rejects."""
+    return {
+        "history": read_history(ds),
+        "current": read_current(ds),
+        "loads": ds.sql(f"SELECT {LOAD_COLUMNS} FROM load_history ORDER BY object_key, checksum"),
+        "rejects": ds.sql("SELECT object_key, line, raw, reason FROM customer_rejects ORDER BY object_key, line"),
+    }
+
+
 def _fmt_row(r):
     return "{" + ", ".join(f"{k}={v!s}" for k, v in r.items()) + "}"
 

@@ -35,17 +35,6 @@ SCENARIOS = ([(p, n, False) for p in MOVER + LOADER for n in (1, 2)]
              + [("merge.after_stage", 2, False)]
              + [(p, 1, True) for p in MERGE])
 
-LOAD_COLUMNS = "object_key, checksum, status, rows_loaded, rows_rejected, error"
-
-
-def snapshot(ds):
-    return {
-        "history": e2e.read_history(ds),
-        "current": e2e.read_current(ds),
-        "loads": ds.sql(f"SELECT {LOAD_COLUMNS} FROM load_history ORDER BY object_key"),
-        "rejects": ds.sql("SELECT object_key, line, raw, reason FROM customer_rejects ORDER BY object_key, line"),
-    }
-
 
 class CrashAndRestart(unittest.TestCase):
 
@@ -71,7 +60,7 @@ class CrashAndRestart(unittest.TestCase):
                           "AND l.status = 'loaded'")
         ref.run("run", "--until-idle", "--quiet")
         cls.ref_ds = ref
-        cls.ref = snapshot(ref)
+        cls.ref = e2e.table_snapshot(ref)
         cls.ref_check = ref.check()
 
     # -----------------------------------------------------------------------------------------------------
@@ -146,7 +135,7 @@ class CrashAndRestart(unittest.TestCase):
                          f"restart after the crash at {fault}: exit codes {[a.returncode for a in attempts]}\n"
                          f"first restart stderr:\n{e2e.tail(attempts[0].stderr)}")
 
-        got = snapshot(ds)
+        got = e2e.table_snapshot(ds)
         e2e.assert_same_rows(self, self.ref["history"], got["history"], ("customer_id", "valid_from"),
                              f"customer_history after a crash at {fault} differs from the reference")
         e2e.assert_same_rows(self, self.ref["current"], got["current"], ("customer_id",),

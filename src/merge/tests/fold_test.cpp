@@ -173,7 +173,7 @@ TEST(KeyIndexTest, PutFindAndGrow) {
   EXPECT_EQ(index.size(), 0u);
 }
 
-TEST(KeyIndexTest, SnapshotIsReadBackOnlyForItsWatermark) {
+TEST(KeyIndexTest, SnapshotIsReadBackWithItsTag) {
   auto path = std::filesystem::temp_directory_path() / ("dimstream-keys-" + std::to_string(::getpid()));
   KeyIndex index;
   for (int64_t k = 0; k < 20000; ++k) {
@@ -185,26 +185,24 @@ TEST(KeyIndexTest, SnapshotIsReadBackOnlyForItsWatermark) {
     s.scd2_hash = static_cast<uint64_t>(k) * 13;
     index.Put(k, s);
   }
-  ASSERT_TRUE(index.Save(path, 42).ok());
+  ASSERT_TRUE(index.Save(path, {42, 7}).ok());
   KeyIndex back;
-  auto loaded = back.Load(path, 42);
+  auto loaded = back.Load(path);
   ASSERT_TRUE(loaded.ok() && *loaded);
+  EXPECT_EQ((*loaded)->watermark, 42);
+  EXPECT_EQ((*loaded)->horizon, 7);
   ASSERT_EQ(back.size(), index.size());
   for (int64_t k = 0; k < 20000; ++k) {
     ASSERT_NE(back.Find(k), nullptr);
     EXPECT_EQ(*back.Find(k), *index.Find(k)) << k;
   }
-  // Another watermark: the warehouse moved on since, the snapshot is not used.
-  auto stale = back.Load(path, 43);
-  EXPECT_TRUE(stale.ok() && !*stale);
-  EXPECT_EQ(back.size(), 0u);
-  // A cut file is not used either.
+  // A cut file is not used.
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 10);
-  auto cut = back.Load(path, 42);
+  auto cut = back.Load(path);
   EXPECT_TRUE(cut.ok() && !*cut);
   EXPECT_EQ(back.size(), 0u);
   std::filesystem::remove(path);
-  auto missing = back.Load(path, 42);
+  auto missing = back.Load(path);
   EXPECT_TRUE(missing.ok() && !*missing);
 }
 

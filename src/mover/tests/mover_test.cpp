@@ -313,6 +313,80 @@ TEST(mover, FailedPublishStaysInLandingAndIsRetried) {
 
 // Without leases (file systems without them, or not the files' owner), the size and mtime tell. With a
 // lease, the rewrite below would wait on the mover's own lease: see the next test for that case.
+// The bucket keeps one content per key: a new file under a key whose current content was never loaded
+// waits in landing until it is, rather than replacing (losing) it.
+TEST(mover, ObjectWhoseContentWasNotLoadedYetIsNotReplaced) {
+  Fixture f;
+  const std::string v1 = "id\r\n1\r\n";
+  const std::string v2 = "id\r\n2\r\n";
+  std::atomic<bool> v1_loaded{false};
+  std::atomic<int> asked{0};
+  MoverOptions options = f.Options();
+  options.loaded = [&](const ObjectRef& object) -> Result<bool> {
+    ++asked;
+    EXPECT_EQ(object.key.get(), "a.csv");
+    EXPECT_EQ(object.checksum, Sha256(v1));
+    return v1_loaded.load();
+  };
+  Mover mover(options, f.store, f.queue);
+  WriteFile(f.landing / "a.csv", v1);
+  EXPECT_EQ(mover.MoveReady().value(), 1u);
+  EXPECT_EQ(asked.load(), 0) << "nothing to replace: no question";
+
+  WriteFile(f.landing / "a.csv", v2);
+  EXPECT_EQ(mover.MoveReady().value(), 0u);
+  EXPECT_EQ(mover.MoveReady().value(), 0u);
+  EXPECT_EQ(ReadFile(f.landing / "a.csv"), v2);
+  EXPECT_EQ(f.bucket.Get(ObjectKey("a.csv")).value(), v1);
+  EXPECT_EQ(mover.stats().failures.load(), 0u) << "waiting for a load is not a failure";
+  EXPECT_EQ(Drain(f.queue).size(), 1u);
+
+  v1_loaded = true;
+  EXPECT_EQ(mover.MoveReady().value(), 1u);
+  EXPECT_FALSE(fs::exists(f.landing / "a.csv"));
+  EXPECT_EQ(f.bucket.Get(ObjectKey("a.csv")).value(), v2);
+  std::vector<ObjectRef> notes = Drain(f.queue);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].checksum, Sha256(v2));
+
+  // The same content again (a re-move after a crash) replaces nothing: no question, moved at once.
+  const int before = asked.load();
+  WriteFile(f.landing / "a.csv", v2);
+  EXPECT_EQ(mover.MoveReady().value(), 1u);
+  EXPECT_EQ(asked.load(), before);
+}
+
+TEST(mover, LedgerThatCannotAnswerKeepsTheFileAndIsAskedAgain) {
+  Fixture f;
+  std::atomic<int> failures_left{2};
+  MoverOptions options = f.Options();
+  options.loaded = [&](const ObjectRef&) -> Result<bool> {
+    if (failures_left > 0) {
+      --failures_left;
+      return Error::Retryable("the warehouse is locked");
+    }
+    return true;
+  };
+  Mover mover(options, f.store, f.queue);
+  WriteFile(f.landing / "a.csv", "old");
+  EXPECT_EQ(mover.MoveReady().value(), 1u);
+  WriteFile(f.landing / "a.csv", "new");
+  EXPECT_EQ(mover.MoveReady().value(), 0u);
+  EXPECT_EQ(mover.stats().failures.load(), 1u);
+  ASSERT_TRUE(WaitUntil([&] { return mover.MoveReady().value() == 1; }));
+  EXPECT_EQ(f.bucket.Get(ObjectKey("a.csv")).value(), "new");
+}
+
+TEST(mover, WithoutALedgerAnObjectIsReplacedAtOnce) {
+  Fixture f;
+  Mover mover(f.Options(), f.store, f.queue);
+  WriteFile(f.landing / "a.csv", "old");
+  EXPECT_EQ(mover.MoveReady().value(), 1u);
+  WriteFile(f.landing / "a.csv", "new");
+  EXPECT_EQ(mover.MoveReady().value(), 1u);
+  EXPECT_EQ(f.bucket.Get(ObjectKey("a.csv")).value(), "new");
+}
+
 TEST(mover, FileChangedDuringTheMoveIsKeptAndMovedAgain) {
   Fixture f;
   fs::path file = f.landing / "a.csv";

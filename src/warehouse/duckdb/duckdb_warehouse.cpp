@@ -326,14 +326,16 @@ class DuckDbMergeSession : public MergeSession {
     return current.Close();
   }
 
-  Status ReadKeyStates(const std::function<void(const KeyRow&)>& sink) override {
+  Status ReadKeyStates(std::optional<int64_t> after_arrival,
+                       const std::function<void(const KeyRow&)>& sink) override {
     QueryResultHandle r;
+    // The log is appended in arrival order, so its zone maps make the `after` filter skip what is older.
     DIMSTREAM_TRY(conn_.Stream(
         fmt::format("SELECT l.k, epoch_us(l.last_seq), epoch_us(c.valid_from), c._opened_arrival, c._scd1_hash, "
-                    "c._scd2_hash FROM (SELECT {0} AS k, max(_seq) AS last_seq FROM {1} GROUP BY {0}) l LEFT JOIN "
-                    "{2} c ON c.{0} = l.k",
+                    "c._scd2_hash FROM (SELECT {0} AS k, max(_seq) AS last_seq FROM {1} WHERE _arrival > $1 GROUP "
+                    "BY {0}) l LEFT JOIN {2} c ON c.{0} = l.k",
                     n_.key, n_.log, n_.current),
-        {}, &r));
+        {after_arrival.value_or(INT64_MIN)}, &r));
     ChunkReader reader(r.get());
     reader.ForEach([&](idx_t row) {
       KeyRow k;

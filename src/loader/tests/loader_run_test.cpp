@@ -1,0 +1,162 @@
+// Loader::Run against a bucket that misbehaves: objects that vanish between their notification and their
+// load, and failures that a retry may or may not cure. A real DuckDB file as the warehouse, a real
+// directory as the bucket, wrapped to inject the failures.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/checksum.h"
+#include "common/stop.h"
+#include "loader/loader.h"
+#include "object_store/local_object_store.h"
+#include "queue/memory_queue.h"
+#include "warehouse/duckdb/duckdb_warehouse.h"
+
+namespace dimstream {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+// The bucket directory, with hooks: `vanish` keys are deleted just before their first Get (after the
+// loader has seen them listed or stat'ed), and List fails `list_failures` times with a retryable error.
+class FaultyStore : public ObjectStore {
+ public:
+  explicit FaultyStore(fs::path root) : real_(root), root_(std::move(root)) {}
+
+  Status Put(const ObjectKey& key, const fs::path& source, const ObjectRef& expected) override {
+    return real_.Put(key, source, expected);
+  }
+  Result<std::vector<ObjectInfo>> List() override {
+    if (list_failures > 0) {
+      --list_failures;
+      return Error::Retryable("cannot list " + Describe() + ": Input/output error");
+    }
+    return real_.List();
+  }
+  Result<ObjectInfo> Stat(const ObjectKey& key) override { return real_.Stat(key); }
+  Result<std::string> Get(const ObjectKey& key) override {
+    {
+      std::lock_guard lock(mu_);
+      if (vanish.erase(key.get()) > 0) {
+        fs::remove(root_ / key.get());
+      }
+    }
+    return real_.Get(key);
+  }
+  std::string Describe() const override { return real_.Describe(); }
+
+  std::set<std::string> vanish;  // set before the loader runs
+  std::atomic<int> list_failures{0};
+
+ private:
+  LocalObjectStore real_;
+  fs::path root_;
+  std::mutex mu_;
+};
+
+class LoaderRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("dimstream_loader_run_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "bucket");
+    store_ = std::make_unique<FaultyStore>(dir_ / "bucket");
+    auto w = DuckDbWarehouse::Open({dir_ / "w.duckdb"}, EntitySpec{});
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    warehouse_ = std::move(*w);
+  }
+  void TearDown() override {
+    warehouse_.reset();
+    fs::remove_all(dir_);
+  }
+  // Writes an object and returns what a notification of it says.
+  ObjectRef Put(const std::string& key, const std::string& content) {
+    std::ofstream(dir_ / "bucket" / key, std::ios::binary) << content;
+    return ObjectRef{ObjectKey(key), content.size(), Sha256(content)};
+  }
+  int64_t Count(const std::string& sql) {
+    auto r = warehouse_->Query(sql);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? std::stoll(*r->rows[0][0]) : -1;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<FaultyStore> store_;
+  std::unique_ptr<DuckDbWarehouse> warehouse_;
+  StopSignal stop_;
+};
+
+TEST_F(LoaderRunTest, ObjectDeletedBetweenItsNotificationAndItsLoadIsSkippedAndAcknowledged) {
+  MemoryQueue queue;
+  ObjectRef gone = Put("gone.csv", "customer_id,first_name\n1,Ann\n");
+  ObjectRef kept = Put("kept.csv", "customer_id,first_name\n2,Bob\n");
+  ASSERT_TRUE(queue.Publish(gone).ok());
+  ASSERT_TRUE(queue.Publish(kept).ok());
+  store_->vanish = {"gone.csv"};  // listed (or stat'ed) by the loader, deleted before it reads it
+
+  Loader loader(LoaderOptions{}, EntitySpec{}, *store_, &queue, *warehouse_);
+  Status st = loader.Run(stop_, true);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  // Nothing to retry: a vanished object is not an error of the run, nothing is recorded for it, and its
+  // notification is deleted rather than redelivered for ever.
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE object_key = 'gone.csv'"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE object_key = 'kept.csv' AND status = 'loaded'"),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 1);
+  auto backlog = queue.Backlog();
+  ASSERT_TRUE(backlog.ok());
+  EXPECT_EQ(*backlog, 0u);
+  EXPECT_EQ(loader.stats().objects_loaded.load(), 1u);
+
+  // Put back (by anyone), it is loaded once, by the next listing.
+  Put("gone.csv", "customer_id,first_name\n1,Ann\n");
+  st = loader.Run(stop_, true);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE object_key = 'gone.csv' AND status = 'loaded'"),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 2);
+}
+
+TEST_F(LoaderRunTest, UntilIdleGivesUpOnAFailureThatPersistsAndSaysWhy) {
+  Put("a.csv", "customer_id\n1\n");
+  store_->list_failures = 1000;
+  Loader loader(LoaderOptions{}, EntitySpec{}, *store_, nullptr, *warehouse_);
+  auto started = std::chrono::steady_clock::now();
+  Status st = loader.Run(stop_, true);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().kind, ErrorKind::kRetryable);
+  EXPECT_NE(st.error().message.find("Input/output error"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("gave up after"), std::string::npos) << st.error().message;
+  // A few attempts with back-off, not a loop without end (nor without a pause).
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+  EXPECT_GE(1000 - store_->list_failures.load(), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history"), 0);
+}
+
+TEST_F(LoaderRunTest, LiveRunRetriesUntilTheFailureGoesAway) {
+  Put("a.csv", "customer_id\n1\n");
+  store_->list_failures = 3;
+  std::atomic<int> commits{0};
+  Loader loader(LoaderOptions{}, EntitySpec{}, *store_, nullptr, *warehouse_, [&] { ++commits; });
+  std::thread run([&] { (void)loader.Run(stop_, false); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (commits.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  stop_.Request();
+  run.join();
+  EXPECT_EQ(commits.load(), 1);
+  EXPECT_EQ(store_->list_failures.load(), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE object_key = 'a.csv' AND status = 'loaded'"), 1);
+}
+
+}  // namespace
+}  // namespace dimstream
