@@ -69,6 +69,7 @@ Status MergeJob::Warm() {
     }));
   }
   warmed_ = true;
+  saved_ = after && *after == watermark->value_or(0);  // read from a snapshot that needed nothing added
   spdlog::info("merge key index: {} keys ({} read from the warehouse), {:.1f} MB, from {} in {} ms", index_.size(),
                updated, static_cast<double>(index_.Bytes()) / 1e6, source,
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
@@ -98,6 +99,7 @@ void MergeJob::SaveIndex() {
     spdlog::warn("{} (a restart rebuilds the index from the warehouse instead)", saved.error().message);
     return;
   }
+  saved_ = true;
   spdlog::debug("key index saved to {} in {} ms", options_.index_snapshot.string(),
                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
                     .count());
@@ -142,13 +144,19 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope) {
     }
     if (r->rows_in > 0 || scope == KeyScope::kAll) {
       dirty_ = true;
-    } else if (dirty_) {
-      // Idle: the moment to write the WAL into the tables, rather than in the middle of a later run.
-      Status checkpoint = warehouse_.Checkpoint();
-      if (!checkpoint.ok()) {
-        spdlog::warn("checkpoint failed (the next idle run tries again): {}", checkpoint.error().message);
-      } else {
-        dirty_ = false;
+      saved_ = false;
+    } else {
+      // Idle: the moment to write the WAL into the tables, rather than in the middle of a later run, and to
+      // save the key index for the next start.
+      if (dirty_) {
+        Status checkpoint = warehouse_.Checkpoint();
+        if (!checkpoint.ok()) {
+          spdlog::warn("checkpoint failed (the next idle run tries again): {}", checkpoint.error().message);
+        } else {
+          dirty_ = false;
+        }
+      }
+      if (!saved_) {
         SaveIndex();
       }
     }

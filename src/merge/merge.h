@@ -79,6 +79,7 @@ class MergeJob {
   KeyIndex index_;      // every key of the log; valid while warmed_
   bool warmed_ = false;
   bool dirty_ = false;  // runs committed since the last checkpoint
+  bool saved_ = false;  // the snapshot on disk holds the index as it is now
 };
 
 }  // namespace dimstream
