@@ -24,6 +24,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_common.h"
 #include "common/checksum.h"
 #include "common/stop.h"
 #include "config/entity.h"
@@ -38,7 +39,13 @@ namespace dimstream {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::CpuModel;
+using bench::Nproc;
+using bench::PlaceInBucket;
+using bench::ProcessCpuSeconds;
+using bench::Seconds;
+using bench::WorkDir;
 
 constexpr uint64_t kSmokeRows = 20000;
 constexpr double kGoal = 0.5;
@@ -57,18 +64,6 @@ struct BenchOptions {
   bool keep = false;
   bool smoke = false;
 };
-
-double Seconds(Clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
-// CPU time of the whole process (every DuckDB thread included), in seconds. On a shared machine it moves
-// less than wall time, and next to it shows how many cores a measurement kept busy.
-double ProcessCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 // The repeats of one measurement.
 struct Series {
@@ -91,53 +86,10 @@ struct Series {
   double MedianCpu() const { return Median(cpu_seconds); }
 };
 
-// What `nproc` prints: the CPUs this process may run on.
-unsigned Nproc() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    return static_cast<unsigned>(CPU_COUNT(&set));
-  }
-  return std::thread::hardware_concurrency();
-}
-
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    // x86: "model name"; some ARM kernels: "Model" or nothing at all.
-    if (line.starts_with("model name") || line.starts_with("Model")) {
-      size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        size_t start = line.find_first_not_of(" \t", colon + 1);
-        return start == std::string::npos ? "unknown" : line.substr(start);
-      }
-    }
-  }
-  return "unknown";
-}
-
 void RemoveDatabase(const fs::path& path) {
   std::error_code ec;
   fs::remove(path, ec);
   fs::remove(fs::path(path.string() + ".wal"), ec);
-}
-
-// Places `source` in the bucket under its file name: a hard link when possible (no copy), else a copy.
-Result<ObjectKey> PlaceInBucket(const fs::path& source, const fs::path& bucket) {
-  fs::path target = bucket / source.filename();
-  std::error_code ec;
-  fs::remove(target, ec);
-  fs::create_hard_link(source, target, ec);
-  if (ec) {
-    ec.clear();
-    fs::copy_file(source, target, fs::copy_options::overwrite_existing, ec);
-    if (ec) {
-      return Error::Permanent(
-          fmt::format("cannot place {} in {}: {}", source.string(), bucket.string(), ec.message()));
-    }
-  }
-  return ObjectKey(source.filename().string());
 }
 
 // The realistic mix the benchmark generates: updates (SCD1 and SCD2), a few duplicates and deletes, some
@@ -427,25 +379,6 @@ int Fail(const std::string& message) {
   std::cerr << "dimstream_bench_load: " << message << "\n";
   return 1;
 }
-
-// Removes the work directory on every way out unless --keep.
-class WorkDir {
- public:
-  WorkDir(fs::path path, bool keep) : path_(std::move(path)), keep_(keep) {}
-  WorkDir(const WorkDir&) = delete;
-  WorkDir& operator=(const WorkDir&) = delete;
-  ~WorkDir() {
-    if (!keep_) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-  bool keep_;
-};
 
 int Run(BenchOptions o) {
   if (o.smoke) {

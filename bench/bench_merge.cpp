@@ -41,6 +41,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_common.h"
 #include "common/clock.h"
 #include "common/stop.h"
 #include "config/config.h"
@@ -62,7 +63,14 @@ namespace dimstream {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::CpuModel;
+using bench::Nproc;
+using bench::PlaceInBucket;
+using bench::ProcessCpuSeconds;
+using bench::ProcField;
+using bench::Seconds;
+using bench::WorkDir;
 using Json = nlohmann::ordered_json;
 
 // The change stream's mix (issue 5); the rest of each file are unchanged resends.
@@ -105,49 +113,6 @@ struct BenchOptions {
 };
 
 // ---- small helpers ----
-
-double Seconds(Clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
-double ProcessCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-unsigned Nproc() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    return static_cast<unsigned>(CPU_COUNT(&set));
-  }
-  return std::thread::hardware_concurrency();
-}
-
-// The first line of /proc/cpuinfo or /proc/meminfo that starts with `prefix`, after its colon.
-std::string ProcField(const char* file, std::string_view prefix) {
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.starts_with(prefix)) {
-      size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        size_t start = line.find_first_not_of(" \t", colon + 1);
-        return start == std::string::npos ? "" : line.substr(start);
-      }
-    }
-  }
-  return "";
-}
-
-std::string CpuModel() {
-  std::string model = ProcField("/proc/cpuinfo", "model name");
-  if (model.empty()) {
-    model = ProcField("/proc/cpuinfo", "Model");
-  }
-  return model.empty() ? "unknown" : model;
-}
 
 double MemTotalGb() {
   std::string kb = ProcField("/proc/meminfo", "MemTotal");
@@ -511,23 +476,6 @@ Status GenerateFiles(const BenchOptions& o, const std::vector<PlannedFile>& plan
     return Error::Permanent("the generating process failed (see its message above)");
   }
   return Ok();
-}
-
-// Places `source` in the bucket under its file name: a hard link when possible (no copy), else a copy.
-Result<ObjectKey> PlaceInBucket(const fs::path& source, const fs::path& bucket) {
-  fs::path target = bucket / source.filename();
-  std::error_code ec;
-  fs::remove(target, ec);
-  fs::create_hard_link(source, target, ec);
-  if (ec) {
-    ec.clear();
-    fs::copy_file(source, target, fs::copy_options::overwrite_existing, ec);
-    if (ec) {
-      return Error::Permanent(
-          fmt::format("cannot place {} in {}: {}", source.string(), bucket.string(), ec.message()));
-    }
-  }
-  return ObjectKey(source.filename().string());
 }
 
 // ---- the merge's step timings ----
@@ -1981,31 +1929,6 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-// Removes the benchmark's data on every way out unless --keep; the JSON report stays. A temporary directory
-// the benchmark made is removed as well when nothing else is left in it (the report went elsewhere).
-class WorkDir {
- public:
-  WorkDir(fs::path path, std::optional<fs::path> temp_parent, bool keep)
-      : path_(std::move(path)), temp_parent_(std::move(temp_parent)), keep_(keep) {}
-  WorkDir(const WorkDir&) = delete;
-  WorkDir& operator=(const WorkDir&) = delete;
-  ~WorkDir() {
-    if (!keep_) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-      if (temp_parent_ && fs::is_empty(*temp_parent_, ec) && !ec) {
-        fs::remove(*temp_parent_, ec);
-      }
-    }
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-  std::optional<fs::path> temp_parent_;
-  bool keep_;
-};
-
 std::shared_ptr<StepSink> SetUpLogging(const std::string& level_name) {
   auto level = spdlog::level::from_str(level_name);
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
@@ -2062,7 +1985,9 @@ int Run(BenchOptions o) {
                            ? fs::temp_directory_path() / fmt::format("dimstream_bench_merge_{}", ::getpid())
                            : fs::absolute(o.dir);
   // Only what the benchmark writes is removed: its data under <dir>/bench-merge-work, never <dir> itself.
-  WorkDir work(dir / "bench-merge-work", temp_dir ? std::optional<fs::path>(dir) : std::nullopt, o.keep);
+  // The benchmark's data goes on every way out unless --keep; the JSON report stays. A temporary directory
+  // the benchmark made goes as well when nothing else is left in it (the report went elsewhere).
+  WorkDir work(dir / "bench-merge-work", o.keep, temp_dir ? std::optional<fs::path>(dir) : std::nullopt);
   fs::remove_all(work.path(), ec);
   Paths p{work.path() / "files", work.path() / "landing", work.path() / "bucket",
           work.path() / "dimstream.duckdb", work.path() / "seed.duckdb"};

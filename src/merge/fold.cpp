@@ -21,6 +21,21 @@ bool Scd2Differs(const std::vector<Value>& a, const std::vector<Value>& b, size_
                      b.begin() + static_cast<std::ptrdiff_t>(scd1_count));
 }
 
+// Records of one key ordered by (sequence, arrival): a later arrival with the same sequence supersedes
+// record i, which then leaves no trace.
+template <typename Record>
+bool Superseded(const std::vector<Record>& records, size_t i) {
+  return i + 1 < records.size() && records[i + 1].seq == records[i].seq;
+}
+
+// Ends the open version at `at` and appends it to the key's versions.
+void Close(std::optional<Version>& current, Micros at, bool by_delete, std::vector<Version>& out) {
+  current->valid_to = at;
+  current->ended_by_delete = by_delete;
+  out.push_back(std::move(*current));
+  current.reset();
+}
+
 void SetHashes(std::vector<Version>& out, size_t start, size_t scd1_count) {
   for (size_t i = start; i < out.size(); ++i) {
     out[i].scd1_hash = Hash(out[i].attributes, 0, scd1_count);
@@ -33,25 +48,19 @@ void SetHashes(std::vector<Version>& out, size_t start, size_t scd1_count) {
 void FoldKey(const std::vector<LogRecord>& records, size_t scd1_count, std::vector<Version>& out) {
   size_t start = out.size();
   std::optional<Version> current;
-  auto close = [&](Micros at, bool by_delete) {
-    current->valid_to = at;
-    current->ended_by_delete = by_delete;
-    out.push_back(std::move(*current));
-    current.reset();
-  };
   for (size_t i = 0; i < records.size(); ++i) {
-    const LogRecord& r = records[i];
-    if (i + 1 < records.size() && records[i + 1].seq == r.seq) {
-      continue;  // superseded by a later arrival with the same sequence
+    if (Superseded(records, i)) {
+      continue;
     }
+    const LogRecord& r = records[i];
     if (r.is_delete) {
       if (current) {
-        close(r.seq, true);
+        Close(current, r.seq, true, out);
       }
       continue;
     }
     if (current && Scd2Differs(current->attributes, r.attributes, scd1_count)) {
-      close(r.seq, false);
+      Close(current, r.seq, false, out);
     }
     if (!current) {
       current = Version{r.key, r.attributes, r.seq, std::nullopt, false, r.arrival, r.arrival};
@@ -74,17 +83,11 @@ FoldStep FoldOnto(int64_t key, const KeyState* state, const std::vector<StagedRe
   // rewrites it in place; from then on it is `current`, like a version opened in this run.
   bool untouched = state != nullptr && state->open();
   std::optional<Version> current;
-  auto close = [&](Micros at, bool by_delete) {
-    current->valid_to = at;
-    current->ended_by_delete = by_delete;
-    out.push_back(std::move(*current));
-    current.reset();
-  };
   for (size_t i = 0; i < records.size(); ++i) {
-    const StagedRecord& r = records[i];
-    if (i + 1 < records.size() && records[i + 1].seq == r.seq) {
-      continue;  // superseded by a later arrival with the same sequence
+    if (Superseded(records, i)) {
+      continue;
     }
+    const StagedRecord& r = records[i];
     if (untouched && (r.is_delete || r.scd2_hash != state->scd2_hash)) {
       step.closed = VersionClose{key, state->open_from, r.seq, r.is_delete};
       untouched = false;
@@ -95,7 +98,7 @@ FoldStep FoldOnto(int64_t key, const KeyState* state, const std::vector<StagedRe
       step.rewrote_open = true;
       untouched = false;
     } else if (current && (r.is_delete || r.scd2_hash != current->scd2_hash)) {
-      close(r.seq, r.is_delete);
+      Close(current, r.seq, r.is_delete, out);
     } else if (current) {
       current->updated_arrival = r.arrival;
     }

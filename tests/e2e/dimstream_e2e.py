@@ -372,6 +372,22 @@ def read_current(ds):
 LOAD_COLUMNS = "object_key, checksum, status, rows_loaded, rows_rejected, error"
 
 
+def assert_dimension_is_fold(test_case, ds, rows=None):
+    """customer_history and customer_current equal the reference fold of the objects in the bucket, in load
+    order (and those hold `rows` records, when given). Returns the history and current rows read."""
+    records, _ = records_from_files_in_load_order(ds, ds.bucket)
+    if rows is not None:
+        test_case.assertEqual(len(records), rows)
+    expected = fold(records)
+    history = read_history(ds)
+    current = read_current(ds)
+    assert_same_rows(test_case, expected, history, ("customer_id", "valid_from"),
+                     "customer_history differs from the reference fold")
+    assert_same_rows(test_case, current_of(expected), current, ("customer_id",),
+                     "customer_current differs from the reference fold")
+    return history, current
+
+
 def table_snapshot(ds):
     """What a run must reproduce exactly: the dimension, the loads and the rejects."""
     return {

@@ -230,6 +230,14 @@ class BucketFull(DiskTestCase):
 
 class WarehouseFull(DiskTestCase):
 
+    def reference(self, name):
+        """The tables of a run of every file that never lacked space."""
+        ref, ref_config, _ = self.data_dir(name)
+        for f in self.files:
+            e2e.drop_file(f, ref.landing)
+        ref.run("--config", ref_config, "run", "--until-idle", "--quiet")
+        return self.snapshot(ref, ref_config)
+
     def snapshot(self, ds, config):
         def sql(q):
             return e2e.parse_csv(ds.run("--config", config, "sql", "--format", "csv", q).stdout)
@@ -242,11 +250,7 @@ class WarehouseFull(DiskTestCase):
         }
 
     def test_load_and_merge_fail_clearly_then_everything_gets_through_once(self):
-        ref, ref_config, _ = self.data_dir("warehouse-reference")
-        for f in self.files:
-            e2e.drop_file(f, ref.landing)
-        ref.run("--config", ref_config, "run", "--until-idle", "--quiet")
-        expected = self.snapshot(ref, ref_config)
+        expected = self.reference("warehouse-reference")
 
         wh_dir = os.path.join(self.tmp, "full-warehouse")
         mount_tmpfs(self, wh_dir, "32m")
@@ -322,11 +326,7 @@ class WarehouseFull(DiskTestCase):
         return WarehouseFull.live
 
     def run_live_scenario(self):
-        ref, ref_config, _ = self.data_dir("live-reference")
-        for f in self.files:
-            e2e.drop_file(f, ref.landing)
-        ref.run("--config", ref_config, "run", "--until-idle", "--quiet")
-        expected = self.snapshot(ref, ref_config)
+        expected = self.reference("live-reference")
 
         wh_dir = os.path.join(self.tmp, "full-warehouse-live")
         mount_tmpfs(self, wh_dir, "32m")
