@@ -1,9 +1,14 @@
 #include "cli/app_context.h"
 
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <mutex>
 #include <stdexcept>
+
+#include "common/secret.h"
 
 #include "cli/query_server.h"
 #include "object_store/local_object_store.h"
@@ -11,6 +16,28 @@
 #include "warehouse/duckdb/duckdb_warehouse.h"
 
 namespace dimstream {
+namespace {
+
+// Passes every log message through Redact() before the real sink writes it: a credential that reaches a
+// message (an adapter's error text quoting a connection string, say) is shown as "***".
+class RedactingSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit RedactingSink(spdlog::sink_ptr inner) : inner_(std::move(inner)) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::string text = Redact(std::string_view(msg.payload.data(), msg.payload.size()));
+    spdlog::details::log_msg redacted = msg;
+    redacted.payload = text;
+    inner_->log(redacted);
+  }
+  void flush_() override { inner_->flush(); }
+
+ private:
+  spdlog::sink_ptr inner_;
+};
+
+}  // namespace
 
 Config ResolveConfig(const GlobalOptions& options) {
   Config config;
@@ -27,10 +54,20 @@ Config ResolveConfig(const GlobalOptions& options) {
   if (!options.log_level.empty()) {
     config.log_level = options.log_level;
   }
-  auto logger = spdlog::stderr_color_mt("dimstream");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  console->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
+                                                                     spdlog::pattern_time_type::utc));
+  auto logger = std::make_shared<spdlog::logger>("dimstream", std::make_shared<RedactingSink>(console));
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  // Every configured credential is read at start: a missing variable or an unsafe file is reported now,
+  // not when an adapter first connects, and each value is known to Redact() from here on.
+  for (const auto& [name, source] : config.secrets) {
+    auto secret = ReadConfiguredSecret(config, name);
+    if (!secret.ok()) {
+      throw std::runtime_error(secret.error().message);
+    }
+  }
   return config;
 }
 

@@ -12,6 +12,7 @@
 #include "cli/output_format.h"
 #include "cli/query_server.h"
 #include "common/clock.h"
+#include "common/secret.h"
 #include "generator/generator.h"
 #include "loader/loader.h"
 #include "merge/check.h"
@@ -170,8 +171,9 @@ void Move(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   DroppingQueue queue;
   Mover mover(MoverOptionsFrom(config), *store, queue);
   Status st = mover.Run(stop, until_idle);
-  fmt::print("move: {} files ({} bytes) moved to {}, {} failed attempts\n", mover.stats().files_moved.load(),
-             mover.stats().bytes_moved.load(), store->Describe(), mover.stats().failures.load());
+  fmt::print("move: {} ({}) moved to {}, {}\n", Counted(mover.stats().files_moved, "file", "files"),
+             Counted(mover.stats().bytes_moved, "byte", "bytes"), store->Describe(),
+             Counted(mover.stats().failures, "failed attempt", "failed attempts"));
   Must(st);
 }
 
@@ -183,8 +185,8 @@ void Load(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   Loader loader(LoaderOptionsFrom(config), config.entity, *store, nullptr, *warehouse);
   Status st = loader.Run(stop, until_idle);
   const LoaderStats& s = loader.stats();
-  fmt::print("load: {} objects loaded ({} rows, {} rejected), {} failed\n", s.objects_loaded.load(),
-             s.rows_loaded.load(), s.rows_rejected.load(), s.objects_failed.load());
+  fmt::print("load: {} loaded ({}, {} rejected), {} failed\n", Counted(s.objects_loaded, "object", "objects"),
+             Counted(s.rows_loaded, "row", "rows"), s.rows_rejected.load(), s.objects_failed.load());
   Must(st);
 }
 
@@ -273,9 +275,11 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
       last = Must(merge.RunOnce());
     } while (last.rows_in > 0 && !stop.Requested());
     const LoaderStats& s = loader.stats();
-    fmt::print("run: {} files moved, {} objects loaded ({} rows, {} rejected, {} failed), {} rows merged\n",
-               mover.stats().files_moved.load(), s.objects_loaded.load(), s.rows_loaded.load(),
-               s.rows_rejected.load(), s.objects_failed.load(), merge.stats().rows_merged.load());
+    fmt::print("run: {} moved, {} loaded ({}, {} rejected, {} failed), {} merged\n",
+               Counted(mover.stats().files_moved, "file", "files"),
+               Counted(s.objects_loaded, "object", "objects"), Counted(s.rows_loaded, "row", "rows"),
+               s.rows_rejected.load(), s.objects_failed.load(),
+               Counted(merge.stats().rows_merged, "row", "rows"));
     Must(moved, "some files stay in landing");
     return;
   }
@@ -354,13 +358,15 @@ void Status_(const GlobalOptions& g, bool files, const std::string& format) {
   }
   auto store = MakeObjectStore(config);
   auto listing = store->List();
-  fmt::print("landing   {}: {} files waiting\n", config.Landing().string(), landing_files);
-  fmt::print("bucket    {}: {}\n", store->Describe(),
-             listing.ok() ? fmt::format("{} objects", listing->size()) : listing.error().message);
-  fmt::print("warehouse {}\n\n", config.Warehouse().string());
+  // Everything status prints (adapter descriptions, recorded errors) passes Redact(): no credential shows.
+  auto print = [](const std::string& text) { std::cout << Redact(text); };
+  print(fmt::format("landing   {}: {} files waiting\n", config.Landing().string(), landing_files));
+  print(fmt::format("bucket    {}: {}\n", store->Describe(),
+                    listing.ok() ? fmt::format("{} objects", listing->size()) : listing.error().message));
+  print(fmt::format("warehouse {}\n\n", config.Warehouse().string()));
   auto show = [&](const std::string& title, const std::string& sql) {
     QueryResult r = Must(QueryAnywhere(config, sql));
-    fmt::print("{}\n{}\n", title, FormatResult(r, f));
+    print(fmt::format("{}\n{}\n", title, FormatResult(r, f)));
   };
   show("pipeline",
        fmt::format(
@@ -409,7 +415,7 @@ void AddCommands(CLI::App& app, GlobalOptions& globals, StopSignal& stop, int& e
       try {
         fn();
       } catch (const Fail& f) {
-        fmt::print(stderr, "dimstream: {}\n", f.what());
+        fmt::print(stderr, "dimstream: {}\n", Redact(f.what()));
         exit_code = 1;
       }
     };

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/signals.h"
+#include "common/secret.h"
 
 int main(int argc, char** argv) {
   dimstream::StopSignal stop;
@@ -28,7 +29,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {
-    std::cerr << "dimstream: " << e.what() << "\n";
+    std::cerr << "dimstream: " << dimstream::Redact(e.what()) << "\n";
     return 1;
   }
   return exit_code;

@@ -1,5 +1,6 @@
 #include "cli/output_format.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -166,6 +167,10 @@ Result<QueryResult> DeserializeResult(const std::string& text) {
     r.rows.push_back(std::move(values));
   }
   return r;
+}
+
+std::string Counted(uint64_t n, const std::string& one, const std::string& many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
 }  // namespace dimstream

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/error.h"
@@ -14,6 +15,9 @@ Result<OutputFormat> ParseOutputFormat(const std::string& text);
 // table: aligned columns with a header rule, NULL shown as NULL; csv: a header line then RFC 4180 rows,
 // NULL as an empty field and an empty string as ""; json: an array of objects.
 std::string FormatResult(const QueryResult& result, OutputFormat format);
+
+// "1 file", "2 files": a count with its noun, for summaries.
+std::string Counted(uint64_t n, const std::string& one, const std::string& many);
 
 // The wire form between `sql`/`status` and a running process's query server.
 std::string SerializeResult(const QueryResult& result);

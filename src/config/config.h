@@ -2,10 +2,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
+#include "common/secret.h"
 #include "config/entity.h"
 
 namespace dimstream {
@@ -40,6 +42,10 @@ struct Config {
 
   EntitySpec entity;
 
+  // [secrets]: credentials by name, each from an environment variable or a private file, never written in
+  // the configuration itself. Adapters that need one read it with ReadConfiguredSecret.
+  std::map<std::string, SecretSource> secrets;
+
   std::filesystem::path Landing() const;
   std::filesystem::path Bucket() const;
   std::filesystem::path Warehouse() const;
@@ -59,6 +65,9 @@ std::vector<SettingInfo> DescribeSettings();
 Result<Config> LoadConfig(const std::filesystem::path& file);
 // The same for TOML text (tests, fuzzing); `origin` names it in messages.
 Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin);
+
+// The credential named `name` in [secrets], read now (see ReadSecret).
+Result<Secret> ReadConfiguredSecret(const Config& config, const std::string& name);
 
 // The defaults as a commented TOML document (`dimstream config`).
 std::string DefaultConfigToml();

@@ -155,10 +155,11 @@ const std::vector<Setting>& Settings() {
              &Config::warehouse_open_timeout_ms, 0, kDay));
     s.push_back(Text("warehouse.memory_limit", "DuckDB memory limit, e.g. \"4GB\" (empty: DuckDB's default)",
                      &Config::warehouse_memory_limit));
-    s.push_back(Text("warehouse.checkpoint_threshold",
-                     "Write-ahead log size at which DuckDB checkpoints during a merge, e.g. \"1GB\"; the merge "
-                     "also checkpoints whenever it is idle (empty: DuckDB's default, 16MB)",
-                     &Config::warehouse_checkpoint_threshold));
+    s.push_back(
+        Text("warehouse.checkpoint_threshold",
+             "Write-ahead log size at which DuckDB checkpoints during a merge, e.g. \"1GB\"; the merge "
+             "also checkpoints whenever it is idle (empty: DuckDB's default, 16MB)",
+             &Config::warehouse_checkpoint_threshold));
     s.push_back(EntityText("entity.name", "Entity name: the tables are <name>_raw, <name>_history, ...",
                            [](Config& c) -> std::string& { return c.entity.name; }));
     s.push_back(EntityList("entity.key_columns", "Business key (one 64-bit integer column)",
@@ -178,9 +179,45 @@ const std::vector<Setting>& Settings() {
   return settings;
 }
 
+constexpr const char* kSecretsHelp =
+    "a credential is named by its source, { env = \"VARIABLE\" } or { file = \"/path/to/private-file\" }, "
+    "never written here";
+
+// [secrets]: name = { env = "VAR" } or name = { file = "path" }.
+Status ApplySecrets(Config& config, const toml::node& node, const std::string& origin) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    return Error::Invalid(fmt::format("{}: 'secrets' must be a table: {}", origin, kSecretsHelp));
+  }
+  for (const auto& [k, entry] : *table) {
+    std::string key = "secrets." + std::string(k.str());
+    if (!IsValidName(std::string(k.str()))) {
+      return Error::Invalid(
+          fmt::format("{}: '{}': a credential's name is [a-z_][a-z0-9_]{{0,47}}", origin, key));
+    }
+    const toml::table* source = entry.as_table();
+    if (source == nullptr) {
+      // Not even the type of the value is repeated: it may be the credential itself.
+      return Error::Invalid(fmt::format("{}: '{}': {}", origin, key, kSecretsHelp));
+    }
+    auto env = (*source)["env"].value_exact<std::string>();
+    auto file = (*source)["file"].value_exact<std::string>();
+    if (source->size() != 1 || (!env && !file) || (env && env->empty()) || (file && file->empty())) {
+      return Error::Invalid(fmt::format("{}: '{}': {}", origin, key, kSecretsHelp));
+    }
+    config.secrets[std::string(k.str())] =
+        env ? SecretSource{SecretSource::Kind::kEnv, *env} : SecretSource{SecretSource::Kind::kFile, *file};
+  }
+  return Ok();
+}
+
 Status Apply(Config& config, const toml::table& table, const std::string& prefix, const std::string& origin) {
   for (const auto& [k, node] : table) {
     std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (key == "secrets") {
+      DIMSTREAM_TRY(ApplySecrets(config, node, origin));
+      continue;
+    }
     const auto& settings = Settings();
     auto it =
         std::find_if(settings.begin(), settings.end(), [&](const Setting& s) { return s.info.key == key; });
@@ -204,6 +241,75 @@ Status Apply(Config& config, const toml::table& table, const std::string& prefix
   return Ok();
 }
 
+// The 1-based line of the first byte that toml++ 3.3.0 could pass to its non-ASCII whitespace test, or 0.
+// That test reaches __builtin_unreachable (undefined behaviour) for many code points (upstream
+// marzer/tomlplusplus issue 295, fixed after 3.3.0 by pull request 305). It is only asked where TOML
+// allows whitespace: outside strings and comments, where a non-ASCII character is a syntax error anyway,
+// and after a line-ending backslash in a multi-line basic string. Both are refused here before toml++
+// sees them. Up to toml++'s first error this scanner reads strings and comments as toml++ does; after
+// it toml++ reads nothing more.
+size_t LineTomlCannotParseSafely(std::string_view t) {
+  auto high = [&](size_t i) { return static_cast<unsigned char>(t[i]) >= 0x80; };
+  size_t line = 1;
+  size_t i = t.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // a byte order mark, which toml++ skips
+  while (i < t.size()) {
+    char c = t[i];
+    if (c == '\n') {
+      ++line;
+      ++i;
+    } else if (c == '#') {
+      while (i < t.size() && t[i] != '\n') {
+        ++i;
+      }
+    } else if (c == '"' || c == '\'') {
+      std::string delimiter(t.substr(i, 3) == std::string(3, c) ? 3 : 1, c);
+      bool multi = delimiter.size() == 3;
+      i += delimiter.size();
+      while (i < t.size()) {
+        if (t.compare(i, delimiter.size(), delimiter) == 0) {
+          i += delimiter.size();
+          for (int extra = 0; multi && extra < 2 && i < t.size() && t[i] == c; ++extra) {
+            ++i;  // """"" ends with two quotes of content
+          }
+          break;
+        }
+        if (t[i] == '\n') {
+          if (!multi) {
+            break;  // an unterminated string: toml++ stops here with an error
+          }
+          ++line;
+        }
+        if (c == '"' && t[i] == '\\') {
+          size_t j = i + 1;
+          while (multi && j < t.size() && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r')) {
+            ++j;
+          }
+          if (multi && j < t.size() && t[j] == '\n') {
+            // A line-ending backslash: toml++ skips whitespace up to the next character, asking the test.
+            while (j < t.size() && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r' || t[j] == '\n')) {
+              line += t[j] == '\n' ? 1 : 0;
+              ++j;
+            }
+            if (j < t.size() && high(j)) {
+              return line;
+            }
+            i = j;
+            continue;
+          }
+          i += 2;  // an escape: the next character is not a delimiter
+          continue;
+        }
+        ++i;
+      }
+    } else if (high(i)) {
+      return line;
+    } else {
+      ++i;
+    }
+  }
+  return 0;
+}
+
 std::filesystem::path OrUnder(const std::string& set, const std::filesystem::path& dir, const char* leaf) {
   return set.empty() ? dir / leaf : std::filesystem::path(set);
 }
@@ -225,11 +331,31 @@ std::vector<SettingInfo> DescribeSettings() {
   for (const auto& s : Settings()) {
     out.push_back(s.info);
   }
+  out.push_back({"secrets.<name>", "{ env = \"VARIABLE\" } or { file = \"path\" }", "none",
+                 "A credential for an adapter, read from the environment or from a file only its owner may "
+                 "read; its value never appears in logs or errors"});
   return out;
+}
+
+Result<Secret> ReadConfiguredSecret(const Config& config, const std::string& name) {
+  auto it = config.secrets.find(name);
+  if (it == config.secrets.end()) {
+    return Error::Invalid(fmt::format("no credential '{}' in [secrets] ({})", name, kSecretsHelp));
+  }
+  auto secret = ReadSecret(it->second);
+  if (!secret.ok()) {
+    return secret.error().Context("secrets." + name);
+  }
+  return secret;
 }
 
 Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin) {
   Config config;
+  if (size_t line = LineTomlCannotParseSafely(toml_text); line != 0) {
+    return Error::Invalid(fmt::format(
+        "{}:{}: a non-ASCII character outside a quoted string or comment (quote the key or value)", origin,
+        line));
+  }
   toml::table parsed;
   try {
     // Debian's toml++ is built with exceptions: a syntax error throws.
@@ -270,6 +396,12 @@ std::string DefaultConfigToml() {
     }
     out += fmt::format("# {} ({})\n{} = {}\n", s.info.description, s.info.type, leaf, s.info.default_value);
   }
+  out +=
+      "\n[secrets]\n"
+      "# Credentials for adapters, by name: from the environment or a file only its owner may read\n"
+      "# (chmod 600), never written here. Their values never appear in logs or errors.\n"
+      "# example = { env = \"DIMSTREAM_EXAMPLE_PASSWORD\" }\n"
+      "# example = { file = \"/run/secrets/dimstream-example\" }\n";
   return out;
 }
 

@@ -70,8 +70,8 @@ Status MergeJob::Warm() {
   }
   warmed_ = true;
   saved_ = after && *after == watermark->value_or(0);  // read from a snapshot that needed nothing added
-  spdlog::info("merge key index: {} keys ({} read from the warehouse), {:.1f} MB, from {} in {} ms", index_.size(),
-               updated, static_cast<double>(index_.Bytes()) / 1e6, source,
+  spdlog::info("merge key index: {} keys ({} read from the warehouse), {:.1f} MB, from {} in {} ms",
+               index_.size(), updated, static_cast<double>(index_.Bytes()) / 1e6, source,
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
                    .count());
   return Ok();
@@ -93,16 +93,17 @@ void MergeJob::SaveIndex() {
     spdlog::warn("cannot save the key index: {}", (watermark.ok() ? horizon : watermark).error().message);
     return;
   }
-  Status saved =
-      index_.Save(options_.index_snapshot, KeyIndex::SnapshotTag{watermark->value_or(0), horizon->value_or(INT64_MIN)});
+  Status saved = index_.Save(options_.index_snapshot,
+                             KeyIndex::SnapshotTag{watermark->value_or(0), horizon->value_or(INT64_MIN)});
   if (!saved.ok()) {
     spdlog::warn("{} (a restart rebuilds the index from the warehouse instead)", saved.error().message);
     return;
   }
   saved_ = true;
-  spdlog::debug("key index saved to {} in {} ms", options_.index_snapshot.string(),
-                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
-                    .count());
+  spdlog::debug(
+      "key index saved to {} in {} ms", options_.index_snapshot.string(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
+          .count());
 }
 
 uint64_t MergeJob::StateBytes() const {
@@ -163,6 +164,12 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope) {
     return r;
   }
   stats_.failures++;
+  if (committing_) {
+    // Whether a failed commit left anything on disk is not known (a WAL written but not synced, say):
+    // the next run reads the key index again rather than trust the one in memory.
+    committing_ = false;
+    warmed_ = false;
+  }
   task.status = "failed";
   task.finished_at = NowMicros();
   task.error = r.error().message;
@@ -229,7 +236,9 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
     DIMSTREAM_TRY(Compact(session, horizon->value_or(INT64_MIN)));
     step("compact the log");
   }
+  committing_ = true;
   DIMSTREAM_TRY(session.Finish(staged->new_watermark, task));
+  committing_ = false;
   step("watermark, clean-up, commit");
   stats_.runs++;
   stats_.rows_merged += task.rows_in;

@@ -62,12 +62,14 @@ class MergeJob {
   Result<TaskRecord> Apply(MergeSession& session, KeyScope scope, TaskRecord& task,
                            std::vector<std::pair<int64_t, KeyState>>& delta);
   // The staged records: keys with only newer records continue from the index, the others are refolded.
-  Status ApplyStaged(MergeSession& session, TaskRecord& task, std::vector<std::pair<int64_t, KeyState>>& delta,
+  Status ApplyStaged(MergeSession& session, TaskRecord& task,
+                     std::vector<std::pair<int64_t, KeyState>>& delta,
                      const std::function<void(const char*)>& step);
   // Refolds the keys of `scope` from their whole log and replaces their versions.
   Status Refold(MergeSession& session, KeyScope scope, TaskRecord& task,
                 std::vector<std::pair<int64_t, KeyState>>* delta);
-  // Writes the index snapshot (MergeOptions::index_snapshot), tagged with the committed watermark and horizon.
+  // Writes the index snapshot (MergeOptions::index_snapshot), tagged with the committed watermark and
+  // horizon.
   void SaveIndex();
   // Log retention: compacts the records before the new horizon once it has moved far enough from `horizon`.
   Status Compact(MergeSession& session, Micros horizon);
@@ -76,10 +78,11 @@ class MergeJob {
   Warehouse& warehouse_;
   MergeOptions options_;
   MergeStats stats_;
-  KeyIndex index_;      // every key of the log; valid while warmed_
+  KeyIndex index_;  // every key of the log; valid while warmed_
   bool warmed_ = false;
-  bool dirty_ = false;  // runs committed since the last checkpoint
-  bool saved_ = false;  // the snapshot on disk holds the index as it is now
+  bool dirty_ = false;       // runs committed since the last checkpoint
+  bool saved_ = false;       // the snapshot on disk holds the index as it is now
+  bool committing_ = false;  // the run has reached MergeSession::Finish
 };
 
 }  // namespace dimstream

@@ -65,7 +65,8 @@ class StatementTimer {
  public:
   explicit StatementTimer(const std::string& sql) : sql_(sql), start_(std::chrono::steady_clock::now()) {}
   ~StatementTimer() {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_);
+    auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_);
     if (us.count() >= 10000 && spdlog::should_log(spdlog::level::trace)) {
       spdlog::trace("duckdb: {:.1f} ms: {}", static_cast<double>(us.count()) / 1000.0, sql_.substr(0, 160));
     }
@@ -203,7 +204,8 @@ Appender::Appender(Connection& conn, const std::string& table) : table_(table) {
 }
 
 Appender::Appender(Connection& conn, const std::string& catalog, const std::string& table) : table_(table) {
-  if (duckdb_appender_create_ext(conn.get(), catalog.c_str(), nullptr, table.c_str(), &app_) != DuckDBSuccess) {
+  if (duckdb_appender_create_ext(conn.get(), catalog.c_str(), nullptr, table.c_str(), &app_) !=
+      DuckDBSuccess) {
     status_ = Error::Permanent("cannot append to " + QuoteIdent(catalog) + "." + QuoteIdent(table) + ": " +
                                (app_ != nullptr ? duckdb_appender_error(app_) : "no appender"));
   }

@@ -57,7 +57,8 @@ class Connection {
   Result<std::optional<int64_t>> ScalarInt(const std::string& sql, const std::vector<Param>& params = {});
 
  private:
-  Status Execute(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out, bool streaming);
+  Status Execute(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out,
+                 bool streaming);
 
   duckdb_connection conn_ = nullptr;
 };

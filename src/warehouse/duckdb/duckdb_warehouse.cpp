@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/checksum.h"
 #include "common/clock.h"
 #include "common/fault.h"
 #include "warehouse/sql.h"
@@ -11,7 +12,9 @@ namespace {
 
 using duck::Appender;
 using duck::ChunkReader;
+using duck::Connected;
 using duck::Connection;
+using duck::DatabaseKeeper;
 using duck::Param;
 using duck::QueryResultHandle;
 using duck::Timestamp;
@@ -53,7 +56,8 @@ std::string AttrDdl(const EntitySpec& e) {
 
 class DuckDbMergeSession : public MergeSession {
  public:
-  DuckDbMergeSession(duckdb_database db, const EntitySpec& entity) : conn_(db), entity_(entity), n_(entity) {}
+  DuckDbMergeSession(Connected c, DatabaseKeeper& keeper, const EntitySpec& entity)
+      : c_(std::move(c)), conn_(*c_.conn), keeper_(keeper), entity_(entity), n_(entity) {}
   ~DuckDbMergeSession() override {
     if (open_) {
       (void)conn_.Exec("ROLLBACK");
@@ -61,9 +65,6 @@ class DuckDbMergeSession : public MergeSession {
   }
 
   Status Begin() {
-    if (!conn_.ok()) {
-      return Error::Retryable("cannot connect to the warehouse");
-    }
     DIMSTREAM_TRY(conn_.Exec("BEGIN TRANSACTION"));
     open_ = true;
     return Ok();
@@ -152,10 +153,11 @@ class DuckDbMergeSession : public MergeSession {
 
   Status ReadStage(const std::function<void(const StagedRecord&)>& sink) override {
     QueryResultHandle r;
-    DIMSTREAM_TRY(conn_.Run(fmt::format("SELECT {0}, epoch_us(_seq), _arrival, {1} = 'D', _scd1_hash, _scd2_hash FROM "
-                                        "{2} ORDER BY {0}, _seq, _arrival",
-                                        n_.key, n_.op, n_.stage),
-                            {}, &r));
+    DIMSTREAM_TRY(
+        conn_.Run(fmt::format("SELECT {0}, epoch_us(_seq), _arrival, {1} = 'D', _scd1_hash, _scd2_hash FROM "
+                              "{2} ORDER BY {0}, _seq, _arrival",
+                              n_.key, n_.op, n_.stage),
+                  {}, &r));
     ChunkReader reader(r.get());
     reader.ForEach([&](idx_t row) {
       sink(StagedRecord{reader.GetInt64(0, row), reader.GetInt64(1, row), reader.GetInt64(2, row),
@@ -179,8 +181,8 @@ class DuckDbMergeSession : public MergeSession {
   Status AppendStageToLog(KeyScope scope) override {
     if (scope != KeyScope::kListed || listed_ > 0) {
       DIMSTREAM_TRY(conn_.Exec(fmt::format(
-          "DELETE FROM {0} USING {1} s WHERE {0}.{2} = s.{2} AND {0}._seq = s._seq{3}", n_.log, n_.stage, n_.key,
-          scope == KeyScope::kListed ? " AND s." + n_.key + " IN " + ListedKeys() : "")));
+          "DELETE FROM {0} USING {1} s WHERE {0}.{2} = s.{2} AND {0}._seq = s._seq{3}", n_.log, n_.stage,
+          n_.key, scope == KeyScope::kListed ? " AND s." + n_.key + " IN " + ListedKeys() : "")));
     }
     return conn_.Exec(fmt::format("INSERT INTO {} SELECT {}, {}, {}, _seq, _arrival FROM {}", n_.log, n_.key,
                                   n_.attrs, n_.op, n_.stage));
@@ -233,9 +235,10 @@ class DuckDbMergeSession : public MergeSession {
 
   Status ReadLogWhere(const std::string& where, const std::vector<Param>& params,
                       const std::function<void(LogRecord&&)>& sink) {
-    return ReadRecords(fmt::format("SELECT {}, _seq, _arrival, _op, {} FROM {} {} ORDER BY {}, _seq, _arrival",
-                                   n_.key, n_.attrs, n_.log, where, n_.key),
-                       params, sink);
+    return ReadRecords(
+        fmt::format("SELECT {}, _seq, _arrival, _op, {} FROM {} {} ORDER BY {}, _seq, _arrival", n_.key,
+                    n_.attrs, n_.log, where, n_.key),
+        params, sink);
   }
 
   // Reads records from a query whose columns are key, _seq, _arrival, _op and the attributes.
@@ -331,10 +334,11 @@ class DuckDbMergeSession : public MergeSession {
     QueryResultHandle r;
     // The log is appended in arrival order, so its zone maps make the `after` filter skip what is older.
     DIMSTREAM_TRY(conn_.Stream(
-        fmt::format("SELECT l.k, epoch_us(l.last_seq), epoch_us(c.valid_from), c._opened_arrival, c._scd1_hash, "
-                    "c._scd2_hash FROM (SELECT {0} AS k, max(_seq) AS last_seq FROM {1} WHERE _arrival > $1 GROUP "
-                    "BY {0}) l LEFT JOIN {2} c ON c.{0} = l.k",
-                    n_.key, n_.log, n_.current),
+        fmt::format(
+            "SELECT l.k, epoch_us(l.last_seq), epoch_us(c.valid_from), c._opened_arrival, c._scd1_hash, "
+            "c._scd2_hash FROM (SELECT {0} AS k, max(_seq) AS last_seq FROM {1} WHERE _arrival > $1 GROUP "
+            "BY {0}) l LEFT JOIN {2} c ON c.{0} = l.k",
+            n_.key, n_.log, n_.current),
         {after_arrival.value_or(INT64_MIN)}, &r));
     ChunkReader reader(r.get());
     reader.ForEach([&](idx_t row) {
@@ -354,7 +358,8 @@ class DuckDbMergeSession : public MergeSession {
 
   Status ApplyIncrement(const std::vector<VersionClose>& closes,
                         const std::vector<std::pair<int64_t, Micros>>& rewritten,
-                        const std::vector<int64_t>& current_keys, const std::vector<Version>& versions) override {
+                        const std::vector<int64_t>& current_keys,
+                        const std::vector<Version>& versions) override {
     // Set-based, inside the warehouse: the run's changes go in as small temporary tables of numbers, and
     // the attribute values are copied from stage by joins, never through this process.
     // One temporary table says which rows change: kind 0 closes a history row in place, 1 deletes a
@@ -403,8 +408,8 @@ class DuckDbMergeSession : public MergeSession {
           n_.history, edits, n_.key)));
     }
     if (!current_keys.empty()) {
-      DIMSTREAM_TRY(conn_.Exec(
-          fmt::format("DELETE FROM {0} WHERE {1} IN (SELECT k FROM {2} WHERE kind = 2)", n_.current, n_.key, edits)));
+      DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {0} WHERE {1} IN (SELECT k FROM {2} WHERE kind = 2)",
+                                           n_.current, n_.key, edits)));
     }
     // The versions, without their values: those are the staged record's whose arrival is updated_arrival.
     DIMSTREAM_TRY(conn_.Exec("CREATE TEMP TABLE IF NOT EXISTS " + std::string(kVersions) +
@@ -427,12 +432,14 @@ class DuckDbMergeSession : public MergeSession {
     for (const auto& c : entity_.attribute_columns()) {
       values += ", s." + QuoteIdent(c);
     }
-    DIMSTREAM_TRY(conn_.Exec(fmt::format(
-        "INSERT INTO {} SELECT {}, v.vf, v.vt, v.vt IS NULL, v.del, v.opened, v.updated, s._scd1_hash, s._scd2_hash {}",
-        n_.history, values, from)));
-    return conn_.Exec(fmt::format(
-        "INSERT INTO {} SELECT {}, v.vf, v.opened, v.updated, s._scd1_hash, s._scd2_hash {} WHERE v.vt IS NULL",
-        n_.current, values, from));
+    DIMSTREAM_TRY(
+        conn_.Exec(fmt::format("INSERT INTO {} SELECT {}, v.vf, v.vt, v.vt IS NULL, v.del, v.opened, "
+                               "v.updated, s._scd1_hash, s._scd2_hash {}",
+                               n_.history, values, from)));
+    return conn_.Exec(
+        fmt::format("INSERT INTO {} SELECT {}, v.vf, v.opened, v.updated, s._scd1_hash, s._scd2_hash {} "
+                    "WHERE v.vt IS NULL",
+                    n_.current, values, from));
   }
 
   Status Finish(int64_t new_watermark, const TaskRecord& task) override {
@@ -442,8 +449,8 @@ class DuckDbMergeSession : public MergeSession {
     DIMSTREAM_TRY(conn_.Exec("DELETE FROM " + n_.stage));
     DIMSTREAM_TRY(InsertTask(conn_, task));
     FaultPoint("merge.before_commit");
-    DIMSTREAM_TRY(conn_.Exec("COMMIT"));
-    open_ = false;
+    open_ = false;  // committed or rolled back by Commit
+    DIMSTREAM_TRY(keeper_.Commit(conn_, *c_.db));
     FaultPoint("merge.after_commit");
     return Ok();
   }
@@ -458,7 +465,9 @@ class DuckDbMergeSession : public MergeSession {
   }
 
  private:
-  Connection conn_;
+  Connected c_;
+  Connection& conn_;
+  DatabaseKeeper& keeper_;
   const EntitySpec& entity_;
   Names n_;
   bool open_ = false;
@@ -467,12 +476,12 @@ class DuckDbMergeSession : public MergeSession {
 
 }  // namespace
 
-DuckDbWarehouse::DuckDbWarehouse(duckdb_database db, DuckDbOptions options, EntitySpec entity)
-    : db_(db), options_(std::move(options)), entity_(std::move(entity)) {}
+DuckDbWarehouse::DuckDbWarehouse(DuckDbOptions options, EntitySpec entity)
+    : options_(std::move(options)),
+      entity_(std::move(entity)),
+      keeper_(std::make_unique<DatabaseKeeper>([o = options_] { return OpenDatabase(o); }, kReopenWait)) {}
 
-DuckDbWarehouse::~DuckDbWarehouse() {
-  duckdb_close(&db_);
-}
+DuckDbWarehouse::~DuckDbWarehouse() = default;
 
 Result<std::unique_ptr<DuckDbWarehouse>> DuckDbWarehouse::Open(const DuckDbOptions& options,
                                                                const EntitySpec& entity) {
@@ -481,6 +490,21 @@ Result<std::unique_ptr<DuckDbWarehouse>> DuckDbWarehouse::Open(const DuckDbOptio
   if (!options.read_only && options.path.has_parent_path()) {
     std::filesystem::create_directories(options.path.parent_path(), ec);
   }
+  std::unique_ptr<DuckDbWarehouse> w(new DuckDbWarehouse(options, entity));
+  auto db = w->keeper_->Acquire();
+  if (!db.ok()) {
+    return db.error();
+  }
+  if (!options.read_only) {
+    Status schema = w->CreateSchema();
+    if (!schema.ok()) {
+      return schema.error().Context("cannot create the schema in " + options.path.string());
+    }
+  }
+  return w;
+}
+
+Result<duckdb_database> DuckDbWarehouse::OpenDatabase(const DuckDbOptions& options) {
   duckdb_config config = nullptr;
   duckdb_create_config(&config);
   if (options.threads > 0) {
@@ -504,18 +528,15 @@ Result<std::unique_ptr<DuckDbWarehouse>> DuckDbWarehouse::Open(const DuckDbOptio
     duckdb_free(err);
     return duck::ToError("cannot open warehouse " + options.path.string(), message);
   }
-  std::unique_ptr<DuckDbWarehouse> w(new DuckDbWarehouse(db, options, entity));
-  if (!options.read_only) {
-    Status schema = w->CreateSchema();
-    if (!schema.ok()) {
-      return schema.error().Context("cannot create the schema in " + options.path.string());
-    }
-  }
-  return w;
+  return db;
 }
 
 Status DuckDbWarehouse::CreateSchema() {
-  Connection conn(db_);
+  auto c = keeper_->Connect();
+  if (!c.ok()) {
+    return c.error();
+  }
+  Connection& conn = *c->conn;
   const EntitySpec& e = entity_;
   Names n(e);
   std::string attrs = AttrDdl(e);
@@ -532,7 +553,7 @@ Status DuckDbWarehouse::CreateSchema() {
       "TIMESTAMP, _scd1_hash UBIGINT, _scd2_hash UBIGINT";
   std::string lineage =
       ", _opened_arrival BIGINT, _updated_arrival BIGINT, _scd1_hash UBIGINT, _scd2_hash UBIGINT";
-  const std::string ddl[] = {
+  std::vector<std::string> ddl = {
       fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{})", n.raw, input, raw_meta),
       fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{})", n.stage, input, raw_meta),
       fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{}, _op VARCHAR, _seq TIMESTAMP, _arrival BIGINT)", n.log,
@@ -564,18 +585,15 @@ Status DuckDbWarehouse::CreateSchema() {
           "error VARCHAR)",
           QuoteIdent(kTaskHistory)),
   };
-  for (const auto& sql : ddl) {
-    DIMSTREAM_TRY(conn.Exec(sql));
-  }
   // "The customers as of T": SELECT * FROM customer_as_of(TIMESTAMP '2025-01-05').
-  DIMSTREAM_TRY(
-      conn.Exec(fmt::format("CREATE OR REPLACE MACRO {}(t) AS TABLE SELECT {}, {}, valid_from, valid_to FROM "
-                            "{} WHERE valid_from <= t AND "
-                            "(valid_to IS NULL OR valid_to > t)",
-                            QuoteIdent(e.name + "_as_of"), n.key, n.attrs, n.history)));
+  ddl.push_back(
+      fmt::format("CREATE OR REPLACE MACRO {}(t) AS TABLE SELECT {}, {}, valid_from, valid_to FROM "
+                  "{} WHERE valid_from <= t AND "
+                  "(valid_to IS NULL OR valid_to > t)",
+                  QuoteIdent(e.name + "_as_of"), n.key, n.attrs, n.history));
   // Lineage: the object and line of the record that opened each version and of the last one that changed it.
   // An arrival position is the load id in the high 32 bits and the line in the low 32.
-  DIMSTREAM_TRY(conn.Exec(fmt::format(
+  ddl.push_back(fmt::format(
       "CREATE OR REPLACE VIEW {} AS SELECT h.{}, h.valid_from, h.valid_to, h.is_current, o.object_key AS "
       "opened_by_object, h._opened_arrival & 4294967295 AS opened_by_line, u.object_key AS "
       "updated_by_object, "
@@ -583,27 +601,48 @@ Status DuckDbWarehouse::CreateSchema() {
       "h._opened_arrival >> 32 AND o.status = 'loaded' LEFT JOIN {} u ON u.load_id = h._updated_arrival >> "
       "32 AND "
       "u.status = 'loaded'",
-      QuoteIdent(e.name + "_lineage"), n.key, n.history, QuoteIdent(kLoadHistory),
-      QuoteIdent(kLoadHistory))));
-  return Ok();
+      QuoteIdent(e.name + "_lineage"), n.key, n.history, QuoteIdent(kLoadHistory), QuoteIdent(kLoadHistory)));
+
+  // A warehouse whose schema is already this one is not written to: opening it works on a full disk, and
+  // `sql` and `status` with it.
+  std::string joined;
+  for (const auto& sql : ddl) {
+    joined += sql + ";\n";
+  }
+  std::string mark = "dimstream schema " + Sha256(joined).get();
+  auto current = conn.ScalarInt(
+      "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = "
+      "'main' "
+      "AND table_name = $1 AND comment = $2",
+      {e.history_table(), mark});
+  if (current.ok() && current->value_or(0) > 0) {
+    return Ok();
+  }
+  DIMSTREAM_TRY(conn.Exec("BEGIN TRANSACTION"));
+  for (const auto& sql : ddl) {
+    DIMSTREAM_TRY(conn.Exec(sql));
+  }
+  DIMSTREAM_TRY(conn.Exec(fmt::format("COMMENT ON TABLE {} IS {}", n.history, QuoteLiteral(mark))));
+  return keeper_->Commit(conn, *c->db);
 }
 
 Result<bool> DuckDbWarehouse::HasVersion(const ObjectKey& key, const std::string& version_tag) {
-  Connection conn(db_);
-  auto v = conn.ScalarInt(fmt::format("SELECT count(*) FROM {} WHERE object_key = $1 AND version_tag = $2",
-                                      QuoteIdent(kLoadHistory)),
-                          {key.get(), version_tag});
-  if (!v.ok()) {
-    return v.error();
-  }
-  return v->value_or(0) > 0;
+  return HasLoadWhere("version_tag", version_tag, key);
 }
 
 Result<bool> DuckDbWarehouse::HasLoad(const ObjectKey& key, const Checksum& checksum) {
-  Connection conn(db_);
-  auto v = conn.ScalarInt(fmt::format("SELECT count(*) FROM {} WHERE object_key = $1 AND checksum = $2",
-                                      QuoteIdent(kLoadHistory)),
-                          {key.get(), checksum.get()});
+  return HasLoadWhere("checksum", checksum.get(), key);
+}
+
+Result<bool> DuckDbWarehouse::HasLoadWhere(const char* column, const std::string& value,
+                                           const ObjectKey& key) {
+  auto c = keeper_->Connect();
+  if (!c.ok()) {
+    return c.error();
+  }
+  auto v = c->conn->ScalarInt(fmt::format("SELECT count(*) FROM {} WHERE object_key = $1 AND {} = $2",
+                                          QuoteIdent(kLoadHistory), QuoteIdent(column)),
+                              {key.get(), value});
   if (!v.ok()) {
     return v.error();
   }
@@ -655,10 +694,11 @@ Status DuckDbWarehouse::AppendRaw(Connection& conn, const LoadRequest& request, 
 
 Result<LoadReceipt> DuckDbWarehouse::CommitLoad(const LoadRequest& request) {
   std::lock_guard lock(load_mu_);
-  Connection conn(db_);
-  if (!conn.ok()) {
-    return Error::Retryable("cannot connect to the warehouse");
+  auto c = keeper_->Connect();
+  if (!c.ok()) {
+    return c.error().Context("cannot load " + request.object.key.get());
   }
+  Connection& conn = *c->conn;
   DIMSTREAM_TRY(conn.Exec("BEGIN TRANSACTION"));
   auto body = [&]() -> Result<LoadReceipt> {
     auto seen = conn.ScalarInt(fmt::format("SELECT count(*) FROM {} WHERE object_key = $1 AND checksum = $2",
@@ -704,13 +744,16 @@ Result<LoadReceipt> DuckDbWarehouse::CommitLoad(const LoadRequest& request) {
          static_cast<int64_t>(request.rejects.size()), request.error.empty() ? Param{} : Param{request.error},
          Timestamp{now}, Timestamp{sequence_time}}));
     FaultPoint("load.before_commit");
-    DIMSTREAM_TRY(conn.Exec("COMMIT"));
+    DIMSTREAM_TRY(keeper_->Commit(conn, *c->db));
     FaultPoint("load.after_commit");
     return LoadReceipt{request.failed ? LoadOutcome::kFailed : LoadOutcome::kLoaded, load_id};
   };
   Result<LoadReceipt> r = body();
   if (!r.ok() || r->outcome == LoadOutcome::kAlreadyDone) {
     (void)conn.Exec("ROLLBACK");
+  }
+  if (!r.ok() && duck::LeavesInstanceUnusable(r.error().message)) {
+    keeper_->Retire(*c->db, r.error().message);
   }
   if (!r.ok()) {
     return r.error().Context("cannot load " + request.object.key.get());
@@ -719,26 +762,49 @@ Result<LoadReceipt> DuckDbWarehouse::CommitLoad(const LoadRequest& request) {
 }
 
 Result<std::unique_ptr<MergeSession>> DuckDbWarehouse::BeginMerge() {
-  auto session = std::make_unique<DuckDbMergeSession>(db_, entity_);
+  auto c = keeper_->Connect();
+  if (!c.ok()) {
+    return c.error();
+  }
+  auto session = std::make_unique<DuckDbMergeSession>(std::move(*c), *keeper_, entity_);
   DIMSTREAM_TRY(session->Begin());
   return std::unique_ptr<MergeSession>(std::move(session));
 }
 
 Status DuckDbWarehouse::RecordTask(const TaskRecord& task) {
-  Connection conn(db_);
-  return DuckDbMergeSession::InsertTask(conn, task);
+  auto c = keeper_->Connect();
+  if (!c.ok()) {
+    return c.error();
+  }
+  DIMSTREAM_TRY(c->conn->Exec("BEGIN TRANSACTION"));
+  DIMSTREAM_TRY(DuckDbMergeSession::InsertTask(*c->conn, task));
+  return keeper_->Commit(*c->conn, *c->db);
 }
 
 Status DuckDbWarehouse::Checkpoint() {
-  Connection conn(db_);
-  return conn.Exec("CHECKPOINT");
+  auto c = keeper_->Connect();
+  if (!c.ok()) {
+    return c.error();
+  }
+  return c->conn->Exec("CHECKPOINT");
+}
+
+uint64_t DuckDbWarehouse::Reopens() const {
+  return keeper_->retirements();
 }
 
 Result<QueryResult> DuckDbWarehouse::Query(const std::string& sql) {
-  Connection conn(db_);
+  auto connected = keeper_->Connect();
+  if (!connected.ok()) {
+    return connected.error();
+  }
   QueryResultHandle r;
-  if (duckdb_query(conn.get(), sql.c_str(), r.get()) != DuckDBSuccess) {
-    return Error::Invalid(duckdb_result_error(r.get()));
+  if (duckdb_query(connected->conn->get(), sql.c_str(), r.get()) != DuckDBSuccess) {
+    std::string message = duckdb_result_error(r.get());
+    if (duck::LeavesInstanceUnusable(message)) {
+      keeper_->Retire(*connected->db, message);
+    }
+    return Error::Invalid(message);
   }
   QueryResult out;
   idx_t columns = duckdb_column_count(r.get());

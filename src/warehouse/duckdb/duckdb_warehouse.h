@@ -2,12 +2,14 @@
 
 #include <duckdb.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "config/entity.h"
+#include "warehouse/duckdb/database_keeper.h"
 #include "warehouse/duckdb/duckdb_handles.h"
 #include "warehouse/warehouse.h"
 
@@ -24,7 +26,8 @@ struct DuckDbOptions {
 };
 
 // Adapter: the warehouse in one DuckDB file. Owns the database handle and the schema of one entity;
-// opens a connection per operation, so any thread may call it. Loads are serialized by a mutex so that
+// opens a connection per operation, so any thread may call it. After a failed commit the database is
+// opened again from disk (see DatabaseKeeper). Loads are serialized by a mutex so that
 // load ids (the first part of every arrival position) follow commit order.
 class DuckDbWarehouse : public Warehouse {
  public:
@@ -42,19 +45,25 @@ class DuckDbWarehouse : public Warehouse {
   Status Checkpoint() override;
   std::string Describe() const override;
 
-  duckdb_database handle() const { return db_; }
   const EntitySpec& entity() const { return entity_; }
+  // How many times the database instance was replaced by a fresh one from disk after a failed commit.
+  uint64_t Reopens() const;
 
  private:
-  DuckDbWarehouse(duckdb_database db, DuckDbOptions options, EntitySpec entity);
+  // How long a reopen waits for operations still using the retired instance.
+  static constexpr std::chrono::milliseconds kReopenWait{60000};
+
+  DuckDbWarehouse(DuckDbOptions options, EntitySpec entity);
+  static Result<duckdb_database> OpenDatabase(const DuckDbOptions& options);
   Status CreateSchema();
+  Result<bool> HasLoadWhere(const char* column, const std::string& value, const ObjectKey& key);
   Status AppendRaw(duck::Connection& conn, const LoadRequest& request, int64_t load_id, int64_t arrival_base,
                    Micros loaded_at, Micros sequence_time);
 
-  duckdb_database db_;
   DuckDbOptions options_;
   EntitySpec entity_;
   std::mutex load_mu_;
+  std::unique_ptr<duck::DatabaseKeeper> keeper_;
 };
 
 }  // namespace dimstream

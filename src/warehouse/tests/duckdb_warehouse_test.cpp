@@ -1,8 +1,11 @@
 #include "warehouse/duckdb/duckdb_warehouse.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <filesystem>
+#include <map>
 
 namespace dimstream {
 namespace {
@@ -13,6 +16,177 @@ TEST(DuckDbWarehouseTest, Opens) {
   auto w = DuckDbWarehouse::Open({dir / "w.duckdb"}, EntitySpec{});
   ASSERT_TRUE(w.ok()) << w.error().message;
   std::filesystem::remove_all(dir);
+}
+
+// While it lives, every write past `bytes` into any file of this process fails (EFBIG): the warehouse's
+// disk is full for its WAL, without mounting anything.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &old_);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lowered = old_;
+    lowered.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &lowered);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+};
+
+// One object's rows, every attribute set to `text`.
+struct Load {
+  explicit Load(const std::string& name, size_t rows, const std::string& value) : text(value) {
+    request.object = ObjectInfo{ObjectKey(name), rows * 100, "v1"};
+    request.checksum = Checksum(name + "-checksum");
+    RawRows& r = request.rows;
+    r.attributes.assign(EntitySpec{}.attribute_columns().size(), {});
+    for (size_t i = 0; i < rows; ++i) {
+      r.key.push_back(static_cast<int64_t>(i));
+      for (auto& column : r.attributes) {
+        column.push_back(TextRef{text, false});
+      }
+      r.event_time.emplace_back(1'700'000'000'000'000 + static_cast<Micros>(i));
+      r.op.push_back('U');
+      r.line.push_back(i + 2);
+      r.scd1_hash.push_back(i);
+      r.scd2_hash.push_back(i);
+    }
+  }
+  std::string text;  // viewed by the request's rows
+  LoadRequest request;
+};
+
+class FailedCommitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("dimstream_wh_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    std::filesystem::remove_all(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    w_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    w_.reset();
+    auto w = DuckDbWarehouse::Open({dir_ / "w.duckdb"}, EntitySpec{});
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    w_ = std::move(*w);
+  }
+  // Room for a few KB more in any file, from the warehouse's largest one on.
+  rlim_t LittleRoom() const {
+    uintmax_t largest = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+      largest = std::max(largest, e.file_size());
+    }
+    return largest + 16 * 1024;
+  }
+  std::map<std::string, std::string> Column(const std::string& sql) {
+    auto r = w_->Query(sql);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    std::map<std::string, std::string> out;
+    if (r.ok()) {
+      for (const auto& row : r->rows) {
+        out[row.at(0).value_or("NULL")] = row.at(1).value_or("NULL");
+      }
+    }
+    return out;
+  }
+  // What must hold whatever failed before: exactly the committed loads, their values intact.
+  void ExpectOnly(const std::map<std::string, std::string>& loads,
+                  const std::map<std::string, std::string>& names) {
+    EXPECT_EQ(Column("SELECT object_key, status FROM load_history"), loads);
+    EXPECT_EQ(Column("SELECT first_name, CAST(count(*) AS VARCHAR) FROM customer_raw GROUP BY 1"), names);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<DuckDbWarehouse> w_;
+};
+
+TEST_F(FailedCommitTest, LaterCommitsReadBackIntactAndTheFailedOneIsGone) {
+  ASSERT_TRUE(w_->CommitLoad(Load("a.csv", 10, "before").request).ok());
+  ASSERT_TRUE(w_->Checkpoint().ok());
+  {
+    FileSizeLimit full(LittleRoom());
+    Load big("big.csv", 20000, std::string(100, 'x'));
+    auto r = w_->CommitLoad(big.request);
+    ASSERT_FALSE(r.ok()) << "the commit should not fit";
+    EXPECT_EQ(r.error().kind, ErrorKind::kRetryable) << r.error().message;
+  }
+  EXPECT_EQ(w_->Reopens(), 1U);
+  // Committed after the failure, on the reopened instance.
+  ASSERT_TRUE(w_->CommitLoad(Load("b.csv", 10, "after").request).ok());
+  ASSERT_TRUE(w_->RecordTask(TaskRecord{.task_name = "t", .status = "succeeded"}).ok());
+  std::map<std::string, std::string> loads{{"a.csv", "loaded"}, {"b.csv", "loaded"}};
+  std::map<std::string, std::string> names{{"after", "10"}, {"before", "10"}};
+  ExpectOnly(loads, names);
+  EXPECT_EQ(Column("SELECT status, task_name FROM task_history"),
+            (std::map<std::string, std::string>{{"succeeded", "t"}}));
+  Reopen();
+  ExpectOnly(loads, names);
+}
+
+TEST_F(FailedCommitTest, ATransactionOpenOnTheRetiredInstanceIsRolledBack) {
+  ASSERT_TRUE(w_->CommitLoad(Load("a.csv", 10, "before").request).ok());
+  ASSERT_TRUE(w_->Checkpoint().ok());
+  auto session = w_->BeginMerge();  // began before the failure, on the instance about to be retired
+  ASSERT_TRUE(session.ok()) << session.error().message;
+  ASSERT_TRUE((*session)->WriteParameter("LETS", 42).ok());
+  {
+    FileSizeLimit full(LittleRoom());
+    Load big("big.csv", 20000, std::string(100, 'x'));
+    ASSERT_FALSE(w_->CommitLoad(big.request).ok());
+  }
+  Status finished = (*session)->Finish(42, TaskRecord{.task_name = "merge", .status = "succeeded"});
+  ASSERT_FALSE(finished.ok());
+  EXPECT_EQ(finished.error().kind, ErrorKind::kRetryable) << finished.error().message;
+  session->reset();  // the retired instance's last user: the next operation opens the file again
+  ASSERT_TRUE(w_->CommitLoad(Load("b.csv", 10, "after").request).ok());
+  EXPECT_EQ(w_->Reopens(), 1U);
+  EXPECT_EQ(Column("SELECT parameter_name, parameter_value FROM parameter_control"),
+            (std::map<std::string, std::string>{}));
+  ExpectOnly({{"a.csv", "loaded"}, {"b.csv", "loaded"}}, {{"after", "10"}, {"before", "10"}});
+}
+
+// The merge's own sequence when the disk is full: its run fails at COMMIT, then it records the failure.
+// Without the reopen, DuckDB 1.4.4 reads the second record back as "failedsucceeded": the failed run's
+// task_history text glued on.
+TEST_F(FailedCommitTest, AFailedMergeIsRecordedIntact) {
+  ASSERT_TRUE(w_->CommitLoad(Load("a.csv", 20000, std::string(100, 'x')).request).ok());
+  ASSERT_TRUE(w_->Checkpoint().ok());
+  for (int run = 0; run < 3; ++run) {
+    FileSizeLimit full(LittleRoom());
+    auto session = w_->BeginMerge();
+    ASSERT_TRUE(session.ok()) << session.error().message;
+    auto staged = (*session)->Stage(0);
+    ASSERT_TRUE(staged.ok()) << staged.error().message;
+    EXPECT_EQ(staged->rows_in, 20000U);
+    ASSERT_TRUE((*session)->AppendStageToLog(KeyScope::kStaged).ok());
+    Status finished =
+        (*session)->Finish(staged->new_watermark, TaskRecord{.task_name = "m", .status = "succeeded"});
+    ASSERT_FALSE(finished.ok()) << "the commit should not fit";
+    session->reset();
+    Status recorded = w_->RecordTask(TaskRecord{.task_name = "m", .status = "failed"});
+    EXPECT_TRUE(recorded.ok()) << recorded.error().message;
+  }
+  EXPECT_EQ(w_->Reopens(), 3U);
+  EXPECT_EQ(Column("SELECT status, CAST(count(*) AS VARCHAR) FROM task_history GROUP BY 1"),
+            (std::map<std::string, std::string>{{"failed", "3"}}));
+  EXPECT_EQ(Column("SELECT 'staged', CAST(count(*) AS VARCHAR) FROM customer_stage"),
+            (std::map<std::string, std::string>{{"staged", "0"}}));
+  EXPECT_EQ(Column("SELECT 'log', CAST(count(*) AS VARCHAR) FROM customer_log"),
+            (std::map<std::string, std::string>{{"log", "0"}}));
+  EXPECT_EQ(Column("SELECT 'raw', CAST(count(*) AS VARCHAR) FROM customer_raw"),
+            (std::map<std::string, std::string>{{"raw", "20000"}}));
 }
 
 }  // namespace
