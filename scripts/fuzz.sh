@@ -9,8 +9,7 @@
 #
 # Environment: FUZZ_SECONDS (default 30), FUZZ_JOBS (targets run at once, default nproc), FUZZ_BUILD
 # (default build-fuzz), FUZZ_KEEP=1 keeps the work directory (grown corpora) even without a crash,
-# DIMSTREAM_FUZZ_STRICT=1 also fails on the known (third-party) finding fuzz_config otherwise steps around
-# (fuzz/README.md), CXX (default clang++). Extra libFuzzer flags: FUZZ_FLAGS="-max_len=65536".
+# CXX (default clang++). Extra libFuzzer flags: FUZZ_FLAGS="-max_len=65536".
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -244,24 +244,67 @@ Status Apply(Config& config, const toml::table& table, const std::string& prefix
 // The 1-based line of the first byte that toml++ 3.3.0 could pass to its non-ASCII whitespace test, or 0.
 // That test reaches __builtin_unreachable (undefined behaviour) for many code points (upstream
 // marzer/tomlplusplus issue 295, fixed after 3.3.0 by pull request 305). It is only asked where TOML
-// allows whitespace: outside strings and comments, where a non-ASCII character is a syntax error anyway,
+// allows whitespace, or scans ahead for the end of a bare value (`1979-05'x'` is scanned to its end,
+// quotes included): outside strings and comments, where a non-ASCII character is a syntax error anyway,
 // and after a line-ending backslash in a multi-line basic string. Both are refused here before toml++
-// sees them. Up to toml++'s first error this scanner reads strings and comments as toml++ does; after
-// it toml++ reads nothing more.
+// sees them. A quote opens a string only where TOML lets one start (a line's start, after `=`, `[`, `,`,
+// `{`, or `.` between the parts of a key); anywhere else it is read as part of a bare token, as toml++
+// does. Up to toml++'s first
+// error this scanner reads strings and comments as toml++ does; after it toml++ reads nothing more.
 size_t LineTomlCannotParseSafely(std::string_view t) {
   auto high = [&](size_t i) { return static_cast<unsigned char>(t[i]) >= 0x80; };
   size_t line = 1;
   size_t i = t.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // a byte order mark, which toml++ skips
+  char prev = '\n';      // the last character outside strings and comments, whitespace aside
+  bool in_key = true;    // where a key may stand: a line's start, a table header, an inline table
+  std::string brackets;  // the open [ and { outside strings
+  auto string_may_start = [&] {
+    return std::string_view("\n=[,{").find(prev) != std::string_view::npos || (prev == '.' && in_key);
+  };
+  // A bare value (a number, a date, true): toml++ scans it up to a terminator, quotes and brackets
+  // included, before it looks at what it is.
+  bool in_token = false;
+  auto bare = [&](char ch) {
+    if (in_token && ch != ',' && ch != ']' && ch != '}' && ch != '\n') {
+      prev = ch;
+      return;
+    }
+    in_token = false;
+    if (ch == '\n') {
+      in_key = brackets.empty();
+    } else if (ch == '[' || ch == '{') {
+      brackets += ch;
+      in_key = ch == '{' || in_key;
+    } else if (ch == ']' || ch == '}') {
+      if (!brackets.empty()) {
+        brackets.pop_back();
+      }
+      in_key = false;
+    } else if (ch == '=') {
+      in_key = false;
+    } else if (ch == ',') {
+      in_key = !brackets.empty() && brackets.back() == '{';
+    } else if (!in_key) {
+      in_token = true;
+    }
+    prev = ch;
+  };
   while (i < t.size()) {
     char c = t[i];
     if (c == '\n') {
       ++line;
       ++i;
+      bare(c);
+    } else if (c == ' ' || c == '\t' || c == '\r') {
+      in_token = false;
+      ++i;
     } else if (c == '#') {
+      in_token = false;
       while (i < t.size() && t[i] != '\n') {
         ++i;
       }
-    } else if (c == '"' || c == '\'') {
+    } else if ((c == '"' || c == '\'') && !in_token && string_may_start()) {
+      prev = c;
       std::string delimiter(t.substr(i, 3) == std::string(3, c) ? 3 : 1, c);
       bool multi = delimiter.size() == 3;
       i += delimiter.size();
@@ -280,9 +323,13 @@ size_t LineTomlCannotParseSafely(std::string_view t) {
           ++line;
         }
         if (c == '"' && t[i] == '\\') {
+          // After a backslash toml++ asks the test of the next character, and of each after whitespace.
           size_t j = i + 1;
-          while (multi && j < t.size() && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r')) {
+          while (j < t.size() && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r')) {
             ++j;
+          }
+          if (j < t.size() && high(j)) {
+            return line;  // never a valid escape anyway
           }
           if (multi && j < t.size() && t[j] == '\n') {
             // A line-ending backslash: toml++ skips whitespace up to the next character, asking the test.
@@ -304,6 +351,7 @@ size_t LineTomlCannotParseSafely(std::string_view t) {
     } else if (high(i)) {
       return line;
     } else {
+      bare(c);
       ++i;
     }
   }

@@ -125,11 +125,25 @@ TEST(ConfigTest, NonAsciiOnlyInsideStringsAndComments) {
   ASSERT_TRUE(fine.ok()) << fine.error().message;
   EXPECT_EQ(fine->landing_dir, "/data/caf\xC3\xA9/\xEF\xBB\x9F");
   EXPECT_EQ(fine->warehouse_path, "/w/x\xC3\xA9");
-  for (const char* text : {"[e\xEF\xBB\x9F\n", "x = 1 \xC2\xA1\n", "\n\n\xD0\x80 = 1\n",
-                           "landing_dir = \"\"\"a\\\n  \xC3\xA9\"\"\"\n", "landing_dir = \"a\" \xC3\xA9\n"}) {
+  for (const char* text :
+       {"[e\xEF\xBB\x9F\n", "x = 1 \xC2\xA1\n", "\n\n\xD0\x80 = 1\n", "x = 1979-05'\xC3\xA9'\n",
+        "x = [1.'\xC3\xA9']\n", "x = 1979-05'['\xC3\xA9'\n", "\"\"\"a\\\xEF\xBB\xBA   ",
+        "x = \"a\\  \xC3\xA9\"\n", "x = tru{\"\xC3\xA9\"\n", "x = 'a''\xC3\xA9'\n",
+        "landing_dir = \"\"\"a\\\n  \xC3\xA9\"\"\"\n", "landing_dir = \"a\" \xC3\xA9\n"}) {
     auto bad = ParseConfig(text, "u.toml");
     ASSERT_FALSE(bad.ok()) << text;
     EXPECT_NE(bad.error().message.find("u.toml:"), std::string::npos) << bad.error().message;
+  }
+  // Strings in inline tables, quoted keys and headers are strings.
+  auto inline_table = ParseConfig("[secrets]\nx = { env = \"\xC3\xA9\" }\n", "u.toml");
+  ASSERT_TRUE(inline_table.ok()) << inline_table.error().message;
+  EXPECT_EQ(inline_table->secrets.at("x").ref, "\xC3\xA9");
+  for (const char* text : {"[\"entity\"]\nname = '\xC3\xA9'\n", "entity.\"name\" = '\xC3\xA9'\n",
+                           "[secrets]\nx = { env = 'A', \"\xC3\xA9\" = 1 }\n"}) {
+    auto refused_later = ParseConfig(text, "u.toml");
+    ASSERT_FALSE(refused_later.ok()) << text;
+    EXPECT_EQ(refused_later.error().message.find("non-ASCII character outside"), std::string::npos)
+        << refused_later.error().message;
   }
   auto third = ParseConfig("\n\n\xD0\x80 = 1\n", "u.toml");
   EXPECT_NE(third.error().message.find("u.toml:3: a non-ASCII character"), std::string::npos)
