@@ -243,14 +243,13 @@ Status Apply(Config& config, const toml::table& table, const std::string& prefix
 
 // The 1-based line of the first byte that toml++ 3.3.0 could pass to its non-ASCII whitespace test, or 0.
 // That test reaches __builtin_unreachable (undefined behaviour) for many code points (upstream
-// marzer/tomlplusplus issue 295, fixed after 3.3.0 by pull request 305). It is only asked where TOML
-// allows whitespace, or scans ahead for the end of a bare value (`1979-05'x'` is scanned to its end,
-// quotes included): outside strings and comments, where a non-ASCII character is a syntax error anyway,
-// and after a line-ending backslash in a multi-line basic string. Both are refused here before toml++
-// sees them. A quote opens a string only where TOML lets one start (a line's start, after `=`, `[`, `,`,
-// `{`, or `.` between the parts of a key); anywhere else it is read as part of a bare token, as toml++
-// does. Up to toml++'s first
-// error this scanner reads strings and comments as toml++ does; after it toml++ reads nothing more.
+// marzer/tomlplusplus issue 295, fixed after 3.3.0 by pull request 305). toml++ asks it where TOML allows
+// whitespace, while it scans ahead for the end of a bare value (`1979-05'x'` is scanned to its end, quotes
+// included), and after a backslash in a basic string. In all three places a non-ASCII character is a
+// syntax error anyway, so it is refused here before toml++ sees it. A quote opens a string only where TOML
+// lets one start (a line's start, after `=`, `[`, `,`, `{`, or `.` between the parts of a key); anywhere
+// else it is read as part of a bare token, as toml++ does. Up to toml++'s first error this scanner reads
+// strings and comments as toml++ does; after that error toml++ reads nothing more. Fuzzed by fuzz_config.
 size_t LineTomlCannotParseSafely(std::string_view t) {
   auto high = [&](size_t i) { return static_cast<unsigned char>(t[i]) >= 0x80; };
   size_t line = 1;
