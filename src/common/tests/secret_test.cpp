@@ -7,26 +7,21 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/testing/test_dir.h"
+
 namespace dimstream {
 namespace {
 
 class SecretFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ =
-        std::filesystem::temp_directory_path() /
-        ("dimstream_secret_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& content, mode_t mode) {
     auto path = (dir_ / name).string();
     std::ofstream(path, std::ios::binary) << content;
     chmod(path.c_str(), mode);
     return path;
   }
-  std::filesystem::path dir_;
+  test_support::TestDir tmp_{"dimstream_secret"};
+  std::filesystem::path dir_ = tmp_.path();
 };
 
 TEST(SecretTest, FromTheEnvironment) {

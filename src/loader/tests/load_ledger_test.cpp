@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "common/stop.h"
+#include "common/testing/test_dir.h"
 #include "loader/loader.h"
 #include "object_store/local_object_store.h"
 #include "warehouse/duckdb/duckdb_warehouse.h"
@@ -14,20 +15,13 @@ namespace {
 class LoadLedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("dimstream_ledger_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ / "bucket");
     store_ = std::make_unique<LocalObjectStore>(dir_ / "bucket");
     auto w = DuckDbWarehouse::Open({dir_ / "w.duckdb"}, EntitySpec{});
     ASSERT_TRUE(w.ok()) << w.error().message;
     warehouse_ = std::move(*w);
   }
-  void TearDown() override {
-    warehouse_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { warehouse_.reset(); }
   void Write(const std::string& key, const std::string& content) {
     std::ofstream(dir_ / "bucket" / key, std::ios::binary) << content;
   }
@@ -43,7 +37,8 @@ class LoadLedgerTest : public ::testing::Test {
     return n.ok() ? *n : 0;
   }
 
-  std::filesystem::path dir_;
+  test_support::TestDir tmp_{"dimstream_ledger"};
+  std::filesystem::path dir_ = tmp_.path();
   std::unique_ptr<LocalObjectStore> store_;
   std::unique_ptr<DuckDbWarehouse> warehouse_;
   StopSignal stop_;

@@ -12,6 +12,7 @@
 
 #include "common/checksum.h"
 #include "common/stop.h"
+#include "common/testing/test_dir.h"
 #include "loader/loader.h"
 #include "object_store/local_object_store.h"
 #include "queue/memory_queue.h"
@@ -63,20 +64,13 @@ class FaultyStore : public ObjectStore {
 class LoaderRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("dimstream_loader_run_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     fs::create_directories(dir_ / "bucket");
     store_ = std::make_unique<FaultyStore>(dir_ / "bucket");
     auto w = DuckDbWarehouse::Open({dir_ / "w.duckdb"}, EntitySpec{});
     ASSERT_TRUE(w.ok()) << w.error().message;
     warehouse_ = std::move(*w);
   }
-  void TearDown() override {
-    warehouse_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { warehouse_.reset(); }
   // Writes an object and returns what a notification of it says.
   ObjectRef Put(const std::string& key, const std::string& content) {
     std::ofstream(dir_ / "bucket" / key, std::ios::binary) << content;
@@ -88,7 +82,8 @@ class LoaderRunTest : public ::testing::Test {
     return r.ok() ? std::stoll(*r->rows[0][0]) : -1;
   }
 
-  fs::path dir_;
+  test_support::TestDir tmp_{"dimstream_loader_run"};
+  fs::path dir_ = tmp_.path();
   std::unique_ptr<FaultyStore> store_;
   std::unique_ptr<DuckDbWarehouse> warehouse_;
   StopSignal stop_;

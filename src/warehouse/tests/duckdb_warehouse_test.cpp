@@ -7,15 +7,15 @@
 #include <filesystem>
 #include <map>
 
+#include "common/testing/test_dir.h"
+
 namespace dimstream {
 namespace {
 
 TEST(DuckDbWarehouseTest, Opens) {
-  auto dir = std::filesystem::temp_directory_path() / "dimstream_wh_smoke";
-  std::filesystem::remove_all(dir);
-  auto w = DuckDbWarehouse::Open({dir / "w.duckdb"}, EntitySpec{});
+  test_support::TestDir dir("dimstream_wh_smoke");
+  auto w = DuckDbWarehouse::Open({dir.path() / "w.duckdb"}, EntitySpec{});
   ASSERT_TRUE(w.ok()) << w.error().message;
-  std::filesystem::remove_all(dir);
 }
 
 // While it lives, every write past `bytes` into any file of this process fails (EFBIG): the warehouse's
@@ -66,16 +66,8 @@ struct Load {
 
 class FailedCommitTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("dimstream_wh_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    std::filesystem::remove_all(dir_);
-    Reopen();
-  }
-  void TearDown() override {
-    w_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { Reopen(); }
+  void TearDown() override { w_.reset(); }
   void Reopen() {
     w_.reset();
     auto w = DuckDbWarehouse::Open({dir_ / "w.duckdb"}, EntitySpec{});
@@ -108,7 +100,8 @@ class FailedCommitTest : public ::testing::Test {
     EXPECT_EQ(Column("SELECT first_name, CAST(count(*) AS VARCHAR) FROM customer_raw GROUP BY 1"), names);
   }
 
-  std::filesystem::path dir_;
+  test_support::TestDir tmp_{"dimstream_wh"};
+  std::filesystem::path dir_ = tmp_.path();
   std::unique_ptr<DuckDbWarehouse> w_;
 };
 
