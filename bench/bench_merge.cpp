@@ -45,6 +45,7 @@
 #include "common/clock.h"
 #include "common/stop.h"
 #include "config/config.h"
+#include "cli/command_support.h"
 #include "config/entity.h"
 #include "generator/csv_line.h"
 #include "generator/customer_faker.h"
@@ -543,25 +544,15 @@ DuckDbOptions WarehouseOptions(const BenchOptions& o, const Paths& p) {
   return db;
 }
 
+// The loader's and the mover's as `dimstream run` builds them with no configuration file.
 LoaderOptions LoaderOptionsFromDefaults() {
-  Config defaults;
-  LoaderOptions l;
-  l.on_error = OnError::kContinue;
-  l.list_interval = std::chrono::milliseconds(defaults.loader_list_interval_ms);
-  l.max_reject_bytes = defaults.loader_max_reject_bytes;
-  return l;
+  return LoaderOptionsFrom(Config{});
 }
 
 MoverOptions MoverOptionsFromDefaults(const fs::path& landing) {
   Config defaults;
-  MoverOptions m;
-  m.landing = landing;
-  m.poll_interval = std::chrono::milliseconds(defaults.mover_poll_interval_ms);
-  m.min_file_age = std::chrono::milliseconds(defaults.mover_min_file_age_ms);
-  m.max_backlog_objects = defaults.mover_max_backlog_objects;
-  m.retry_initial = std::chrono::milliseconds(defaults.mover_retry_initial_ms);
-  m.retry_max = std::chrono::milliseconds(defaults.mover_retry_max_ms);
-  return m;
+  defaults.landing_dir = landing.string();
+  return MoverOptionsFrom(defaults);
 }
 
 Result<std::optional<std::string>> QueryText(Warehouse& w, const std::string& sql) {
@@ -764,7 +755,8 @@ Status RunFreshness(const BenchOptions& o, const std::vector<const PlannedFile*>
                    }
                    return Ok();
                  });
-  Loader loader(LoaderOptionsFromDefaults(), entity, store, &queue, warehouse, [&task] { task.Trigger(); });
+  Loader loader(LoaderOptionsFromDefaults(), entity, store, &queue, warehouse,
+                [&task](const std::string&) { task.Trigger(); });
 
   const std::string lets_sql =
       fmt::format("SELECT parameter_value FROM {} WHERE job_name = {} AND parameter_name = {}",
@@ -1263,7 +1255,7 @@ class SeedDb {
 class SeedProcedure {
  public:
   explicit SeedProcedure(const EntitySpec& e) : entity_(e) {
-    const std::string key = QuoteIdent(e.key_column());
+    const std::string key = QuoteIdent(e.key_columns.front());
     raw_ = QuoteIdent(e.raw_table());
     stage_ = QuoteIdent(e.stage_table());
     history_ = QuoteIdent(e.history_table());
@@ -1298,7 +1290,7 @@ class SeedProcedure {
 
   // The Snowpipe COPY of one file into RAW ($1 path, $2 INSERT_TS), with the seed's two hash columns.
   std::string LoadRaw() const {
-    std::string columns = QuoteLiteral(entity_.key_column()) + ": 'BIGINT'";
+    std::string columns = QuoteLiteral(entity_.key_columns.front()) + ": 'BIGINT'";
     for (const auto& c : entity_.attribute_columns()) {
       columns += ", " + QuoteLiteral(c) + ": 'VARCHAR'";
     }

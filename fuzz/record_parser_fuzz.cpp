@@ -1,19 +1,24 @@
-// Fuzz target: ParseObject (src/loader/record_parser.h) on arbitrary bytes, with the default customer
-// EntitySpec, once with on_error = continue and once with stop_at_first_reject (abort_file) and a small
-// max_reject_bytes.
+// Fuzz target: ParseObject (src/loader/record_parser.h) on arbitrary bytes, for the built-in customer entity
+// or (first byte odd) a declared entity with a composite key and a column of every type, a two-column
+// sequence and operation words with a truncate value; once with on_error = continue and once with
+// stop_at_first_reject (abort_file) and a small max_reject_bytes.
 //
-// Properties: the columns of the accepted rows have one entry per row; lines of rows and rejects are
-// distinct and increasing; ops are I, U or D; accepted values are valid UTF-8 and their hashes are the
-// hashes of those values; a reject's raw text is valid UTF-8 and no longer than max_reject_bytes; a failed
-// object has an error and nothing else; and the abort_file run is the continue run cut at its first
-// reject. Every view is read, so that AddressSanitizer sees one that outlived its bytes.
+// Properties: every typed column of the accepted rows has one entry per row; lines of rows and rejects are
+// distinct and increasing; operations are upsert, delete or truncate, and a truncate's key is NULL with key
+// id 0; accepted text is valid UTF-8; each row's hashes, sequence encoding and (for one bigint key) key id
+// are those of its typed values; rows with the same key have the same key id; a reject's raw text is valid
+// UTF-8 and no longer than max_reject_bytes; a failed object has an error and nothing else; and the
+// abort_file run is the continue run cut at its first reject. Every view is read, so that AddressSanitizer
+// sees one that outlived its bytes.
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/typed_value.h"
 #include "common/utf8.h"
 #include "config/entity.h"
 #include "fuzz_check.h"
@@ -32,6 +37,50 @@ uint64_t Touch(std::string_view s) {
   return sum;
 }
 
+Datum DatumAt(const TypedColumn& c, size_t row) {
+  Datum d;
+  switch (c.type.kind) {
+    case TypeKind::kText:
+      d.text = c.texts[row];
+      break;
+    case TypeKind::kDouble:
+      d.d = c.doubles[row];
+      break;
+    case TypeKind::kDecimal:
+      if (c.type.IsWideDecimal()) {
+        d.wide = c.wides[row];
+      } else {
+        d.i = c.ints[row];
+      }
+      break;
+    default:
+      d.i = c.ints[row];
+  }
+  return d;
+}
+
+EntitySpec Declared() {
+  EntitySpec e;
+  e.name = "typed";
+  e.key_columns = {"k", "n"};
+  e.scd1_columns = {"a"};
+  e.scd2_columns = {"b", "c", "d", "w"};
+  e.sequence_columns = {"s", "t"};
+  e.operation_column = "op";
+  e.delete_values = {"DELETE", "d"};
+  e.upsert_values = {"INSERT", "UPDATE", ""};
+  e.truncate_values = {"TRUNCATE"};
+  e.types = {{"n", ColumnType::Bigint()},
+             {"a", ColumnType{TypeKind::kDecimal, 6, 2}},
+             {"b", ColumnType{TypeKind::kBoolean, 0, 0}},
+             {"c", ColumnType{TypeKind::kDate, 0, 0}},
+             {"d", ColumnType{TypeKind::kDouble, 0, 0}},
+             {"w", ColumnType{TypeKind::kDecimal, 30, 4}},
+             {"s", ColumnType::Bigint()},
+             {"t", ColumnType::Timestamp()}};
+  return e;
+}
+
 void CheckObject(const ParsedObject& p, const EntitySpec& entity, const ParseOptions& options,
                  std::string_view in) {
   auto where = [&] { return "input " + Escaped(in); };
@@ -42,37 +91,71 @@ void CheckObject(const ParsedObject& p, const EntitySpec& entity, const ParseOpt
   }
   const RawRows& r = p.rows;
   const size_t n = r.size();
+  const std::vector<std::string> columns = entity.input_columns();
+  const size_t keys = entity.key_columns.size();
   const size_t scd1 = entity.scd1_columns.size();
-  FUZZ_CHECK(r.attributes.size() == entity.attribute_columns().size(), "attribute column count\n" + where());
-  FUZZ_CHECK(r.op.size() == n && r.line.size() == n && r.scd1_hash.size() == n && r.scd2_hash.size() == n,
+  const size_t attrs = entity.attribute_columns().size();
+  FUZZ_CHECK(r.columns.size() == columns.size(), "typed column count\n" + where());
+  FUZZ_CHECK(r.op.size() == n && r.key_id.size() == n && r.scd1_hash.size() == n && r.scd2_hash.size() == n,
              "row columns differ in length\n" + where());
-  FUZZ_CHECK(r.event_time.size() == (p.has_event_time ? n : 0), "event_time column length\n" + where());
-  for (const auto& column : r.attributes) {
-    FUZZ_CHECK(column.size() == n, "an attribute column differs in length\n" + where());
+  FUZZ_CHECK(r.seq_key_end.size() == (r.has_sequence ? n : 0), "sequence encodings\n" + where());
+  for (const TypedColumn& c : r.columns) {
+    size_t typed = c.type.kind == TypeKind::kText     ? c.texts.size()
+                   : c.type.kind == TypeKind::kDouble ? c.doubles.size()
+                   : c.type.IsWideDecimal()           ? c.wides.size()
+                                                      : c.ints.size();
+    FUZZ_CHECK(c.size() == n && typed == n, "a typed column differs in length\n" + where());
   }
   volatile uint64_t sink = 0;
+  std::map<std::string, uint64_t> key_ids;  // key encoding -> key id
+  std::string scratch;
   for (size_t i = 0; i < n; ++i) {
-    FUZZ_CHECK(r.op[i] == 'I' || r.op[i] == 'U' || r.op[i] == 'D',
-               "op " + std::to_string(r.op[i]) + "\n" + where());
     FUZZ_CHECK(i == 0 || r.line[i] > r.line[i - 1], "row lines not increasing\n" + where());
-    if (p.has_event_time) {
-      FUZZ_CHECK(r.event_time[i].has_value(), "an accepted row without its event time\n" + where());
+    bool truncate = r.op[i] == Operation::kTruncate;
+    FUZZ_CHECK(!truncate || !entity.truncate_values.empty(),
+               "a truncate without truncate values\n" + where());
+    std::vector<HashInput> a;
+    std::vector<HashInput> b;
+    std::vector<std::string> bytes(columns.size());
+    std::string key;
+    std::string seq;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      const TypedColumn& col = r.columns[c];
+      if (col.type.kind == TypeKind::kText && col.valid[i]) {
+        sink = sink + Touch(col.texts[i]);
+        FUZZ_CHECK(IsValidUtf8(col.texts[i]),
+                   "accepted text is not UTF-8: " + Escaped(col.texts[i]) + "\n" + where());
+      }
+      if (c < keys) {
+        FUZZ_CHECK(col.valid[i] != truncate, "a key value is NULL, or a truncate's is not\n" + where());
+        if (!truncate) {
+          AppendOrderedBytes(col.type, DatumAt(col, i), key);
+        }
+      } else if (c < keys + attrs) {
+        std::string_view v =
+            col.valid[i] ? CanonicalBytes(col.type, DatumAt(col, i), scratch) : std::string_view();
+        bytes[c] = std::string(v);
+        (c < keys + scd1 ? a : b).push_back(HashInput{bytes[c], !col.valid[i]});
+      } else if (c < keys + attrs + entity.sequence_columns.size() && r.has_sequence) {
+        FUZZ_CHECK(col.valid[i], "an accepted row without its sequence\n" + where());
+        AppendOrderedBytes(col.type, DatumAt(col, i), seq);
+      }
     }
-    std::vector<TextRef> a(scd1);
-    std::vector<TextRef> b;
-    for (size_t c = 0; c < r.attributes.size(); ++c) {
-      const TextRef& v = r.attributes[c][i];
-      sink = sink + Touch(v.value);
-      FUZZ_CHECK(v.null ? v.value.empty() : !v.value.empty(),
-                 "NULL with a value or an empty non-NULL\n" + where());
-      FUZZ_CHECK(IsValidUtf8(v.value),
-                 "an accepted value is not UTF-8: " + Escaped(v.value) + "\n" + where());
-      (c < scd1 ? a[c] : b.emplace_back()) = v;
+    FUZZ_CHECK(r.scd1_hash[i] == HashValues(a), "scd1_hash is not the hash of the SCD1 values\n" + where());
+    FUZZ_CHECK(r.scd2_hash[i] == HashValues(b), "scd2_hash is not the hash of the SCD2 values\n" + where());
+    if (r.has_sequence) {
+      FUZZ_CHECK(r.SeqKey(i) == seq, "the sequence encoding is not that of the sequence values\n" + where());
     }
-    FUZZ_CHECK(r.scd1_hash[i] == HashAttributes(a),
-               "scd1_hash is not the hash of the SCD1 values\n" + where());
-    FUZZ_CHECK(r.scd2_hash[i] == HashAttributes(b),
-               "scd2_hash is not the hash of the SCD2 values\n" + where());
+    if (truncate) {
+      FUZZ_CHECK(r.key_id[i] == 0, "a truncate with a key id\n" + where());
+      continue;
+    }
+    if (entity.exact_key_id()) {
+      FUZZ_CHECK(r.key_id[i] == static_cast<uint64_t>(r.columns[0].ints[i]),
+                 "the key id is not the key\n" + where());
+    }
+    auto [it, inserted] = key_ids.emplace(key, r.key_id[i]);
+    FUZZ_CHECK(inserted || it->second == r.key_id[i], "one key with two key ids\n" + where());
   }
   for (size_t i = 0; i < p.rejects.size(); ++i) {
     const RejectedRow& j = p.rejects[i];
@@ -93,8 +176,13 @@ void CheckObject(const ParsedObject& p, const EntitySpec& entity, const ParseOpt
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const EntitySpec entity;  // the built-in customer entity
-  std::string_view in(reinterpret_cast<const char*>(data), size);
+  static const EntitySpec customer;  // the built-in customer entity
+  static const EntitySpec typed = Declared();
+  if (size == 0) {
+    return 0;
+  }
+  const EntitySpec& entity = (data[0] & 1) != 0 ? typed : customer;
+  std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   auto where = [&] { return "input " + Escaped(in); };
 
   ParseOptions keep_going;
@@ -112,7 +200,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // abort_file is continue cut at the first reject.
   FUZZ_CHECK(first.failed == all.failed && first.error == all.error,
              "the two modes disagree on failing\n" + where());
-  FUZZ_CHECK(first.has_event_time == all.has_event_time, "the two modes disagree on event time\n" + where());
+  FUZZ_CHECK(first.rows.has_sequence == all.rows.has_sequence,
+             "the two modes disagree on the sequence\n" + where());
   FUZZ_CHECK(first.rejects.size() == (all.rejects.empty() ? 0 : 1),
              "abort_file kept going after a reject\n" + where());
   size_t expected_rows = all.rows.size();
@@ -130,10 +219,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                      " rows, not " + std::to_string(expected_rows) + "\n" +
                                                      where());
   for (size_t i = 0; i < expected_rows; ++i) {
-    FUZZ_CHECK(first.rows.key[i] == all.rows.key[i] && first.rows.line[i] == all.rows.line[i] &&
+    FUZZ_CHECK(first.rows.key_id[i] == all.rows.key_id[i] && first.rows.line[i] == all.rows.line[i] &&
                    first.rows.op[i] == all.rows.op[i] && first.rows.scd1_hash[i] == all.rows.scd1_hash[i] &&
                    first.rows.scd2_hash[i] == all.rows.scd2_hash[i] &&
-                   (!all.has_event_time || first.rows.event_time[i] == all.rows.event_time[i]),
+                   (!all.rows.has_sequence || first.rows.SeqKey(i) == all.rows.SeqKey(i)),
                "abort_file row " + std::to_string(i) + " differs from the continue run\n" + where());
   }
   return 0;

@@ -82,7 +82,7 @@ std::unique_ptr<NotificationQueue> MakeQueue(const Config&) {
 Result<std::unique_ptr<Warehouse>> OpenWarehouse(const Config& config) {
   DuckDbOptions options{config.Warehouse(), config.warehouse_threads, config.warehouse_memory_limit,
                         config.warehouse_checkpoint_threshold};
-  auto w = DuckDbWarehouse::Open(options, config.entity);
+  auto w = DuckDbWarehouse::Open(options, config.entities);
   if (!w.ok()) {
     return w.error();
   }

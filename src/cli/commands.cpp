@@ -1,23 +1,16 @@
 #include "cli/commands.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <iostream>
-#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/command_support.h"
 #include "cli/output_format.h"
-#include "cli/query_server.h"
+#include "cli/run_command.h"
 #include "common/clock.h"
 #include "common/secret.h"
-#include "generator/generator.h"
-#include "loader/loader.h"
 #include "merge/check.h"
-#include "merge/merge.h"
-#include "mover/mover.h"
 #include "scheduler/scheduler.h"
 #include "warehouse/sql.h"
 
@@ -38,129 +31,12 @@ class DroppingQueue : public NotificationQueue {
   std::string Describe() const override { return "none (the loader lists the bucket)"; }
 };
 
-struct Fail : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-template <typename T>
-T Must(Result<T> r, const std::string& what = "") {
-  if (!r.ok()) {
-    throw Fail(what.empty() ? r.error().message : what + ": " + r.error().message);
-  }
-  return std::move(r).value();
-}
-
-void Must(const Status& s, const std::string& what = "") {
-  if (!s.ok()) {
-    throw Fail(what.empty() ? s.error().message : what + ": " + s.error().message);
-  }
-}
-
-MoverOptions MoverOptionsFrom(const Config& c) {
-  MoverOptions o;
-  o.landing = c.Landing();
-  o.poll_interval = std::chrono::milliseconds(c.mover_poll_interval_ms);
-  o.min_file_age = std::chrono::milliseconds(c.mover_min_file_age_ms);
-  o.max_backlog_objects = c.mover_max_backlog_objects;
-  o.retry_initial = std::chrono::milliseconds(c.mover_retry_initial_ms);
-  o.retry_max = std::chrono::milliseconds(c.mover_retry_max_ms);
-  return o;
-}
-
-MergeOptions MergeOptionsFrom(const Config& c) {
-  MergeOptions o;
-  o.log_retention_us = static_cast<int64_t>(c.merge_log_retention_days) * 86400 * 1000000;
-  // Beside the warehouse file: <warehouse>.<entity>.keys
-  o.index_snapshot = c.Warehouse();
-  o.index_snapshot += "." + c.entity.name + ".keys";
-  return o;
-}
-
-LoaderOptions LoaderOptionsFrom(const Config& c) {
-  LoaderOptions o;
-  o.on_error = Must(ParseOnError(c.loader_on_error));
-  o.list_interval = std::chrono::milliseconds(c.loader_list_interval_ms);
-  o.max_reject_bytes = c.loader_max_reject_bytes;
-  return o;
-}
-
-// Opens the warehouse, waiting up to warehouse.open_timeout_ms while another process holds the file: a
-// `sql` or `status` that opened it a moment earlier must not make `run` fail to start.
-std::unique_ptr<Warehouse> MustOpenWarehouse(const Config& config, const StopSignal& stop) {
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(config.warehouse_open_timeout_ms);
-  auto w = OpenWarehouse(config);
-  bool told = false;
-  while (!w.ok() && w.error().kind == ErrorKind::kRetryable && std::chrono::steady_clock::now() < deadline) {
-    if (!told) {
-      spdlog::warn("{}; trying again for up to {} ms (warehouse.open_timeout_ms)", w.error().message,
-                   config.warehouse_open_timeout_ms);
-      told = true;
-    }
-    if (stop.WaitFor(std::chrono::milliseconds(200))) {
-      break;
-    }
-    w = OpenWarehouse(config);
-  }
-  if (!w.ok() && HeldByAnotherProcess(w.error())) {
-    throw Fail(w.error().message +
-               "\nAnother process holds the warehouse (the PID above). If it is a dimstream process, stop it "
-               "first, or query it with `dimstream sql` and `dimstream status`, which work while it runs. "
-               "Nothing was changed.");
-  }
-  return Must(std::move(w));
-}
-
-// Serves `sql` and `status` from other processes for as long as the command that holds the warehouse
-// runs: it stops when it goes out of scope, not on Ctrl-C, so queries work until the very end.
-class QueryService {
- public:
-  QueryService(const Config& config, Warehouse& warehouse) {
-    auto server = QueryServer::Start(QuerySocketFor(config.Warehouse()), warehouse);
-    if (!server.ok()) {
-      spdlog::warn("queries from other processes are not served: {}", server.error().message);
-      return;
-    }
-    server_ = std::move(*server);
-    thread_ = std::thread([this] { server_->Run(done_); });
-  }
-  ~QueryService() {
-    done_.Request();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-
- private:
-  std::unique_ptr<QueryServer> server_;
-  StopSignal done_;
-  std::thread thread_;
-};
-
-std::string Micro(Micros us) {
-  if (us < 0) {
-    return "-";
-  }
-  return us < 10000 ? fmt::format("{} us", us) : fmt::format("{} ms", us / 1000);
-}
-
-void PrintMergeSummary(const TaskRecord& t) {
-  if (t.rows_in == 0) {
-    fmt::print("merge: nothing to merge (watermark {})\n", t.watermark_from);
-    return;
-  }
-  fmt::print(
-      "merge: {} rows in ({} after de-duplication, {} keys): {} versions opened, {} closed, {} SCD1 updates; "
-      "watermark {} -> {}\n",
-      t.rows_in, t.rows_staged, t.keys, t.versions_opened, t.versions_closed, t.scd1_updates,
-      t.watermark_from, t.watermark_to);
-}
-
 // ---- commands ----
 
-void Generate(const GlobalOptions& g, const GenerateOptions& options, const StopSignal& stop) {
+void Generate(const GlobalOptions& g, const std::string& entity, const GenerateOptions& options,
+              const StopSignal& stop) {
   Config config = ResolveConfig(g);
-  GenerateStats stats = Must(Generate(options, config.Landing(), stop, {}), "cannot generate");
+  GenerateStats stats = Must(GenerateFor(config, entity, options, stop), "cannot generate");
   fmt::print("generate: {} rows ({} malformed on purpose) in {} files in {}\n", stats.rows, stats.bad_rows,
              stats.files, config.Landing().string());
 }
@@ -182,7 +58,7 @@ void Load(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   auto store = MakeObjectStore(config);
   auto warehouse = MustOpenWarehouse(config, stop);
   QueryService service(config, *warehouse);
-  Loader loader(LoaderOptionsFrom(config), config.entity, *store, nullptr, *warehouse);
+  Loader loader(LoaderOptionsFrom(config), config.entities, *store, nullptr, *warehouse);
   Status st = loader.Run(stop, until_idle);
   const LoaderStats& s = loader.stats();
   fmt::print("load: {} loaded ({}, {} rejected), {} failed\n", Counted(s.objects_loaded, "object", "objects"),
@@ -190,148 +66,61 @@ void Load(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   Must(st);
 }
 
-void Merge(const GlobalOptions& g, const StopSignal& stop) {
+void Merge(const GlobalOptions& g, const std::string& entity, bool watch, const StopSignal& stop) {
   Config config = ResolveConfig(g);
+  std::vector<const EntitySpec*> entities = SelectEntities(config, entity);
   auto warehouse = MustOpenWarehouse(config, stop);
-  MergeJob job(config.entity, *warehouse, MergeOptionsFrom(config));
-  PrintMergeSummary(Must(job.RunOnce()));
-}
-
-void Rebuild(const GlobalOptions& g, const StopSignal& stop) {
-  Config config = ResolveConfig(g);
-  auto warehouse = MustOpenWarehouse(config, stop);
-  MergeJob job(config.entity, *warehouse, MergeOptionsFrom(config));
-  TaskRecord t = Must(job.Rebuild());
-  fmt::print(
-      "rebuild: {} keys recomputed from the retained log; compared with the tables before: {} versions "
-      "opened, {} closed, {} SCD1 updates{}\n",
-      t.keys, t.versions_opened, t.versions_closed, t.scd1_updates,
-      t.versions_opened + t.versions_closed + t.scd1_updates == 0 ? " (identical)" : "");
-}
-
-struct RunOptions {
-  bool until_idle = false;
-  bool generate = false;
-  bool quiet = false;
-  GenerateOptions gen;
-};
-
-void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
-  Config config = ResolveConfig(g);
-  auto store = MakeObjectStore(config);
-  auto queue = MakeQueue(config);
-  auto warehouse = MustOpenWarehouse(config, stop);
-  QueryService service(config, *warehouse);
-  MoverOptions mover_options = MoverOptionsFrom(config);
-  // The load ledger: the mover does not replace an object whose content was never loaded.
-  mover_options.loaded = [&warehouse](const ObjectRef& object) {
-    return warehouse->HasLoad(object.key, object.checksum);
-  };
-  Mover mover(std::move(mover_options), *store, *queue);
-  MergeJob merge(config.entity, *warehouse, MergeOptionsFrom(config));
-  Scheduler task(config.entity.merge_job(), std::chrono::milliseconds(config.merge_interval_ms),
-                 [&]() -> Status {
-                   auto r = merge.RunOnce();
-                   if (!r.ok()) {
-                     return r.error();
-                   }
-                   return Ok();
-                 });
-  Loader loader(LoaderOptionsFrom(config), config.entity, *store, queue.get(), *warehouse,
-                [&] { task.Trigger(); });
-
-  if (o.until_idle) {
-    if (o.generate) {
-      o.gen.progress = o.gen.progress && !o.quiet;
-      Must(Generate(o.gen, config.Landing(), stop, {}), "cannot generate");
+  std::vector<std::unique_ptr<MergeJob>> jobs;
+  for (const EntitySpec* e : entities) {
+    jobs.push_back(std::make_unique<MergeJob>(*e, *warehouse, MergeOptionsFrom(config, *e)));
+  }
+  if (!watch) {
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      PrintMergeSummary(entities[i]->name, Must(jobs[i]->RunOnce(), "merge of " + entities[i]->name));
     }
-    // Mover and loader run together: with more files in landing than the back-pressure limit, the mover
-    // waits for the loader to drain the queue.
-    // The mover stops with the run, and also when the loader gives up: it may be waiting for loads
-    // (back-pressure, an object to be loaded before it is replaced) that will not come.
-    StopSignal mover_stop;
-    std::atomic<bool> mover_done{false};
-    Status moved;
-    std::thread mover_thread([&] {
-      moved = mover.Run(mover_stop, true);
-      mover_done = true;
-    });
-    Status loaded;
-    while (loaded.ok() && !stop.Requested()) {
-      bool last = mover_done;
-      loaded = loader.Run(stop, true);
-      if (last) {
-        break;
-      }
-      stop.WaitFor(std::chrono::milliseconds(20));
-    }
-    if (!mover_done) {
-      mover_stop.Request();
-    }
-    mover_thread.join();
-    Must(loaded);
-    TaskRecord last;
-    do {
-      last = Must(merge.RunOnce());
-    } while (last.rows_in > 0 && !stop.Requested());
-    const LoaderStats& s = loader.stats();
-    fmt::print("run: {} moved, {} loaded ({}, {} rejected, {} failed), {} merged\n",
-               Counted(mover.stats().files_moved, "file", "files"),
-               Counted(s.objects_loaded, "object", "objects"), Counted(s.rows_loaded, "row", "rows"),
-               s.rows_rejected.load(), s.objects_failed.load(),
-               Counted(merge.stats().rows_merged, "row", "rows"));
-    Must(moved, "some files stay in landing");
     return;
   }
-
+  // The merge task on its own, as a separate process: every merge.interval_ms until stopped, for loads that
+  // other processes commit.
+  QueryService service(config, *warehouse);
+  std::vector<std::unique_ptr<Scheduler>> tasks;
   std::vector<std::thread> threads;
-  threads.emplace_back([&] {
-    Status st = mover.Run(stop, false);
-    if (!st.ok()) {
-      spdlog::error("mover stopped: {}", st.error().message);
-    }
-  });
-  threads.emplace_back([&] { (void)loader.Run(stop, false); });
-  threads.emplace_back([&] { task.Run(stop); });
-  if (o.generate) {
-    threads.emplace_back([&] {
-      GenerateOptions gen = o.gen;
-      gen.progress = false;  // the status line is the progress
-      auto r = Generate(gen, config.Landing(), stop, {});
-      if (!r.ok()) {
-        spdlog::error("generator stopped: {}", r.error().message);
-      }
-    });
+  for (auto& job : jobs) {
+    MergeJob* j = job.get();
+    tasks.push_back(std::make_unique<Scheduler>(entities[tasks.size()]->merge_job(),
+                                                std::chrono::milliseconds(config.merge_interval_ms),
+                                                [j]() -> Status {
+                                                  auto r = j->RunOnce();
+                                                  return r.ok() ? Ok() : Status(r.error());
+                                                }));
   }
-  bool tty = ::isatty(2) != 0 && !o.quiet;
-  spdlog::info("dimstream running: landing {}, bucket {}, warehouse {}; Ctrl-C stops",
-               config.Landing().string(), store->Describe(), warehouse->Describe());
-  if (tty && g.log_level.empty()) {
-    // One log line per file would scroll the status line away; --log-level info brings them back.
-    spdlog::set_level(spdlog::level::warn);
+  for (auto& t : tasks) {
+    threads.emplace_back([&stop, task = t.get()] { task->Run(stop); });
   }
-  auto last_log = std::chrono::steady_clock::now();
-  while (!stop.WaitFor(std::chrono::milliseconds(500))) {
-    const LoaderStats& s = loader.stats();
-    std::string line = fmt::format(
-        "moved {} files | loaded {} rows | rejected {} | merged {} rows | merge runs {} | freshness {}",
-        mover.stats().files_moved.load(), s.rows_loaded.load(), s.rows_rejected.load(),
-        merge.stats().rows_merged.load(), merge.stats().runs.load(),
-        Micro(merge.stats().last_freshness_us.load()));
-    if (tty) {
-      fmt::print(stderr, "\r\033[K{}", line);
-    } else if (std::chrono::steady_clock::now() - last_log > std::chrono::seconds(10)) {
-      spdlog::info("{}", line);
-      last_log = std::chrono::steady_clock::now();
-    }
-  }
-  if (tty) {
-    fmt::print(stderr, "\n");
-  }
+  spdlog::info("merge task running for {} every {} ms; Ctrl-C stops",
+               Counted(jobs.size(), "entity", "entities"), config.merge_interval_ms);
   for (auto& t : threads) {
     t.join();
   }
-  spdlog::info("stopped cleanly");
+  uint64_t rows = 0;
+  for (auto& job : jobs) {
+    rows += job->stats().rows_merged;
+  }
+  fmt::print("merge: {} merged\n", Counted(rows, "row", "rows"));
+}
+
+void Rebuild(const GlobalOptions& g, const std::string& entity, const StopSignal& stop) {
+  Config config = ResolveConfig(g);
+  auto warehouse = MustOpenWarehouse(config, stop);
+  for (const EntitySpec* e : SelectEntities(config, entity)) {
+    MergeJob job(*e, *warehouse, MergeOptionsFrom(config, *e));
+    TaskRecord t = Must(job.Rebuild(), "rebuild of " + e->name);
+    fmt::print(
+        "rebuild {}: {} keys recomputed from the retained log; compared with the tables before: {} versions "
+        "opened, {} closed, {} SCD1 updates{}\n",
+        e->name, t.keys, t.versions_opened, t.versions_closed, t.scd1_updates,
+        t.versions_opened + t.versions_closed + t.scd1_updates == 0 ? " (identical)" : "");
+  }
 }
 
 void Sql(const GlobalOptions& g, const std::string& query, const std::string& format) {
@@ -341,10 +130,10 @@ void Sql(const GlobalOptions& g, const std::string& query, const std::string& fo
   std::cout << FormatResult(r, f);
 }
 
-void Status_(const GlobalOptions& g, bool files, const std::string& format) {
+void Status_(const GlobalOptions& g, const std::string& entity, bool files, const std::string& format) {
   OutputFormat f = Must(ParseOutputFormat(format));
   Config config = ResolveConfig(g);
-  const EntitySpec& e = config.entity;
+  std::vector<const EntitySpec*> entities = SelectEntities(config, entity);
   uint64_t landing_files = 0;
   std::error_code ec;
   if (std::filesystem::exists(config.Landing(), ec)) {
@@ -368,43 +157,64 @@ void Status_(const GlobalOptions& g, bool files, const std::string& format) {
     QueryResult r = Must(QueryAnywhere(config, sql));
     print(fmt::format("{}\n{}\n", title, FormatResult(r, f)));
   };
-  show("pipeline",
-       fmt::format(
-           "SELECT (SELECT count(*) FROM load_history WHERE status = 'loaded') AS objects_loaded, (SELECT "
-           "count(*) FROM load_history WHERE status = 'failed') AS objects_failed, (SELECT "
-           "coalesce(sum(rows_loaded), 0) FROM load_history) AS rows_loaded, (SELECT "
-           "coalesce(sum(rows_rejected), 0) FROM load_history) AS rows_rejected, (SELECT count(*) FROM {0}) "
-           "AS raw_rows_waiting, (SELECT count(*) FROM {1}) AS current_keys, (SELECT count(*) FROM {2}) AS "
-           "history_versions, (SELECT max(parameter_value) FROM parameter_control WHERE job_name = {3}) AS "
-           "watermark",
-           QuoteIdent(e.raw_table()), QuoteIdent(e.current_table()), QuoteIdent(e.history_table()),
-           QuoteLiteral(e.merge_job())));
-  show("last merge runs",
-       fmt::format(
-           "SELECT started_at, finished_at - started_at AS took, status, rows_in, versions_opened, "
-           "versions_closed, scd1_updates, error FROM task_history WHERE task_name = {} ORDER BY started_at "
-           "DESC LIMIT 5",
-           QuoteLiteral(e.merge_job())));
+  // One row per entity; objects that matched no entity's file_pattern count on a row of their own.
+  std::string pipeline;
+  std::string jobs;
+  for (const EntitySpec* e : entities) {
+    std::string name = QuoteLiteral(e->name);
+    pipeline += fmt::format(
+        "{0}SELECT {1} AS entity, (SELECT count(*) FROM load_history WHERE entity = {1} AND status = "
+        "'loaded') AS "
+        "objects_loaded, (SELECT count(*) FROM load_history WHERE entity = {1} AND status = 'failed') AS "
+        "objects_failed, (SELECT coalesce(sum(rows_loaded), 0) FROM load_history WHERE entity = {1}) AS "
+        "rows_loaded, (SELECT coalesce(sum(rows_rejected), 0) FROM load_history WHERE entity = {1}) AS "
+        "rows_rejected, (SELECT count(*) FROM {2}) AS raw_rows_waiting, (SELECT count(*) FROM {3}) AS "
+        "current_keys, (SELECT count(*) FROM {4}) AS history_versions, (SELECT max(parameter_value) FROM "
+        "parameter_control WHERE job_name = {5}) AS watermark",
+        pipeline.empty() ? "" : " UNION ALL ", name, QuoteIdent(e->raw_table()),
+        QuoteIdent(e->current_table()), QuoteIdent(e->history_table()), QuoteLiteral(e->merge_job()));
+    jobs += (jobs.empty() ? "" : ", ") + QuoteLiteral(e->merge_job());
+  }
+  if (entity.empty()) {
+    pipeline +=
+        " UNION ALL SELECT '(no entity)', 0, count(*), 0, 0, NULL, NULL, NULL, NULL FROM load_history WHERE "
+        "entity IS NULL HAVING count(*) > 0";
+  }
+  show("pipeline", pipeline);
+  show(
+      "last merge runs",
+      fmt::format(
+          "SELECT task_name, started_at, finished_at - started_at AS took, status, rows_in, versions_opened, "
+          "versions_closed, scd1_updates, error FROM task_history WHERE task_name IN ({}) ORDER BY "
+          "started_at "
+          "DESC LIMIT 5",
+          jobs));
   if (files) {
-    show("files",
-         "SELECT load_id, object_key, status, rows_loaded, rows_rejected, loaded_at, error FROM load_history "
-         "ORDER BY load_id");
+    std::string which;
+    for (const EntitySpec* e : entities) {
+      which += (which.empty() ? "" : ", ") + QuoteLiteral(e->name);
+    }
+    show("files", fmt::format("SELECT load_id, object_key, entity, status, rows_loaded, rows_rejected, "
+                              "ignored_columns, loaded_at, error FROM load_history{} ORDER BY load_id",
+                              entity.empty() ? "" : " WHERE entity IN (" + which + ")"));
   }
 }
 
-void Check(const GlobalOptions& g, int& exit_code) {
+void Check(const GlobalOptions& g, const std::string& entity, int& exit_code) {
   Config config = ResolveConfig(g);
   // Through QueryAnywhere, so that the check also works while `run` holds the file.
   auto query = [&](const std::string& sql) { return QueryAnywhere(config, sql); };
-  auto failures = Must(CheckInvariants(query, config.entity));
-  if (failures.empty()) {
-    fmt::print("check: all invariants hold\n");
-    return;
+  for (const EntitySpec* e : SelectEntities(config, entity)) {
+    auto failures = Must(CheckInvariants(query, *e));
+    if (failures.empty()) {
+      fmt::print("check {}: all invariants hold\n", e->name);
+      continue;
+    }
+    for (const auto& f : failures) {
+      fmt::print(stderr, "check {} failed: {}\n", e->name, f);
+    }
+    exit_code = 1;
   }
-  for (const auto& f : failures) {
-    fmt::print(stderr, "check failed: {}\n", f);
-  }
-  exit_code = 1;
 }
 
 }  // namespace
@@ -421,38 +231,56 @@ void AddCommands(CLI::App& app, GlobalOptions& globals, StopSignal& stop, int& e
     };
   };
 
-  auto* gen = app.add_subcommand("generate", "Write generated customer files into landing (the Faker role)");
+  // --entity NAME: the entity a command is about (where it matters); each command says what it does without.
+  auto entity_option = [](CLI::App* cmd, std::string& target, const char* without) {
+    cmd->add_option("--entity", target,
+                    std::string("Entity name (see the configuration); without it: ") + without);
+  };
+
+  auto* gen = app.add_subcommand(
+      "generate", "Write generated files into landing (the Faker role): customers, or any declared entity");
   auto gen_options = std::make_shared<GenerateOptions>();
+  auto gen_entity = std::make_shared<std::string>();
+  entity_option(gen, *gen_entity, "the only declared entity");
   AddGenerateFlags(*gen, *gen_options);
-  gen->callback(guard([&, gen_options] { Generate(globals, *gen_options, stop); }));
+  gen->callback(guard([&, gen_options, gen_entity] { Generate(globals, *gen_entity, *gen_options, stop); }));
 
   auto* move = app.add_subcommand("move", "Move finished files from landing into the bucket (the NiFi role)");
   auto move_idle = std::make_shared<bool>(false);
   move->add_flag("--until-idle", *move_idle, "Move what is in landing now, then exit");
   move->callback(guard([&, move_idle] { Move(globals, *move_idle, stop); }));
 
-  auto* load =
-      app.add_subcommand("load", "Load bucket objects into the raw table, each exactly once (Snowpipe)");
+  auto* load = app.add_subcommand(
+      "load", "Load bucket objects into the raw tables of their entities, each exactly once (Snowpipe)");
   auto load_idle = std::make_shared<bool>(false);
   load->add_flag("--until-idle", *load_idle, "Load what is in the bucket now, then exit");
   load->callback(guard([&, load_idle] { Load(globals, *load_idle, stop); }));
 
   auto* merge = app.add_subcommand(
       "merge", "Run the merge procedure once: raw above the watermark -> stage -> SCD1/SCD2 dimension");
-  merge->callback(guard([&] { Merge(globals, stop); }));
+  auto merge_entity = std::make_shared<std::string>();
+  auto merge_watch = std::make_shared<bool>(false);
+  entity_option(merge, *merge_entity, "every entity, one after the other");
+  merge->add_flag(
+      "--watch", *merge_watch,
+      "Run the merge task until stopped: every merge.interval_ms, for loads other processes commit");
+  merge->callback(
+      guard([&, merge_entity, merge_watch] { Merge(globals, *merge_entity, *merge_watch, stop); }));
 
   auto* rebuild = app.add_subcommand(
       "rebuild", "Recompute the whole dimension from the retained records (after merging what is pending)");
-  rebuild->callback(guard([&] { Rebuild(globals, stop); }));
+  auto rebuild_entity = std::make_shared<std::string>();
+  entity_option(rebuild, *rebuild_entity, "every entity");
+  rebuild->callback(guard([&, rebuild_entity] { Rebuild(globals, *rebuild_entity, stop); }));
 
   auto* run = app.add_subcommand("run", "Run every role in one process until stopped (Ctrl-C)");
   auto run_options = std::make_shared<RunOptions>();
   run->add_flag("--until-idle", run_options->until_idle,
                 "Move, load and merge everything already present, then exit 0");
   run->add_flag("--quiet", run_options->quiet, "No live status line");
-  auto* generate_flag = run->add_flag("--generate", run_options->generate,
-                                      "Also run the generator (takes the generate flags below)");
-  (void)generate_flag;
+  run->add_flag("--generate", run_options->generate,
+                "Also run the generator (takes the generate flags below)");
+  entity_option(run, run_options->entity, "what --generate writes is for the only declared entity");
   AddGenerateFlags(*run, run_options->gen);
   run->callback(guard([&, run_options] { Run(globals, *run_options, stop); }));
 
@@ -460,7 +288,8 @@ void AddCommands(CLI::App& app, GlobalOptions& globals, StopSignal& stop, int& e
       app.add_subcommand("sql", "Print a query's result (works while another dimstream process runs)");
   auto query = std::make_shared<std::string>();
   auto sql_format = std::make_shared<std::string>("table");
-  sql->add_option("query", *query, "The SQL query")->required();
+  sql->add_option("query", *query, "The SQL query (every entity's tables are there: <entity>_current, ...)")
+      ->required();
   sql->add_option("--format", *sql_format, "Output format")->check(CLI::IsMember({"table", "csv", "json"}));
   sql->callback(guard([&, query, sql_format] { Sql(globals, *query, *sql_format); }));
 
@@ -468,15 +297,20 @@ void AddCommands(CLI::App& app, GlobalOptions& globals, StopSignal& stop, int& e
       app.add_subcommand("status", "Print what is where: landing, bucket, loads, raw, dimension, runs");
   auto status_files = std::make_shared<bool>(false);
   auto status_format = std::make_shared<std::string>("table");
+  auto status_entity = std::make_shared<std::string>();
   status->add_flag("--files", *status_files, "Also list every file with its loaded and rejected row counts");
   status->add_option("--format", *status_format, "Output format of the tables")
       ->check(CLI::IsMember({"table", "csv", "json"}));
-  status->callback(
-      guard([&, status_files, status_format] { Status_(globals, *status_files, *status_format); }));
+  entity_option(status, *status_entity, "every entity");
+  status->callback(guard([&, status_files, status_format, status_entity] {
+    Status_(globals, *status_entity, *status_files, *status_format);
+  }));
 
   auto* check =
       app.add_subcommand("check", "Verify the dimension's invariants; exit 1 naming the keys if one fails");
-  check->callback(guard([&] { Check(globals, exit_code); }));
+  auto check_entity = std::make_shared<std::string>();
+  entity_option(check, *check_entity, "every entity");
+  check->callback(guard([&, check_entity] { Check(globals, *check_entity, exit_code); }));
 
   auto* config =
       app.add_subcommand("config", "Print every configuration key with its default and description");

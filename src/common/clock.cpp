@@ -28,8 +28,6 @@ bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
 }
 
 // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z.
-constexpr Micros kMinTimestamp = -62135596800LL * 1000000;
-constexpr Micros kMaxTimestamp = 253402300800LL * 1000000 - 1;
 
 }  // namespace
 

@@ -8,6 +8,15 @@
 
 namespace dimstream {
 
+constexpr Micros kMicrosPerSecond = 1000000;
+constexpr Micros kMicrosPerDay = 86400 * kMicrosPerSecond;
+// The range of every date and timestamp dimstream accepts: the years 0001-9999 in UTC, as days since
+// 1970-01-01 and as Micros.
+constexpr int64_t kFirstDay = -719162;  // 0001-01-01
+constexpr int64_t kLastDay = 2932896;   // 9999-12-31
+constexpr Micros kMinTimestamp = kFirstDay * kMicrosPerDay;
+constexpr Micros kMaxTimestamp = (kLastDay + 1) * kMicrosPerDay - 1;
+
 // Wall-clock time now, in microseconds since the epoch (UTC).
 Micros NowMicros();
 

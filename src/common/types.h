@@ -37,6 +37,11 @@ struct ObjectRef {
 // Microseconds since the Unix epoch, UTC: the unit of every timestamp dimstream stores.
 using Micros = int64_t;
 
+// A 128-bit integer (the unscaled value of a wide decimal). __extension__: GCC's and Clang's own type, which
+// -Wpedantic would otherwise refuse.
+__extension__ typedef __int128 Int128;
+__extension__ typedef unsigned __int128 UInt128;
+
 }  // namespace dimstream
 
 template <typename Tag, typename T>

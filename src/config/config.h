@@ -40,11 +40,18 @@ struct Config {
 
   std::string log_level = "info";
 
-  EntitySpec entity;
+  // Every declared entity ([entity] or [[entities]]); by default the built-in customer entity alone. Each has
+  // its file_pattern resolved.
+  std::vector<EntitySpec> entities = {DefaultEntity()};
 
   // [secrets]: credentials by name, each from an environment variable or a private file, never written in
   // the configuration itself. Adapters that need one read it with ReadConfiguredSecret.
   std::map<std::string, SecretSource> secrets;
+
+  // The built-in customer entity, routed every file ("*").
+  static EntitySpec DefaultEntity();
+  // The entity called `name`; kInvalidInput naming the declared ones when there is none.
+  Result<const EntitySpec*> Entity(const std::string& name) const;
 
   std::filesystem::path Landing() const;
   std::filesystem::path Bucket() const;

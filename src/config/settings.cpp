@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "config/config.h"
+#include "config/entity_settings.h"
 
 namespace dimstream {
 namespace {
@@ -18,18 +19,6 @@ struct Setting {
   SettingInfo info;
   std::function<Status(Config&, const toml::node&)> set;
 };
-
-std::string Quote(const std::string& s) {
-  return fmt::format("\"{}\"", s);
-}
-
-std::string ListText(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    out += (i ? ", " : "") + Quote(v[i]);
-  }
-  return out + "]";
-}
 
 Setting UInt(std::string key, std::string description, uint64_t Config::*field, uint64_t min, uint64_t max) {
   Config defaults;
@@ -63,44 +52,6 @@ Setting Text(std::string key, std::string description, std::string Config::*fiel
         c.*field = *v;
         return Ok();
       }};
-}
-
-template <typename Get>
-Setting EntityText(std::string key, std::string description, Get get) {
-  Config defaults;
-  std::string k = key;
-  return {{std::move(key), "string", Quote(get(defaults)), std::move(description)},
-          [=](Config& c, const toml::node& n) -> Status {
-            auto v = n.value_exact<std::string>();
-            if (!v) {
-              return Error::Invalid(fmt::format("'{}' must be a string", k));
-            }
-            get(c) = *v;
-            return Ok();
-          }};
-}
-
-template <typename Get>
-Setting EntityList(std::string key, std::string description, Get get) {
-  Config defaults;
-  std::string k = key;
-  return {{std::move(key), "list of strings", ListText(get(defaults)), std::move(description)},
-          [=](Config& c, const toml::node& n) -> Status {
-            const toml::array* a = n.as_array();
-            if (a == nullptr) {
-              return Error::Invalid(fmt::format("'{}' must be a list of strings", k));
-            }
-            std::vector<std::string> out;
-            for (const auto& item : *a) {
-              auto v = item.value_exact<std::string>();
-              if (!v) {
-                return Error::Invalid(fmt::format("'{}' must be a list of strings", k));
-              }
-              out.push_back(*v);
-            }
-            get(c) = std::move(out);
-            return Ok();
-          }};
 }
 
 const std::vector<Setting>& Settings() {
@@ -160,20 +111,6 @@ const std::vector<Setting>& Settings() {
              "Write-ahead log size at which DuckDB checkpoints during a merge, e.g. \"1GB\"; the merge "
              "also checkpoints whenever it is idle (empty: DuckDB's default, 16MB)",
              &Config::warehouse_checkpoint_threshold));
-    s.push_back(EntityText("entity.name", "Entity name: the tables are <name>_raw, <name>_history, ...",
-                           [](Config& c) -> std::string& { return c.entity.name; }));
-    s.push_back(EntityList("entity.key_columns", "Business key (one 64-bit integer column)",
-                           [](Config& c) -> std::vector<std::string>& { return c.entity.key_columns; }));
-    s.push_back(EntityList("entity.scd1_columns", "Attributes overwritten in place on the current version",
-                           [](Config& c) -> std::vector<std::string>& { return c.entity.scd1_columns; }));
-    s.push_back(EntityList("entity.scd2_columns", "Attributes whose change opens a new version",
-                           [](Config& c) -> std::vector<std::string>& { return c.entity.scd2_columns; }));
-    s.push_back(EntityText("entity.sequence_column",
-                           "Event-time column (ISO-8601); empty: records are ordered by load commit time",
-                           [](Config& c) -> std::string& { return c.entity.sequence_column; }));
-    s.push_back(EntityText("entity.operation_column",
-                           "Operation column (I, U or D); empty: every row is an upsert",
-                           [](Config& c) -> std::string& { return c.entity.operation_column; }));
     return s;
   }();
   return settings;
@@ -211,11 +148,77 @@ Status ApplySecrets(Config& config, const toml::node& node, const std::string& o
   return Ok();
 }
 
+// [entity] (one entity) or [[entities]] (any number), each over the built-in entity's defaults. Called for
+// whichever of the two keys the top-level table holds; reads both, once.
+Status ApplyEntities(Config& config, const toml::table& top, const std::string& origin) {
+  if (top.contains("entity") && top.contains("entities")) {
+    return Error::Invalid(
+        fmt::format("{}: declare entities with [entity] (one) or [[entities]] (several), not both", origin));
+  }
+  std::vector<std::pair<std::string, const toml::table*>> tables;
+  if (const toml::node* one = top.get("entity")) {
+    if (!one->is_table()) {
+      return Error::Invalid(fmt::format("{}: 'entity' must be a table ([entity])", origin));
+    }
+    tables.emplace_back("entity", one->as_table());
+  } else if (const toml::node* many = top.get("entities")) {
+    const toml::array* a = many->as_array();
+    if (a == nullptr || a->empty() || !a->is_array_of_tables()) {
+      return Error::Invalid(fmt::format("{}: 'entities' must be one or more [[entities]] tables", origin));
+    }
+    for (size_t i = 0; i < a->size(); ++i) {
+      tables.emplace_back(fmt::format("entities[{}]", i + 1), (*a)[i].as_table());
+    }
+  }
+  if (tables.empty()) {
+    return Ok();
+  }
+  config.entities.clear();
+  for (const auto& [where, table] : tables) {
+    auto e = ParseEntityTable(*table, where);
+    if (!e.ok()) {
+      return e.error().Context(origin);
+    }
+    config.entities.push_back(std::move(*e));
+  }
+  return Ok();
+}
+
+// Once every key is read: file patterns, each entity's own rules, and what holds across them.
+Status ResolveEntities(Config& config, const std::string& origin) {
+  std::set<std::string> names;
+  for (size_t i = 0; i < config.entities.size(); ++i) {
+    EntitySpec& e = config.entities[i];
+    std::string where = config.entities.size() == 1 ? "entity" : fmt::format("entities[{}]", i + 1);
+    if (e.file_pattern.empty()) {
+      e.file_pattern = config.entities.size() == 1 ? "*" : e.name + "_*";
+    }
+    Status valid = e.Validate(where);
+    if (!valid.ok()) {
+      return valid.error().Context(origin);
+    }
+    if (!names.insert(e.name).second) {
+      return Error::Invalid(fmt::format("{}: {}: another entity is called '{}' too", origin, where, e.name));
+    }
+    if (config.merge_log_retention_days > 0 && e.sequence_type().kind != TypeKind::kTimestamp) {
+      return Error::Invalid(fmt::format(
+          "{}: merge.log_retention_days counts days of the sequence, but the first sequence column of {} is "
+          "{}, not a timestamp: set merge.log_retention_days = 0",
+          origin, where, e.sequence_type().Name()));
+    }
+  }
+  return Ok();
+}
+
 Status Apply(Config& config, const toml::table& table, const std::string& prefix, const std::string& origin) {
   for (const auto& [k, node] : table) {
     std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     if (key == "secrets") {
       DIMSTREAM_TRY(ApplySecrets(config, node, origin));
+      continue;
+    }
+    if (prefix.empty() && (key == "entity" || key == "entities")) {
+      DIMSTREAM_TRY(ApplyEntities(config, table, origin));  // reads both keys; refuses both at once
       continue;
     }
     const auto& settings = Settings();
@@ -373,10 +376,32 @@ std::filesystem::path Config::Warehouse() const {
   return OrUnder(warehouse_path, data_dir, "warehouse.duckdb");
 }
 
+EntitySpec Config::DefaultEntity() {
+  EntitySpec e;
+  e.file_pattern = "*";
+  return e;
+}
+
+Result<const EntitySpec*> Config::Entity(const std::string& name) const {
+  std::string names;
+  for (const auto& e : entities) {
+    if (e.name == name) {
+      return &e;
+    }
+    names += (names.empty() ? "" : ", ") + e.name;
+  }
+  return Error::Invalid(
+      fmt::format("no entity '{}' is declared (the configuration declares: {})", name, names));
+}
+
 std::vector<SettingInfo> DescribeSettings() {
   std::vector<SettingInfo> out;
   for (const auto& s : Settings()) {
     out.push_back(s.info);
+  }
+  for (SettingInfo info : DescribeEntitySettings()) {
+    info.key = "entity." + info.key;
+    out.push_back(std::move(info));
   }
   out.push_back({"secrets.<name>", "{ env = \"VARIABLE\" } or { file = \"path\" }", "none",
                  "A credential for an adapter, read from the environment or from a file only its owner may "
@@ -412,10 +437,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin
                                       err.source().begin.column, err.description()));
   }
   DIMSTREAM_TRY(Apply(config, parsed, "", origin));
-  Status valid = config.entity.Validate();
-  if (!valid.ok()) {
-    return valid.error().Context(origin);
-  }
+  DIMSTREAM_TRY(ResolveEntities(config, origin));
   return config;
 }
 
@@ -443,6 +465,24 @@ std::string DefaultConfigToml() {
     }
     out += fmt::format("# {} ({})\n{} = {}\n", s.info.description, s.info.type, leaf, s.info.default_value);
   }
+  out +=
+      "\n# One pipeline: [entity] with [entity.types]. Several: one [[entities]] table each, with\n"
+      "# [entities.types] after it. Every key not given takes the built-in customer entity's value below.\n"
+      "[entity]\n";
+  for (const auto& info : DescribeEntitySettings()) {
+    if (info.key == "types") {
+      continue;
+    }
+    // Keys whose default is a rule, not a value, are shown commented out.
+    bool literal = info.key != "file_pattern" && info.key != "sequence_column";
+    out += fmt::format("# {} ({})\n{}{} = {}\n", info.description, info.type, literal ? "" : "# ", info.key,
+                       info.default_value);
+  }
+  out +=
+      "[entity.types]\n"
+      "# Column types: text, bigint, double, decimal(p,s), boolean, date, timestamp. A column not named is\n"
+      "# text, a sequence column timestamp. Given key_columns of its own, an entity declares its own types.\n"
+      "customer_id = \"bigint\"\n";
   out +=
       "\n[secrets]\n"
       "# Credentials for adapters, by name: from the environment or a file only its owner may read\n"

@@ -94,6 +94,8 @@ const char* RowKindName(RowKind kind) {
       return "duplicate";
     case RowKind::kDelete:
       return "delete";
+    case RowKind::kTruncate:
+      return "truncate";
     case RowKind::kBad:
       return "bad";
   }

@@ -20,6 +20,7 @@ enum class RowKind {
   kLateUpdate,  // an SCD1 or SCD2 change whose updated_at is before the key's previous record (op U)
   kDuplicate,   // an exact copy of an earlier row
   kDelete,      // op D on a key with a current version, carrying its last values
+  kTruncate,    // a truncate record of a declared entity (EntityStream only): every key's version closes
   kBad,         // a malformed row that the loader must reject
 };
 

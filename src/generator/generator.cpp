@@ -1,11 +1,7 @@
 #include "generator/generator.h"
 
-#include <unistd.h>
-
-#include <chrono>
 #include <cmath>
 #include <limits>
-#include <system_error>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -13,46 +9,12 @@
 
 #include "common/clock.h"
 #include "generator/change_stream.h"
-#include "generator/landing_file.h"
-#include "generator/progress_bar.h"
+#include "generator/landing_loop.h"
 
 namespace dimstream {
 namespace {
 
 constexpr uint64_t kMaxKey = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-
-// Spaces rows 1/rate seconds apart on the steady clock, sleeping through StopSignal::WaitFor so that a
-// stop ends the wait at once. Owns only its schedule; used by Generate on its thread.
-class Pacer {
- public:
-  explicit Pacer(double rate) : rate_(rate), base_(std::chrono::steady_clock::now()) {}
-
-  // Waits until the next row is due. False when a stop was requested.
-  bool WaitTurn(const StopSignal& stop) {
-    if (rate_ <= 0) {
-      return !stop.Requested();
-    }
-    using Clock = std::chrono::steady_clock;
-    const auto due = base_ + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(static_cast<double>(n_) / rate_));
-    const auto now = Clock::now();
-    if (now - due > std::chrono::seconds(1)) {
-      // Far behind (a slow disk, a suspended process): forget the debt rather than burst to catch up.
-      base_ = now - (due - base_);
-    } else if (due - now > std::chrono::milliseconds(1)) {
-      if (stop.WaitFor(due - now)) {
-        return false;
-      }
-    }
-    ++n_;
-    return !stop.Requested();
-  }
-
- private:
-  double rate_;
-  std::chrono::steady_clock::time_point base_;
-  uint64_t n_ = 0;
-};
 
 Status CheckShare(const char* flag, double value) {
   if (!(value >= 0.0 && value <= 1.0)) {
@@ -117,6 +79,12 @@ void AddGenerateFlags(CLI::App& app, GenerateOptions& options) {
       ->check(share)
       ->capture_default_str()
       ->group(group);
+  app.add_option("--truncate-share", options.truncate_share,
+                 "Share of rows that are truncate records (entities with truncate_values only): the key "
+                 "columns empty, a sequence after every earlier row")
+      ->check(share)
+      ->capture_default_str()
+      ->group(group);
   app.add_option("--bad-share", options.bad_share,
                  "Share of malformed rows (field count, key, updated_at, op, UTF-8) the loader must reject")
       ->check(share)
@@ -156,13 +124,15 @@ Status ValidateGenerateOptions(const GenerateOptions& o) {
   DIMSTREAM_TRY(CheckShare("--duplicate-share", o.duplicate_share));
   DIMSTREAM_TRY(CheckShare("--delete-share", o.delete_share));
   DIMSTREAM_TRY(CheckShare("--late-share", o.late_share));
+  DIMSTREAM_TRY(CheckShare("--truncate-share", o.truncate_share));
   DIMSTREAM_TRY(CheckShare("--bad-share", o.bad_share));
   DIMSTREAM_TRY(CheckShare("--null-share", o.null_share));
-  const double sum = o.update_share + o.duplicate_share + o.delete_share + o.late_share + o.bad_share;
+  const double sum =
+      o.update_share + o.duplicate_share + o.delete_share + o.late_share + o.truncate_share + o.bad_share;
   if (sum > 1.0 + 1e-9) {
     return Error::Invalid(fmt::format(
-        "--update-share, --duplicate-share, --delete-share, --late-share and --bad-share add up to {}; they "
-        "are shares of all rows and may add up to at most 1 (the rest are new keys)",
+        "--update-share, --duplicate-share, --delete-share, --late-share, --truncate-share and --bad-share "
+        "add up to {}; they are shares of all rows and may add up to at most 1 (the rest are new keys)",
         sum));
   }
   if (!(o.rate >= 0.0) || !std::isfinite(o.rate)) {
@@ -187,64 +157,20 @@ Result<GenerateStats> Generate(
     const GenerateOptions& options, const std::filesystem::path& landing, const StopSignal& stop,
     const std::function<void(const std::filesystem::path&, const GenerateStats&)>& on_file) {
   DIMSTREAM_TRY(ValidateGenerateOptions(options));
-  std::error_code ec;
-  std::filesystem::create_directories(landing, ec);
-  if (ec) {
-    std::string message =
-        fmt::format("cannot create landing directory {}: {}", landing.string(), ec.message());
-    return ec == std::errc::no_space_on_device ? Error::Retryable(std::move(message))
-                                               : Error::Permanent(std::move(message));
+  if (options.truncate_share > 0) {
+    return Error::Invalid(fmt::format(
+        "--truncate-share is {}; the built-in customer entity has no truncate values (declare an entity "
+        "with truncate_values and generate it with --entity)",
+        options.truncate_share));
   }
-
   ChangeStream stream(options, *ParseTimestamp(options.start_time));
   if (stream.writes_event_time() != options.event_time || stream.writes_op() != options.with_op) {
     spdlog::debug("generator: writing{}{} because deletes or late rows were asked for",
                   stream.writes_event_time() ? " updated_at" : "", stream.writes_op() ? " op" : "");
   }
-  const bool endless = options.rate > 0 && options.rows == 0;
-  const bool more_rows_wanted = endless || options.rows > 0;
-  LandingFileWriter writer(landing);
-  ProgressBar progress(options.progress && isatty(STDERR_FILENO) == 1, endless ? 0 : options.rows);
-  Pacer pacer(options.rate);
-  GenerateStats stats;
-
-  bool stopping = !more_rows_wanted;
-  while (!stopping && (endless || stats.rows < options.rows)) {
-    DIMSTREAM_TRY(writer.Open());
-    DIMSTREAM_TRY(writer.Append(stream.Header()));
-    uint64_t in_file = 0;
-    while (in_file < options.rows_per_file && (endless || stats.rows < options.rows)) {
-      if (!pacer.WaitTurn(stop)) {
-        stopping = true;
-        break;
-      }
-      const StreamRow row = stream.Next();
-      DIMSTREAM_TRY(writer.Append(row.line));
-      ++in_file;
-      ++stats.rows;
-      if (row.kind == RowKind::kBad) {
-        ++stats.bad_rows;
-      }
-      progress.Update(stats.rows);
-    }
-    if (in_file == 0) {
-      // Stopped before the first row: an empty file would only be noise for the loader.
-      writer.Discard();
-      break;
-    }
-    // Published even when stopped half-way: every row counted in the stats is then on disk.
-    Result<std::filesystem::path> path = writer.Publish();
-    if (!path.ok()) {
-      return path.error();
-    }
-    ++stats.files;
-    spdlog::debug("generator: wrote {} ({} rows)", path->string(), in_file);
-    if (on_file) {
-      on_file(*path, stats);
-    }
-  }
-  progress.Finish();
-  return stats;
+  return WriteLandingFiles(
+      options, landing, "customer", stream.Header(),
+      [&stream]() -> Result<StreamRow> { return stream.Next(); }, stop, on_file);
 }
 
 }  // namespace dimstream

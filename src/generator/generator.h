@@ -30,6 +30,8 @@ struct GenerateOptions {
                                  // same updated_at)
   double delete_share = 0.0;     // share of rows that are op=D on an existing key
   double late_share = 0.0;       // share of rows whose updated_at is earlier than that key's previous record
+  double truncate_share = 0.0;   // share of rows that are truncate records (declared entities with
+                                 // truncate_values only; the built-in customer entity has none)
   double bad_share = 0.0;   // share of malformed rows (wrong field count, non-integer key, bad updated_at,
                             // bad op, invalid UTF-8)
   double null_share = 0.0;  // share of attribute fields left empty (NULL)
@@ -42,10 +44,10 @@ struct GenerateOptions {
 };
 
 // Adds the generate flags (--seed, --rows, --rows-per-file, --key-space, --first-key, --update-share,
-// --scd2-share, --duplicate-share, --delete-share, --late-share, --bad-share, --null-share, --event-time,
-// --with-op, --rate, --start-time, --no-progress) with help text and range validation to `app`; used by
-// both `generate` and `run --generate`. What one flag cannot check alone (the shares adding up to more
-// than 1) is checked by ValidateGenerateOptions, which Generate calls first.
+// --scd2-share, --duplicate-share, --delete-share, --late-share, --truncate-share, --bad-share, --null-share,
+// --event-time, --with-op, --rate, --start-time, --no-progress) with help text and range validation to
+// `app`; used by both `generate` and `run --generate`. What one flag cannot check alone (the shares adding up
+// to more than 1) is checked by ValidateGenerateOptions, which Generate calls first.
 void AddGenerateFlags(CLI::App& app, GenerateOptions& options);
 
 // Checks `options` without touching anything: kInvalidInput naming the flag when one is out of range,
@@ -65,8 +67,9 @@ struct GenerateStats {
 // 000001, and appear atomically (written as .customer_*.tmp, fsync'd, renamed without replacing anything).
 // Their content depends on `options` alone, never on the clock or on where files are split. On a stop
 // request the file being written is published with the rows it has, so every counted row is on disk.
-// Creates `landing` if needed. Errors: kInvalidInput for bad options, kRetryable for a full disk,
-// kPermanent for other I/O failures. Runs on the caller's thread.
+// Creates `landing` if needed. Errors: kInvalidInput for bad options (--truncate-share above 0 among
+// them: customers have no truncate values), kRetryable for a full disk, kPermanent for other I/O failures.
+// Runs on the caller's thread. GenerateEntity (entity_generator.h) does the same for a declared entity.
 Result<GenerateStats> Generate(
     const GenerateOptions& options, const std::filesystem::path& landing, const StopSignal& stop,
     const std::function<void(const std::filesystem::path&, const GenerateStats&)>& on_file);

@@ -60,7 +60,8 @@ RenameResult RenameNoReplace(const std::filesystem::path& from, const std::files
 
 }  // namespace
 
-LandingFileWriter::LandingFileWriter(std::filesystem::path dir) : dir_(std::move(dir)) {}
+LandingFileWriter::LandingFileWriter(std::filesystem::path dir, std::string prefix)
+    : dir_(std::move(dir)), prefix_(std::move(prefix)) {}
 
 LandingFileWriter::~LandingFileWriter() {
   Discard();
@@ -76,7 +77,7 @@ Status LandingFileWriter::Open() {
   Discard();
   for (int attempt = 0; attempt < kNameAttempts; ++attempt) {
     // The pid keeps two generators on one landing directory apart; O_EXCL skips a leftover of a crash.
-    std::filesystem::path path = dir_ / fmt::format(".customer_{}_{}.csv.tmp", getpid(), ++tmp_counter_);
+    std::filesystem::path path = dir_ / fmt::format(".{}_{}_{}.csv.tmp", prefix_, getpid(), ++tmp_counter_);
     const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) {
       fd_ = fd;
@@ -131,7 +132,7 @@ Result<std::filesystem::path> LandingFileWriter::Publish() {
   const std::string stamp = FormatCompactTimestamp(NowMicros());
   for (int attempt = 0; attempt < kNameAttempts; ++attempt) {
     const std::filesystem::path final_path =
-        dir_ / fmt::format("customer_{}_{:06}.csv", stamp, next_sequence_++);
+        dir_ / fmt::format("{}_{}_{:06}.csv", prefix_, stamp, next_sequence_++);
     int err = 0;
     RenameResult result = RenameNoReplace(tmp_path_, final_path, err);
     if (result == RenameResult::kUnsupported) {

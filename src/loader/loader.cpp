@@ -33,14 +33,28 @@ Result<OnError> ParseOnError(const std::string& text) {
   return Error::Invalid("on_error must be continue, skip_file or abort_file, not '" + text + "'");
 }
 
-Loader::Loader(LoaderOptions options, EntitySpec entity, ObjectStore& store, NotificationQueue* queue,
-               Warehouse& warehouse, std::function<void()> on_commit)
+Loader::Loader(LoaderOptions options, std::vector<EntitySpec> entities, ObjectStore& store,
+               NotificationQueue* queue, Warehouse& warehouse,
+               std::function<void(const std::string&)> on_commit)
     : options_(options),
-      entity_(std::move(entity)),
+      entities_(std::move(entities)),
       store_(store),
       queue_(queue),
       warehouse_(warehouse),
       on_commit_(std::move(on_commit)) {}
+
+namespace {
+
+std::vector<EntitySpec> RoutedEverything(EntitySpec entity) {
+  entity.file_pattern = std::string(1, '*');  // (= "*" trips a false -Wrestrict in g++ 12)
+  return {std::move(entity)};
+}
+
+}  // namespace
+
+Loader::Loader(LoaderOptions options, EntitySpec entity, ObjectStore& store, NotificationQueue* queue,
+               Warehouse& warehouse, std::function<void(const std::string&)> on_commit)
+    : Loader(options, RoutedEverything(std::move(entity)), store, queue, warehouse, std::move(on_commit)) {}
 
 Result<LoadReceipt> Loader::LoadObject(const ObjectInfo& object) {
   const std::string& key = object.key.get();
@@ -70,11 +84,19 @@ Result<LoadReceipt> Loader::LoadObject(const ObjectInfo& object) {
   }
 
   ParsedObject parsed;
-  ParseOptions parse_options{options_.max_reject_bytes, options_.on_error == OnError::kAbortFile};
-  ParseObject(*content, entity_, parse_options, parsed);
+  auto entity = RouteObject(entities_, key);
+  if (!entity.ok()) {
+    parsed.failed = true;
+    parsed.error = entity.error().message;
+  } else {
+    request.entity = (*entity)->name;
+    ParseOptions parse_options{options_.max_reject_bytes, options_.on_error == OnError::kAbortFile};
+    ParseObject(*content, **entity, parse_options, parsed);
+  }
   request.failed = parsed.failed;
   request.error = parsed.error;
   request.rejects = std::move(parsed.rejects);
+  request.ignored_columns = parsed.ignored_columns;
   if (!request.failed && !request.rejects.empty() && options_.on_error != OnError::kContinue) {
     request.failed = true;
     const RejectedRow& first = request.rejects.front();
@@ -100,8 +122,8 @@ Result<LoadReceipt> Loader::LoadObject(const ObjectInfo& object) {
     } else {
       spdlog::info("loaded {}: {} rows, {} rejected (load {})", key, rows, rejects, receipt->load_id);
     }
-    if (on_commit_) {
-      on_commit_();
+    if (on_commit_ && !request.entity.empty()) {
+      on_commit_(request.entity);
     }
   }
   return receipt;

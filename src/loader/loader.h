@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/stop.h"
 #include "config/entity.h"
@@ -37,8 +38,14 @@ struct LoaderStats {
 // after each committed load, so that the merge task can start at once.
 class Loader {
  public:
+  // Each object goes to the entity whose file_pattern matches its key (RouteObject); `on_commit` is called
+  // with that entity's name.
+  Loader(LoaderOptions options, std::vector<EntitySpec> entities, ObjectStore& store,
+         NotificationQueue* queue, Warehouse& warehouse,
+         std::function<void(const std::string& entity)> on_commit = {});
+  // One entity, whatever the object keys.
   Loader(LoaderOptions options, EntitySpec entity, ObjectStore& store, NotificationQueue* queue,
-         Warehouse& warehouse, std::function<void()> on_commit = {});
+         Warehouse& warehouse, std::function<void(const std::string& entity)> on_commit = {});
 
   // Loads one object if this content was not loaded before. kNotFound if it vanished.
   Result<LoadReceipt> LoadObject(const ObjectInfo& object);
@@ -56,11 +63,11 @@ class Loader {
   void Count(const Result<LoadReceipt>& r, uint64_t rows, uint64_t rejects);
 
   LoaderOptions options_;
-  EntitySpec entity_;
+  std::vector<EntitySpec> entities_;
   ObjectStore& store_;
   NotificationQueue* queue_;
   Warehouse& warehouse_;
-  std::function<void()> on_commit_;
+  std::function<void(const std::string&)> on_commit_;
   LoaderStats stats_;
 };
 

@@ -11,35 +11,64 @@ Result<std::vector<std::string>> CheckInvariants(Warehouse& warehouse, const Ent
 }
 
 Result<std::vector<std::string>> CheckInvariants(const QueryFn& query, const EntitySpec& entity) {
-  std::string key = QuoteIdent(entity.key_column());
+  std::string keys = IdentList(entity.key_columns);
+  // One text per key, for the message: "42", or "(acme, 7)" for a composite key.
+  std::string key_text;
+  if (entity.key_columns.size() == 1) {
+    key_text = fmt::format("CAST({} AS VARCHAR)", QuoteIdent(entity.key_columns.front()));
+  } else {
+    std::string parts;
+    for (const auto& k : entity.key_columns) {
+      parts += (parts.empty() ? "" : ", ") + fmt::format("CAST({} AS VARCHAR)", QuoteIdent(k));
+    }
+    key_text = "'(' || concat_ws(', ', " + parts + ") || ')'";
+  }
+  std::vector<std::string> from_cols = {"valid_from"};
+  std::vector<std::string> to_cols = {"valid_to"};
+  for (const auto& c : entity.extra_sequence_columns()) {
+    from_cols.push_back("valid_from_" + c);
+    to_cols.push_back("valid_to_" + c);
+  }
+  std::string from = IdentList(from_cols);
+  std::string to = IdentList(to_cols);
+  std::string next_from;  // lead(valid_from) AS n_valid_from, ...
+  std::string next_row;   // (n_valid_from, ...)
+  for (const auto& c : from_cols) {
+    next_from += fmt::format(", lead({0}) OVER (PARTITION BY {1} ORDER BY {2}) AS {3}", QuoteIdent(c), keys,
+                             from, QuoteIdent("n_" + c));
+    next_row += (next_row.empty() ? "" : ", ") + QuoteIdent("n_" + c);
+  }
   std::string history = QuoteIdent(entity.history_table());
   std::string current = QuoteIdent(entity.current_table());
-  std::string attrs = IdentList(entity.attribute_columns());
+  std::vector<std::string> dims = entity.key_columns;
+  for (const auto& a : entity.attribute_columns()) {
+    dims.push_back(a);
+  }
+  std::string values = IdentList(dims) + ", " + from;
   struct Invariant {
     std::string name;
-    std::string keys_sql;  // returns the offending keys
+    std::string keys_sql;  // returns the offending keys, as text
   };
   const Invariant invariants[] = {
       {"more than one current version",
-       fmt::format("SELECT {0} FROM {1} WHERE is_current GROUP BY {0} HAVING count(*) > 1", key, history)},
+       fmt::format("SELECT {0} FROM {1} WHERE is_current GROUP BY {2} HAVING count(*) > 1", key_text, history,
+                   keys)},
       {"is_current disagrees with valid_to",
-       fmt::format("SELECT DISTINCT {0} FROM {1} WHERE is_current IS DISTINCT FROM (valid_to IS NULL)", key,
-                   history)},
+       fmt::format("SELECT DISTINCT {} FROM {} WHERE is_current IS DISTINCT FROM (valid_to IS NULL)",
+                   key_text, history)},
       {"a version ends before it starts",
-       fmt::format("SELECT DISTINCT {0} FROM {1} WHERE valid_to <= valid_from", key, history)},
-      {"versions overlap or leave a gap not made by a delete",
+       fmt::format("SELECT DISTINCT {} FROM {} WHERE valid_to IS NOT NULL AND ({}) <= ({})", key_text,
+                   history, to, from)},
+      {"versions overlap or leave a gap not made by a delete or truncate",
        fmt::format(
-           "SELECT DISTINCT {0} FROM (SELECT {0}, valid_to, _ended_by_delete, lead(valid_from) OVER "
-           "(PARTITION "
-           "BY {0} ORDER BY valid_from) AS next_from FROM {1}) WHERE next_from IS NOT NULL AND (valid_to IS "
-           "NULL OR valid_to > next_from OR (valid_to < next_from AND NOT _ended_by_delete))",
-           key, history)},
+           "SELECT DISTINCT {0} FROM (SELECT {1}, {2}, _ended_by_delete{3} FROM {4}) WHERE {5} IS NOT NULL "
+           "AND (valid_to IS NULL OR ({2}) > ({6}) OR (({2}) < ({6}) AND NOT _ended_by_delete))",
+           key_text, keys, to, next_from, history, QuoteIdent("n_" + from_cols.front()), next_row)},
       {entity.current_table() + " differs from the open versions of " + entity.history_table(),
        fmt::format(
-           "SELECT DISTINCT {0} FROM ((SELECT {0}, {2}, valid_from FROM {1} WHERE is_current EXCEPT ALL "
-           "SELECT {0}, {2}, valid_from FROM {3}) UNION ALL (SELECT {0}, {2}, valid_from FROM {3} EXCEPT ALL "
-           "SELECT {0}, {2}, valid_from FROM {1} WHERE is_current))",
-           key, history, attrs, current)},
+           "SELECT DISTINCT {0} FROM ((SELECT {1} FROM {2} WHERE is_current EXCEPT ALL SELECT {1} FROM {3}) "
+           "UNION ALL (SELECT {1} FROM {3} EXCEPT ALL SELECT {1} FROM {2} WHERE is_current))",
+           key_text, values, history, current)},
   };
   std::vector<std::string> failures;
   for (const Invariant& inv : invariants) {
@@ -50,14 +79,21 @@ Result<std::vector<std::string>> CheckInvariants(const QueryFn& query, const Ent
     if (r->rows.empty()) {
       continue;
     }
-    std::string keys;
+    std::string shown;
     for (size_t i = 0; i < r->rows.size() && i < 20; ++i) {
-      keys += (i ? ", " : "") + r->rows[i][0].value_or("NULL");
+      shown += (i ? ", " : "") + r->rows[i][0].value_or("NULL");
     }
     if (r->rows.size() > 20) {
-      keys += ", ...";
+      shown += ", ...";
     }
-    failures.push_back(fmt::format("{}: {} {}", inv.name, entity.key_column(), keys));
+    std::string key_name = entity.key_columns.size() == 1 ? entity.key_columns.front() : "(" + [&] {
+      std::string out;
+      for (const auto& k : entity.key_columns) {
+        out += (out.empty() ? "" : ", ") + k;
+      }
+      return out;
+    }() + ")";
+    failures.push_back(fmt::format("{}: {} {}", inv.name, key_name, shown));
   }
   return failures;
 }

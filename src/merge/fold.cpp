@@ -2,118 +2,171 @@
 
 #include <algorithm>
 
-#include "common/attribute_hash.h"
+#include "common/typed_value.h"
 
 namespace dimstream {
 namespace {
 
-uint64_t Hash(const std::vector<Value>& values, size_t from, size_t to) {
-  AttributeHash hash;
-  for (size_t i = from; i < to; ++i) {
-    values[i] ? hash.Add(*values[i]) : hash.AddNull();
+bool Before(const MergeRecord& a, const MergeRecord& b) {
+  int c = a.seq.compare(b.seq);
+  return c < 0 || (c == 0 && a.arrival < b.arrival);
+}
+
+// Calls f with each record of one key and each truncate, merged in (sequence, arrival) order, that no later
+// arrival with the same sequence supersedes (SEMANTICS.md section 4).
+template <typename F>
+void ForEachEffective(const std::vector<MergeRecord>& records, const std::vector<MergeRecord>& truncates,
+                      F&& f) {
+  size_t i = 0;
+  size_t j = 0;
+  const MergeRecord* prev = nullptr;
+  while (i < records.size() || j < truncates.size()) {
+    const MergeRecord* cur = nullptr;
+    if (j == truncates.size() || (i < records.size() && Before(records[i], truncates[j]))) {
+      cur = &records[i++];
+    } else {
+      cur = &truncates[j++];
+    }
+    if (prev != nullptr && prev->seq != cur->seq) {
+      f(*prev);
+    }
+    prev = cur;
   }
-  return hash.Digest();
+  if (prev != nullptr) {
+    f(*prev);
+  }
 }
 
-bool Scd2Differs(const std::vector<Value>& a, const std::vector<Value>& b, size_t scd1_count) {
-  // std::optional compares NULL equal to NULL and different from any value, as the contract says.
-  return !std::equal(a.begin() + static_cast<std::ptrdiff_t>(scd1_count), a.end(),
-                     b.begin() + static_cast<std::ptrdiff_t>(scd1_count));
+Version Open(uint64_t key_id, uint32_t key_ord, const MergeRecord& r) {
+  Version v;
+  v.key_id = key_id;
+  v.key_ord = key_ord;
+  v.valid_from = r.seq;
+  v.opened_arrival = r.arrival;
+  v.updated_arrival = r.arrival;
+  v.scd1_arrival = r.arrival;
+  v.scd1_hash = r.scd1_hash;
+  v.scd2_hash = r.scd2_hash;
+  return v;
 }
 
-// Records of one key ordered by (sequence, arrival): a later arrival with the same sequence supersedes
-// record i, which then leaves no trace.
-template <typename Record>
-bool Superseded(const std::vector<Record>& records, size_t i) {
-  return i + 1 < records.size() && records[i + 1].seq == records[i].seq;
+// SCD1 in place: `r` changes no SCD2 value of `v`.
+void Touch(Version& v, const MergeRecord& r) {
+  v.updated_arrival = r.arrival;
+  v.scd1_arrival = r.arrival;
+  v.scd1_hash = r.scd1_hash;
 }
 
-// Ends the open version at `at` and appends it to the key's versions.
-void Close(std::optional<Version>& current, Micros at, bool by_delete, std::vector<Version>& out) {
-  current->valid_to = at;
+// Ends the open version with record `r` and appends it to the key's versions.
+void Close(std::optional<Version>& current, const MergeRecord& r, bool by_delete, std::vector<Version>& out) {
+  current->closed_arrival = r.arrival;
   current->ended_by_delete = by_delete;
   out.push_back(std::move(*current));
   current.reset();
 }
 
-void SetHashes(std::vector<Version>& out, size_t start, size_t scd1_count) {
+// scd1_scope = all_versions: every version of the key carries its latest upsert's SCD1 values.
+void SpreadLatest(std::vector<Version>& out, size_t start, const MergeRecord* latest) {
+  if (latest == nullptr) {
+    return;
+  }
   for (size_t i = start; i < out.size(); ++i) {
-    out[i].scd1_hash = Hash(out[i].attributes, 0, scd1_count);
-    out[i].scd2_hash = Hash(out[i].attributes, scd1_count, out[i].attributes.size());
+    out[i].scd1_arrival = latest->arrival;
+    out[i].scd1_hash = latest->scd1_hash;
   }
 }
 
 }  // namespace
 
-void FoldKey(const std::vector<LogRecord>& records, size_t scd1_count, std::vector<Version>& out) {
+void FoldKey(const std::vector<MergeRecord>& records, const std::vector<MergeRecord>& truncates,
+             Scd1Scope scope, std::vector<Version>& out) {
+  if (records.empty()) {
+    return;
+  }
+  const uint64_t key_id = records.front().key_id;
+  const uint32_t key_ord = records.front().key_ord;
   size_t start = out.size();
   std::optional<Version> current;
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (Superseded(records, i)) {
-      continue;
-    }
-    const LogRecord& r = records[i];
-    if (r.is_delete) {
+  const MergeRecord* latest = nullptr;
+  ForEachEffective(records, truncates, [&](const MergeRecord& r) {
+    if (r.op != Operation::kUpsert) {
       if (current) {
-        Close(current, r.seq, true, out);
+        Close(current, r, true, out);
       }
-      continue;
+      return;
     }
-    if (current && Scd2Differs(current->attributes, r.attributes, scd1_count)) {
-      Close(current, r.seq, false, out);
+    latest = &r;
+    if (current && r.scd2_hash != current->scd2_hash) {
+      Close(current, r, false, out);
     }
     if (!current) {
-      current = Version{r.key, r.attributes, r.seq, std::nullopt, false, r.arrival, r.arrival};
+      current = Open(key_id, key_ord, r);
     } else {
-      current->attributes = r.attributes;  // SCD1 in place; the SCD2 attributes are equal
-      current->updated_arrival = r.arrival;
+      Touch(*current, r);
     }
-  }
+  });
   if (current) {
     out.push_back(std::move(*current));
   }
-  SetHashes(out, start, scd1_count);
+  if (scope == Scd1Scope::kAllVersions) {
+    SpreadLatest(out, start, latest);
+  }
 }
 
-FoldStep FoldOnto(int64_t key, const KeyState* state, const std::vector<StagedRecord>& records,
-                  std::vector<Version>& out) {
+FoldStep FoldOnto(uint64_t key_id, const KeyState* state, const std::vector<MergeRecord>& records,
+                  const std::vector<MergeRecord>& truncates, Scd1Scope scope, std::vector<Version>& out) {
   FoldStep step;
   size_t start = out.size();
   // The version open before the run stays "untouched" until a record either closes it as it was or
   // rewrites it in place; from then on it is `current`, like a version opened in this run.
   bool untouched = state != nullptr && state->open();
+  const int64_t ref = records.empty() ? 0 : records.front().arrival;
   std::optional<Version> current;
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (Superseded(records, i)) {
-      continue;
-    }
-    const StagedRecord& r = records[i];
-    if (untouched && (r.is_delete || r.scd2_hash != state->scd2_hash)) {
-      step.closed = VersionClose{key, state->open_from, r.seq, r.is_delete};
+  const MergeRecord* latest = nullptr;
+  ForEachEffective(records, truncates, [&](const MergeRecord& r) {
+    bool ends = r.op != Operation::kUpsert;
+    if (untouched) {
       untouched = false;
-    } else if (untouched) {
-      // SCD1 in place on the version open before: its valid_from and opener, the record's values.
-      current = Version{key, {}, state->open_from, std::nullopt, false, state->opened_arrival, r.arrival};
-      current->scd2_hash = state->scd2_hash;
-      step.rewrote_open = true;
-      untouched = false;
-    } else if (current && (r.is_delete || r.scd2_hash != current->scd2_hash)) {
-      Close(current, r.seq, r.is_delete, out);
+      if (ends || r.scd2_hash != state->scd2_hash) {
+        step.edit = OpenVersionEdit{key_id, state->opened_arrival, ref, r.arrival, ends};
+      } else {
+        // SCD1 in place on the version open before: its opener and valid_from, the record's values.
+        current = Version{};
+        current->key_id = key_id;
+        current->opened_arrival = state->opened_arrival;
+        current->scd2_hash = state->scd2_hash;
+        Touch(*current, r);
+        step.edit = OpenVersionEdit{key_id, state->opened_arrival, ref, 0, false};
+        step.rewrote_open = true;
+        latest = &r;
+        return;
+      }
     } else if (current) {
-      current->updated_arrival = r.arrival;
+      if (ends) {
+        Close(current, r, true, out);
+        return;
+      }
+      if (r.scd2_hash != current->scd2_hash) {
+        Close(current, r, false, out);
+      } else {
+        Touch(*current, r);
+        latest = &r;
+        return;
+      }
     }
-    if (!current && !r.is_delete) {
-      current = Version{key, {}, r.seq, std::nullopt, false, r.arrival, r.arrival};
-      current->scd2_hash = r.scd2_hash;
+    if (!ends) {
+      current = Open(key_id, 0, r);
+      latest = &r;
     }
-    if (current) {
-      current->scd1_hash = r.scd1_hash;
-    }
-  }
+  });
   if (current) {
     out.push_back(std::move(*current));
   }
-  Micros last_seq = records.empty() ? INT64_MIN : records.back().seq;
+  if (scope == Scd1Scope::kAllVersions) {
+    SpreadLatest(out, start, latest);
+  }
+  step.latest_upsert = latest != nullptr ? latest->arrival : 0;
+  uint64_t last_seq = records.empty() ? 0 : OrderedFloor(records.back().seq);
   if (state != nullptr) {
     last_seq = std::max(last_seq, state->last_seq);
   }
@@ -126,12 +179,11 @@ FoldStep FoldOnto(int64_t key, const KeyState* state, const std::vector<StagedRe
   return step;
 }
 
-KeyState StateAfter(std::span<const Version> versions, Micros last_seq) {
+KeyState StateAfter(std::span<const Version> versions, uint64_t last_seq) {
   KeyState s;
   s.last_seq = last_seq;
-  if (!versions.empty() && !versions.back().valid_to) {
+  if (!versions.empty() && versions.back().open()) {
     const Version& v = versions.back();
-    s.open_from = v.valid_from;
     s.opened_arrival = v.opened_arrival;
     s.scd1_hash = v.scd1_hash;
     s.scd2_hash = v.scd2_hash;

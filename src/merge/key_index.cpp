@@ -11,8 +11,8 @@ namespace dimstream {
 namespace {
 
 // A 64-bit finalizer (splitmix64's): customer ids are often dense, linear probing wants them spread.
-uint64_t Mix(int64_t key) {
-  auto x = static_cast<uint64_t>(key);
+uint64_t Mix(uint64_t key) {
+  uint64_t x = key;
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ULL;
   x ^= x >> 27;
@@ -23,16 +23,16 @@ uint64_t Mix(int64_t key) {
 
 }  // namespace
 
-size_t KeyIndex::SlotOf(int64_t key) const {
+size_t KeyIndex::SlotOf(uint64_t key) const {
   size_t mask = slots_.size() - 1;
   size_t i = Mix(key) & mask;
-  while (slots_[i].used() && slots_[i].key != key) {
+  while (slots_[i].used() && slots_[i].key_id != key) {
     i = (i + 1) & mask;
   }
   return i;
 }
 
-const KeyState* KeyIndex::Find(int64_t key) const {
+const KeyState* KeyIndex::Find(uint64_t key) const {
   if (slots_.empty()) {
     return nullptr;
   }
@@ -40,17 +40,33 @@ const KeyState* KeyIndex::Find(int64_t key) const {
   return s.used() ? &s.state : nullptr;
 }
 
-void KeyIndex::Put(int64_t key, const KeyState& state) {
-  assert(state.last_seq != INT64_MIN);
+void KeyIndex::Put(uint64_t key, const KeyState& state) {
+  assert(state.opened_arrival >= 0);
   if ((size_ + 1) * 8 > slots_.size() * 7) {
     Grow(std::max<size_t>(slots_.size() * 2, 1024));
   }
   Slot& s = slots_[SlotOf(key)];
   if (!s.used()) {
-    s.key = key;
+    s.key_id = key;
     ++size_;
   }
   s.state = state;
+  max_last_seq_ = std::max(max_last_seq_, state.last_seq);
+}
+
+void KeyIndex::CloseAll() {
+  for (Slot& s : slots_) {
+    if (s.used()) {
+      s.state.opened_arrival = 0;
+      s.state.scd1_hash = 0;
+      s.state.scd2_hash = 0;
+    }
+  }
+}
+
+uint64_t KeyIndex::Bytes() const {
+  // An unordered_set node is a key and a next pointer, plus a bucket pointer.
+  return slots_.capacity() * sizeof(Slot) + colliding_.size() * 3 * sizeof(void*);
 }
 
 void KeyIndex::Reserve(size_t keys) {
@@ -63,6 +79,8 @@ void KeyIndex::Reserve(size_t keys) {
 void KeyIndex::Clear() {
   std::vector<Slot>().swap(slots_);
   size_ = 0;
+  max_last_seq_ = 0;
+  colliding_.clear();
 }
 
 void KeyIndex::Grow(size_t capacity) {
@@ -71,14 +89,14 @@ void KeyIndex::Grow(size_t capacity) {
   slots_.assign(capacity, Slot{});
   for (const Slot& s : old) {
     if (s.used()) {
-      slots_[SlotOf(s.key)] = s;
+      slots_[SlotOf(s.key_id)] = s;
     }
   }
 }
 
 namespace {
 
-constexpr char kMagic[8] = {'D', 'S', 'K', 'E', 'Y', 'S', '0', '2'};
+constexpr char kMagic[8] = {'D', 'S', 'K', 'E', 'Y', 'S', '0', '3'};
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -91,6 +109,7 @@ struct Header {
   int64_t horizon;
   uint64_t count;
   uint64_t slot_size;
+  uint64_t colliding;  // key ids after the slots
 };
 
 }  // namespace
@@ -100,7 +119,8 @@ Status KeyIndex::Save(const std::filesystem::path& path, SnapshotTag tag) const 
   tmp += ".tmp";
   File f(std::fopen(tmp.c_str(), "wb"));
   if (!f) {
-    return Error::Retryable("cannot write the key index snapshot " + tmp.string() + ": " + std::strerror(errno));
+    return Error::Retryable("cannot write the key index snapshot " + tmp.string() + ": " +
+                            std::strerror(errno));
   }
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof(kMagic));
@@ -108,6 +128,7 @@ Status KeyIndex::Save(const std::filesystem::path& path, SnapshotTag tag) const 
   h.horizon = tag.horizon;
   h.count = size_;
   h.slot_size = sizeof(Slot);
+  h.colliding = colliding_.size();
   bool ok = std::fwrite(&h, sizeof(h), 1, f.get()) == 1;
   // Used slots only, in slot order; Load re-inserts them.
   constexpr size_t kBatch = 4096;
@@ -122,6 +143,8 @@ Status KeyIndex::Save(const std::filesystem::path& path, SnapshotTag tag) const 
       batch.clear();
     }
   }
+  std::vector<uint64_t> colliding(colliding_.begin(), colliding_.end());
+  ok = ok && std::fwrite(colliding.data(), sizeof(uint64_t), colliding.size(), f.get()) == colliding.size();
   ok = ok && std::fflush(f.get()) == 0;
   f.reset();
   std::error_code ec;
@@ -143,7 +166,7 @@ Result<std::optional<KeyIndex::SnapshotTag>> KeyIndex::Load(const std::filesyste
   }
   Header h{};
   if (std::fread(&h, sizeof(h), 1, f.get()) != 1 || std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0 ||
-      h.slot_size != sizeof(Slot)) {
+      h.slot_size != sizeof(Slot) || h.colliding > h.count) {
     return std::optional<SnapshotTag>();
   }
   Reserve(h.count);
@@ -161,10 +184,16 @@ Result<std::optional<KeyIndex::SnapshotTag>> KeyIndex::Load(const std::filesyste
         Clear();
         return std::optional<SnapshotTag>();
       }
-      Put(batch[i].key, batch[i].state);
+      Put(batch[i].key_id, batch[i].state);
     }
     left -= n;
   }
+  std::vector<uint64_t> colliding(h.colliding);
+  if (std::fread(colliding.data(), sizeof(uint64_t), colliding.size(), f.get()) != colliding.size()) {
+    Clear();
+    return std::optional<SnapshotTag>();
+  }
+  colliding_.insert(colliding.begin(), colliding.end());
   return std::optional<SnapshotTag>(SnapshotTag{h.watermark, h.horizon});
 }
 

@@ -3,47 +3,63 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <unordered_set>
 #include <vector>
 
 #include "common/error.h"
 
-#include "common/clock.h"
-
 namespace dimstream {
 
-// What the merge needs to know of one key to apply records newer than all of its retained ones without
-// reading its log or its versions: the newest sequence, and the open version's identity and hashes.
+// What the merge needs to know of one key id to apply records newer than all of its retained ones without
+// reading its log or its versions: a floor of its newest sequence, and its open version's identity and
+// hashes.
+//
+// A key id is the key itself for one bigint key column, else a 64-bit hash of the key, which two keys may
+// share. The index holds one state per key id, and keeps this invariant for every key id: last_seq is at
+// least the newest sequence of every key with that id; when a version is open, it belongs to exactly one of
+// those keys and the others have none open; when none is open, none of them has one. A key that takes the
+// incremental path under a state that is not its own therefore either does what is right for it anyway (no
+// version open) or edits a version that is not its own, which the warehouse refuses by its key columns
+// (MergeSession::ApplyIncrement): then the key id is marked colliding, and from then on its keys are always
+// refolded from their log, which is exact.
 struct KeyState {
-  static constexpr Micros kNoVersion = INT64_MIN;
+  uint64_t last_seq = 0;       // OrderedFloor of the newest sequence among the key id's log records
+  int64_t opened_arrival = 0;  // the open version's opener (its identity); 0: no version is open
+  uint64_t scd1_hash = 0;      // of the open version (to count SCD1 updates)
+  uint64_t scd2_hash = 0;      // of the open version (to see an SCD2 change)
 
-  Micros last_seq = INT64_MIN;         // the newest sequence among the key's log records
-  Micros open_from = kNoVersion;       // valid_from of the open version; kNoVersion when none is open
-  int64_t opened_arrival = 0;          // of the open version (kept when its SCD1 values are rewritten)
-  uint64_t scd1_hash = 0;              // of the open version (to count SCD1 updates)
-  uint64_t scd2_hash = 0;              // of the open version (to see an SCD2 change)
-
-  bool open() const { return open_from != kNoVersion; }
+  bool open() const { return opened_arrival != 0; }
   bool operator==(const KeyState&) const = default;
 };
 
-// The merge's in-memory index: key -> KeyState for every key in the log, in one open-addressing table
-// (linear probing, 48 bytes a slot, at most 7/8 full), so that 10 million keys take about 0.8 GB at
-// worst and the lookups of a run of 100,000 records cost microseconds. Not thread-safe: the merge task's.
+// The merge's in-memory index: key id -> KeyState for every key id in the log, in one open-addressing table
+// (linear probing, 40 bytes a slot, at most 7/8 full), so that 10 million keys take at most about 0.7 GB and
+// the lookups of a run of 100,000 records cost microseconds; plus the set of key ids known to be shared by
+// several keys. Not thread-safe: the merge task's.
 class KeyIndex {
  public:
-  // nullptr when the key is not in the index.
-  const KeyState* Find(int64_t key) const;
-  void Put(int64_t key, const KeyState& state);
-  // Makes room for `keys` keys without growing on the way (Warm knows the count up front).
+  // nullptr when the key id is not in the index.
+  const KeyState* Find(uint64_t key_id) const;
+  void Put(uint64_t key_id, const KeyState& state);
+  // Makes room for `keys` key ids without growing on the way (Warm knows the count up front).
   void Reserve(size_t keys);
   void Clear();
+  // Every state: no open version (a truncate closed them all).
+  void CloseAll();
 
+  // Key ids shared by several keys: the merge refolds their keys from the log instead of trusting a state.
+  void MarkColliding(uint64_t key_id) { colliding_.insert(key_id); }
+  bool IsColliding(uint64_t key_id) const { return !colliding_.empty() && colliding_.count(key_id) > 0; }
+  const std::unordered_set<uint64_t>& colliding() const { return colliding_; }
+
+  // The largest last_seq ever put: a floor of every key's newest sequence.
+  uint64_t max_last_seq() const { return max_last_seq_; }
   size_t size() const { return size_; }
   template <typename F>
   void ForEach(F&& f) const {
     for (const Slot& s : slots_) {
       if (s.used()) {
-        f(s.key, s.state);
+        f(s.key_id, s.state);
       }
     }
   }
@@ -60,20 +76,22 @@ class KeyIndex {
   Result<std::optional<SnapshotTag>> Load(const std::filesystem::path& path);
 
   // Bytes held, for memory per key.
-  uint64_t Bytes() const { return slots_.capacity() * sizeof(Slot); }
+  uint64_t Bytes() const;
 
  private:
-  // A slot is free while its last_seq is INT64_MIN: a key in the log always has a real sequence.
+  // A slot is free while its opened_arrival is negative: arrivals are never negative.
   struct Slot {
-    int64_t key = 0;
-    KeyState state;
-    bool used() const { return state.last_seq != INT64_MIN; }
+    uint64_t key_id = 0;
+    KeyState state{0, -1, 0, 0};
+    bool used() const { return state.opened_arrival >= 0; }
   };
-  size_t SlotOf(int64_t key) const;
+  size_t SlotOf(uint64_t key_id) const;
   void Grow(size_t capacity);
 
   std::vector<Slot> slots_;
   size_t size_ = 0;
+  uint64_t max_last_seq_ = 0;
+  std::unordered_set<uint64_t> colliding_;
 };
 
 }  // namespace dimstream

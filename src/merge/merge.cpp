@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/fault.h"
+#include "common/typed_value.h"
 #include "merge/fold.h"
 
 namespace dimstream {
@@ -17,6 +18,14 @@ namespace {
 
 constexpr const char* kWatermark = "LETS";
 constexpr const char* kHorizon = "HORIZON";
+// The retryable error of an attempt that met keys sharing a key id it did not know of.
+constexpr const char* kCollisionMessage = "keys sharing a key id met in the incremental path";
+// A run meets each collision once; more attempts than this mean something else is wrong.
+constexpr int kMaxAttempts = 8;
+
+bool IsCollision(const Error& e) {
+  return e.kind == ErrorKind::kRetryable && e.message == kCollisionMessage;
+}
 
 }  // namespace
 
@@ -26,8 +35,10 @@ MergeJob::MergeJob(EntitySpec entity, Warehouse& warehouse, MergeOptions options
 Status MergeJob::Warm() {
   auto began = std::chrono::steady_clock::now();
   index_.Clear();
+  truncates_.clear();
+  truncate_floor_.reset();
   warmed_ = false;
-  auto session = warehouse_.BeginMerge();
+  auto session = warehouse_.BeginMerge(entity_.name);
   if (!session.ok()) {
     return session.error();
   }
@@ -36,14 +47,22 @@ Status MergeJob::Warm() {
   if (!watermark.ok() || !horizon.ok()) {
     return (watermark.ok() ? horizon : watermark).error();
   }
-  // A saved index is brought up to date with the keys whose records arrived after it was saved, as long as
-  // the log was not compacted since (compaction may drop records the update would need).
+  int64_t newest_truncate = INT64_MIN;
+  DIMSTREAM_TRY((*session)->ReadTruncates([&](const MergeRecord& t) {
+    truncates_.push_back(t);
+    truncate_floor_ = std::max(truncate_floor_.value_or(0), OrderedFloor(t.seq));
+    newest_truncate = std::max(newest_truncate, t.arrival);
+  }));
+  // A saved index is brought up to date with the key ids whose records arrived after it was saved, as long
+  // as the log was not compacted since (compaction may drop records the update would need) and no truncate
+  // arrived since (it changes keys that have no records of their own). Each of those key ids is read whole,
+  // so it replaces what the snapshot said.
   std::optional<int64_t> after;
   std::string source = "the warehouse";
   if (!options_.index_snapshot.empty()) {
     auto tag = index_.Load(options_.index_snapshot);
     if (tag.ok() && *tag && (*tag)->horizon == horizon->value_or(INT64_MIN) &&
-        (*tag)->watermark <= watermark->value_or(0)) {
+        (*tag)->watermark <= watermark->value_or(0) && newest_truncate <= (*tag)->watermark) {
       after = (*tag)->watermark;
       source = fmt::format("{} and the records since", options_.index_snapshot.string());
     } else {
@@ -53,27 +72,25 @@ Status MergeJob::Warm() {
   uint64_t updated = 0;
   if (!after || *after < watermark->value_or(0)) {
     DIMSTREAM_TRY((*session)->ReadKeyStates(after, [&](const KeyRow& row) {
-      KeyState state;
-      state.last_seq = row.last_seq;
-      if (const KeyState* saved = index_.Find(row.key); saved != nullptr) {
-        state.last_seq = std::max(state.last_seq, saved->last_seq);
+      if (row.several_keys) {
+        // Its keys are always refolded; the state only keeps their newest sequence.
+        index_.MarkColliding(row.key_id);
+        index_.Put(row.key_id, KeyState{row.last_seq, 0, 0, 0});
+      } else {
+        index_.Put(row.key_id, KeyState{row.last_seq, row.opened_arrival, row.scd1_hash, row.scd2_hash});
       }
-      if (row.open_from) {
-        state.open_from = *row.open_from;
-        state.opened_arrival = row.opened_arrival;
-        state.scd1_hash = row.scd1_hash;
-        state.scd2_hash = row.scd2_hash;
-      }
-      index_.Put(row.key, state);
       ++updated;
     }));
   }
   warmed_ = true;
   saved_ = after && *after == watermark->value_or(0);  // read from a snapshot that needed nothing added
-  spdlog::info("merge key index: {} keys ({} read from the warehouse), {:.1f} MB, from {} in {} ms",
-               index_.size(), updated, static_cast<double>(index_.Bytes()) / 1e6, source,
-               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
-                   .count());
+  spdlog::info(
+      "{} merge key index: {} keys ({} read from the warehouse, {} key ids shared), {:.1f} MB, from {} in {} "
+      "ms",
+      entity_.name, index_.size(), updated, index_.colliding().size(),
+      static_cast<double>(index_.Bytes()) / 1e6, source,
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
+          .count());
   return Ok();
 }
 
@@ -82,7 +99,7 @@ void MergeJob::SaveIndex() {
     return;
   }
   auto began = std::chrono::steady_clock::now();
-  auto session = warehouse_.BeginMerge();
+  auto session = warehouse_.BeginMerge(entity_.name);
   if (!session.ok()) {
     spdlog::warn("cannot save the key index: {}", session.error().message);
     return;
@@ -107,7 +124,7 @@ void MergeJob::SaveIndex() {
 }
 
 uint64_t MergeJob::StateBytes() const {
-  return index_.Bytes();
+  return index_.Bytes() + truncates_.capacity() * sizeof(MergeRecord);
 }
 
 Result<TaskRecord> MergeJob::RunOnce() {
@@ -118,29 +135,61 @@ Result<TaskRecord> MergeJob::Rebuild() {
   return Run(KeyScope::kAll);
 }
 
+Result<TaskRecord> MergeJob::Attempt(KeyScope scope, TaskRecord& task, Delta& delta) {
+  if (scope == KeyScope::kStaged && !warmed_) {
+    DIMSTREAM_TRY(Warm());
+  }
+  auto session = warehouse_.BeginMerge(entity_.name);
+  if (!session.ok()) {
+    return session.error();
+  }
+  return Apply(**session, scope, task, delta);
+}  // the session is gone here: rolled back unless Finish committed it
+
 Result<TaskRecord> MergeJob::Run(KeyScope scope) {
   TaskRecord task;
   task.task_name = scope == KeyScope::kAll ? entity_.name + "_rebuild" : entity_.merge_job();
   task.started_at = NowMicros();
-  std::vector<std::pair<int64_t, KeyState>> delta;
-  Result<TaskRecord> r = [&]() -> Result<TaskRecord> {
-    if (scope == KeyScope::kStaged && !warmed_) {
-      DIMSTREAM_TRY(Warm());
+  Delta delta;
+  Result<TaskRecord> r = Error::Permanent("not run");
+  for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+    task = TaskRecord{task.task_name, task.started_at};
+    delta = Delta{};
+    r = Attempt(scope, task, delta);
+    if (r.ok() || !IsCollision(r.error())) {
+      break;
     }
-    auto session = warehouse_.BeginMerge();
-    if (!session.ok()) {
-      return session.error();
-    }
-    return Apply(**session, scope, task, delta);
-  }();  // the session is gone here: rolled back unless Finish committed it
+    ++collision_retries_;
+    spdlog::info("{}: {}; key ids now shared: {}; running again", entity_.merge_job(), kCollisionMessage,
+                 index_.colliding().size());
+  }
   if (r.ok()) {
     // The index follows what was committed, and only that.
-    if (scope == KeyScope::kAll) {
+    if (scope == KeyScope::kAll || delta.rewarm) {
       index_.Clear();
+      truncates_.clear();
       warmed_ = false;
+      if (scope == KeyScope::kStaged) {
+        // Now rather than in the next run, which should not pay for this one.
+        Status warm = Warm();
+        if (!warm.ok()) {
+          spdlog::warn("cannot read the key index again (the next run tries): {}", warm.error().message);
+        }
+      }
     } else {
-      for (const auto& [key, state] : delta) {
-        index_.Put(key, state);
+      if (delta.closed_all) {
+        index_.CloseAll();
+      }
+      for (const auto& [key_id, state] : delta.states) {
+        index_.Put(key_id, state);
+      }
+      for (const MergeRecord& t : delta.truncates) {
+        truncates_.push_back(t);
+        truncate_floor_ = std::max(truncate_floor_.value_or(0), OrderedFloor(t.seq));
+      }
+      if (delta.compacted_before) {
+        std::erase_if(truncates_,
+                      [&](const MergeRecord& t) { return t.seq.compare(0, 8, *delta.compacted_before) < 0; });
       }
     }
     if (r->rows_in > 0 || scope == KeyScope::kAll) {
@@ -180,8 +229,17 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope) {
   return r.error().Context("merge run failed and was rolled back");
 }
 
-Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRecord& task,
-                                   std::vector<std::pair<int64_t, KeyState>>& delta) {
+std::vector<MergeRecord> MergeJob::AllTruncates(const Delta& delta) const {
+  std::vector<MergeRecord> all = truncates_;
+  all.insert(all.end(), delta.truncates.begin(), delta.truncates.end());
+  std::sort(all.begin(), all.end(), [](const MergeRecord& a, const MergeRecord& b) {
+    int c = a.seq.compare(b.seq);
+    return c < 0 || (c == 0 && a.arrival < b.arrival);
+  });
+  return all;
+}
+
+Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRecord& task, Delta& delta) {
   // Step timings at debug level: where a run's time goes, without a profiler.
   auto mark = std::chrono::steady_clock::now();
   auto step = [&](const char* name) {
@@ -216,24 +274,34 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
   task.rows_in = staged->rows_in;
   task.rows_staged = staged->rows_staged;
   task.watermark_to = staged->new_watermark;
-  if (scope == KeyScope::kAll) {
+  if (scope != KeyScope::kAll && staged->rows_in == 0) {
+    step("stage");
+    FaultPoint("merge.after_stage");
+    task.status = "empty";
+    return task;
+  }
+  DIMSTREAM_TRY(session.ReadStagedTruncates([&](const MergeRecord& t) { delta.truncates.push_back(t); }));
+  // A truncate that is not newer than every record merged before it changes versions anywhere in the past
+  // of any key: the run refolds every key, as a rebuild does.
+  bool late_truncate =
+      !delta.truncates.empty() && OrderedFloor(delta.truncates.front().seq) <=
+                                      std::max(index_.max_last_seq(), truncate_floor_.value_or(0));
+  if (scope == KeyScope::kAll || late_truncate) {
     DIMSTREAM_TRY(session.AppendStageToLog(KeyScope::kStaged));
     step("stage");
     FaultPoint("merge.after_stage");
-    DIMSTREAM_TRY(Refold(session, KeyScope::kAll, task, nullptr));
+    // Every truncate from the warehouse: a rebuild may run on a job that never read them.
+    std::vector<MergeRecord> truncates;
+    DIMSTREAM_TRY(session.ReadTruncates([&](const MergeRecord& t) { truncates.push_back(t); }));
+    DIMSTREAM_TRY(Refold(session, KeyScope::kAll, task, truncates, nullptr));
+    delta.rewarm = true;
   } else {
-    if (staged->rows_in == 0) {
-      step("stage");
-      FaultPoint("merge.after_stage");
-      task.status = "empty";
-      return task;
-    }
     DIMSTREAM_TRY(ApplyStaged(session, task, delta, step));
   }
   task.status = "succeeded";
   task.finished_at = NowMicros();
   if (options_.log_retention_us > 0) {
-    DIMSTREAM_TRY(Compact(session, horizon->value_or(INT64_MIN)));
+    DIMSTREAM_TRY(Compact(session, horizon->value_or(INT64_MIN), delta));
     step("compact the log");
   }
   committing_ = true;
@@ -245,59 +313,74 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
   if (staged->rows_in > 0) {
     stats_.last_freshness_us = NowMicros() - staged->newest_loaded_at;
   }
-  spdlog::info("merged {} rows ({} keys): {} versions opened, {} closed, {} SCD1 updates", task.rows_in,
-               task.keys, task.versions_opened, task.versions_closed, task.scd1_updates);
+  spdlog::info("{}: merged {} rows ({} keys): {} versions opened, {} closed, {} SCD1 updates", entity_.name,
+               task.rows_in, task.keys, task.versions_opened, task.versions_closed, task.scd1_updates);
   return task;
 }
 
-Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task,
-                             std::vector<std::pair<int64_t, KeyState>>& delta,
+Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& delta,
                              const std::function<void(const char*)>& step) {
-  // A key whose staged records are all newer than its log (the usual case: a new key, or a change after
-  // the last one) continues from its state in the index; the others (late records, ties) are refolded
-  // from their whole log, as a rebuild would.
-  std::vector<int64_t> refold;
+  if (!entity_.exact_key_id()) {
+    // Two staged keys under one key id would both continue from its one state.
+    auto shared = session.StagedKeyIdsOfSeveralKeys();
+    if (!shared.ok()) {
+      return shared.error();
+    }
+    for (uint64_t key_id : *shared) {
+      index_.MarkColliding(key_id);
+    }
+  }
+  if (!delta.truncates.empty()) {
+    // Newer than everything merged before: every key that has no record in this run is closed at the first
+    // one; the staged keys meet the truncates in their fold.
+    DIMSTREAM_TRY(session.CloseUnstagedOpenVersions(delta.truncates.front()));
+    delta.closed_all = true;
+  }
+  // A key whose staged records are all newer than its log and every truncate merged before (the usual case:
+  // a new key, or a change after the last one) continues from its state in the index; the others (late
+  // records, ties, key ids shared by several keys) are refolded from their whole log, as a rebuild would.
+  const std::optional<uint64_t> newer_than = truncate_floor_;
+  std::vector<uint64_t> refold;
   std::vector<Version> versions;
-  std::vector<VersionClose> closes;
-  std::vector<std::pair<int64_t, Micros>> rewritten;
-  std::vector<int64_t> current_keys;
-  std::vector<StagedRecord> records;
+  std::vector<OpenVersionEdit> edits;
+  std::vector<std::pair<uint64_t, int64_t>> latest_upserts;  // scd1_scope = all_versions
+  std::vector<MergeRecord> records;
   auto flush = [&] {
     if (records.empty()) {
       return;
     }
-    int64_t key = records.front().key;
-    const KeyState* state = index_.Find(key);
-    if (state != nullptr && records.front().seq <= state->last_seq) {
-      refold.push_back(key);
+    uint64_t key_id = records.front().key_id;
+    const KeyState* state = index_.Find(key_id);
+    uint64_t first = OrderedFloor(records.front().seq);
+    if (index_.IsColliding(key_id) || (state != nullptr && first <= state->last_seq) ||
+        (newer_than && first <= *newer_than)) {
+      refold.push_back(key_id);
       records.clear();
       return;
     }
-    size_t first = versions.size();
-    FoldStep fold = FoldOnto(key, state, records, versions);
-    records.clear();
+    // A state from before the run; with an in-order truncate in it, its open version is still open here.
+    size_t start = versions.size();
+    FoldStep fold = FoldOnto(key_id, state, records, delta.truncates, entity_.scd1_scope, versions);
     task.keys++;
-    for (size_t i = first; i < versions.size(); ++i) {
+    for (size_t i = start; i < versions.size(); ++i) {
       const Version& v = versions[i];
-      bool was_open = fold.rewrote_open && i == first;
+      bool was_open = fold.rewrote_open && i == start;
       task.versions_opened += was_open ? 0 : 1;
-      task.versions_closed += v.valid_to ? 1 : 0;
+      task.versions_closed += v.open() ? 0 : 1;
       task.scd1_updates += (was_open && v.scd1_hash != state->scd1_hash) ? 1 : 0;
     }
-    if (fold.closed) {
-      closes.push_back(*fold.closed);
-      task.versions_closed++;
+    if (fold.edit) {
+      edits.push_back(*fold.edit);
+      task.versions_closed += fold.edit->closed_arrival != 0 ? 1 : 0;
     }
-    if (state != nullptr && state->open()) {
-      current_keys.push_back(key);
-      if (fold.rewrote_open) {
-        rewritten.emplace_back(key, state->open_from);
-      }
+    if (entity_.scd1_scope == Scd1Scope::kAllVersions && fold.latest_upsert != 0) {
+      latest_upserts.emplace_back(key_id, fold.latest_upsert);
     }
-    delta.emplace_back(key, fold.next);
+    delta.states.emplace_back(key_id, fold.next);
+    records.clear();
   };
-  DIMSTREAM_TRY(session.ReadStage([&](const StagedRecord& r) {
-    if (!records.empty() && records.front().key != r.key) {
+  DIMSTREAM_TRY(session.ReadStage([&](const MergeRecord& r) {
+    if (!records.empty() && records.front().key_id != r.key_id) {
       flush();
     }
     records.push_back(r);
@@ -309,12 +392,26 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task,
   step("append to log");
   FaultPoint("merge.after_stage");
   if (!refold.empty()) {
-    DIMSTREAM_TRY(Refold(session, KeyScope::kListed, task, &delta));  // passes both fault points below
+    DIMSTREAM_TRY(Refold(session, KeyScope::kListed, task, AllTruncates(delta),
+                         &delta));  // passes both fault points below
     step("refold late keys");
   } else {
     FaultPoint("merge.after_fold");
   }
-  DIMSTREAM_TRY(session.ApplyIncrement(closes, rewritten, current_keys, versions));
+  auto mismatched = session.ApplyIncrement(edits, versions);
+  if (!mismatched.ok()) {
+    return mismatched.error();
+  }
+  if (!mismatched->empty()) {
+    // The index gave a key the state of another key with the same key id: from now on both are refolded.
+    for (uint64_t key_id : *mismatched) {
+      index_.MarkColliding(key_id);
+    }
+    return Error::Retryable(kCollisionMessage);
+  }
+  if (!latest_upserts.empty()) {
+    DIMSTREAM_TRY(session.SetScd1OfAllVersions(latest_upserts, /*in_stage=*/true));
+  }
   if (refold.empty()) {
     FaultPoint("merge.after_replace");
   }
@@ -323,59 +420,93 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task,
 }
 
 Status MergeJob::Refold(MergeSession& session, KeyScope scope, TaskRecord& task,
-                        std::vector<std::pair<int64_t, KeyState>>* delta) {
+                        const std::vector<MergeRecord>& truncates, Delta* delta) {
   // What the keys look like now, to count what this run changes.
   struct Before {
     bool open;
     uint64_t scd1_hash;
   };
-  std::map<std::pair<int64_t, Micros>, Before> before;
-  DIMSTREAM_TRY(session.ReadVersions(scope, [&](Version&& v) {
-    before[{v.key, v.valid_from}] = {!v.valid_to.has_value(), v.scd1_hash};
+  std::map<int64_t, Before> before;  // by opener
+  DIMSTREAM_TRY(session.ReadVersions(scope, [&](const VersionInfo& v) {
+    before[v.opened_arrival] = {v.open, v.scd1_hash};
   }));
-
   std::vector<Version> versions;
-  std::vector<LogRecord> records;
-  size_t scd1_count = entity_.scd1_columns.size();
-  auto flush = [&] {
+  std::vector<std::pair<uint64_t, int64_t>> latest_upserts;
+  std::vector<MergeRecord> records;
+  // The key id being read: its keys, its versions and its newest sequence.
+  uint64_t key_id = 0;
+  uint32_t keys_of_id = 0;
+  size_t id_start = 0;
+  uint64_t id_last_seq = 0;
+  auto flush_key = [&] {
     if (records.empty()) {
       return;
     }
     size_t first = versions.size();
-    FoldKey(records, scd1_count, versions);
-    if (delta != nullptr) {
-      delta->emplace_back(records.front().key,
-                          StateAfter(std::span<const Version>(versions).subspan(first), records.back().seq));
+    FoldKey(records, truncates, entity_.scd1_scope, versions);
+    id_last_seq = std::max(id_last_seq, OrderedFloor(records.back().seq));
+    keys_of_id++;
+    task.keys++;
+    if (entity_.scd1_scope == Scd1Scope::kAllVersions && options_.log_retention_us > 0 &&
+        versions.size() > first) {
+      // Every version the fold gave carries the latest upsert's SCD1 values: so must the frozen ones.
+      latest_upserts.emplace_back(records.front().key_id, versions.back().scd1_arrival);
     }
     records.clear();
-    task.keys++;
   };
-  DIMSTREAM_TRY(session.ReadLog(scope, [&](LogRecord&& r) {
-    if (!records.empty() && records.front().key != r.key) {
-      flush();
+  auto flush_id = [&] {
+    flush_key();
+    if (keys_of_id == 0) {
+      return;
     }
+    if (delta != nullptr) {
+      KeyState state;
+      if (keys_of_id > 1) {
+        // Every key of this id was refolded exactly; its state stands for none of them.
+        index_.MarkColliding(key_id);
+        state.last_seq = id_last_seq;
+      } else {
+        state = StateAfter(std::span<const Version>(versions).subspan(id_start), id_last_seq);
+      }
+      delta->states.emplace_back(key_id, state);
+    }
+    keys_of_id = 0;
+    id_last_seq = 0;
+    id_start = versions.size();
+  };
+  DIMSTREAM_TRY(session.ReadLog(scope, [&](MergeRecord&& r) {
+    if (!records.empty() && records.front().key_id != r.key_id) {
+      flush_id();
+    } else if (!records.empty() && records.front().key_ord != r.key_ord) {
+      flush_key();
+    }
+    key_id = r.key_id;
     records.push_back(std::move(r));
   }));
-  flush();
+  flush_id();
 
   for (const Version& v : versions) {
-    auto it = before.find({v.key, v.valid_from});
+    auto it = before.find(v.opened_arrival);
     if (it == before.end()) {
       task.versions_opened++;
-      task.versions_closed += v.valid_to ? 1 : 0;
+      task.versions_closed += v.open() ? 0 : 1;
       continue;
     }
-    task.versions_closed += (v.valid_to && it->second.open) ? 1 : 0;
+    task.versions_closed += (!v.open() && it->second.open) ? 1 : 0;
     task.scd1_updates += it->second.scd1_hash != v.scd1_hash ? 1 : 0;
   }
 
   FaultPoint("merge.after_fold");
   DIMSTREAM_TRY(session.ReplaceVersions(scope, versions));
+  if (!latest_upserts.empty()) {
+    // Versions frozen by log retention take the latest SCD1 values too.
+    DIMSTREAM_TRY(session.SetScd1OfAllVersions(latest_upserts, /*in_stage=*/false));
+  }
   FaultPoint("merge.after_replace");
   return Ok();
 }
 
-Status MergeJob::Compact(MergeSession& session, Micros horizon) {
+Status MergeJob::Compact(MergeSession& session, Micros horizon, Delta& delta) {
   auto newest = session.NewestLogSequence();
   if (!newest.ok()) {
     return newest.error();
@@ -390,36 +521,39 @@ Status MergeJob::Compact(MergeSession& session, Micros horizon) {
     return Ok();
   }
   // Each key's records before the target become one base record: the version open at the target, with
-  // its SCD1 values as of then. Versions before it stay in history, frozen.
-  std::vector<LogRecord> base;
-  std::vector<LogRecord> before;
+  // its SCD1 values as of then. Versions before it stay in history, frozen. The first sequence column is a
+  // timestamp (the configuration says so), so a sequence is before the target when its first 8 bytes are.
+  const std::string target_seq = OrderedTimestamp(target);
+  auto before_target = [&](const std::string& seq) { return seq.compare(0, 8, target_seq) < 0; };
+  std::vector<MergeRecord> truncates = AllTruncates(delta);
+  std::erase_if(truncates, [&](const MergeRecord& t) { return !before_target(t.seq); });
+  std::vector<Version> base;
+  std::vector<MergeRecord> before;
   std::vector<Version> versions;
-  size_t scd1_count = entity_.scd1_columns.size();
   auto flush = [&] {
     if (before.empty()) {
       return;
     }
     versions.clear();
-    FoldKey(before, scd1_count, versions);
-    if (!versions.empty() && !versions.back().valid_to) {
-      const Version& v = versions.back();
-      base.push_back(LogRecord{v.key, v.valid_from, v.opened_arrival, false, v.attributes});
+    FoldKey(before, truncates, entity_.scd1_scope, versions);
+    if (!versions.empty() && versions.back().open()) {
+      base.push_back(versions.back());
     }
     before.clear();
   };
-  int64_t key = 0;
-  DIMSTREAM_TRY(session.ReadLogOfKeysBefore(target, [&](LogRecord&& r) {
-    if (!before.empty() && r.key != key) {
+  DIMSTREAM_TRY(session.ReadLogOfKeysBefore(target, [&](MergeRecord&& r) {
+    if (!before.empty() && (r.key_id != before.front().key_id || r.key_ord != before.front().key_ord)) {
       flush();
     }
-    key = r.key;
-    if (r.seq < target) {
+    if (before_target(r.seq)) {
       before.push_back(std::move(r));
     }
   }));
   flush();
   DIMSTREAM_TRY(session.ReplaceLogBefore(target, base));
-  spdlog::info("log compacted up to {}: {} keys keep a base record", FormatTimestamp(target), base.size());
+  delta.compacted_before = target_seq;
+  spdlog::info("{} log compacted up to {}: {} keys keep a base record", entity_.name, FormatTimestamp(target),
+               base.size());
   return session.WriteParameter(kHorizon, target);
 }
 

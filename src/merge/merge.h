@@ -3,6 +3,8 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -55,30 +57,48 @@ class MergeJob {
   const MergeStats& stats() const { return stats_; }
   // The key index as it is now (for tests).
   const KeyIndex& index() const { return index_; }
+  // Runs that met keys sharing a key id and were rolled back and run again (for tests).
+  uint64_t collision_retries() const { return collision_retries_; }
 
  private:
+  // What a run changes in the index once it commits.
+  struct Delta {
+    std::vector<std::pair<uint64_t, KeyState>> states;
+    std::vector<MergeRecord> truncates;           // staged truncate records, now retained
+    bool closed_all = false;                      // an in-order truncate closed every open version first
+    bool rewarm = false;                          // the run refolded everything: read the index again
+    std::optional<std::string> compacted_before;  // truncates before this sequence were compacted away
+  };
+
   Result<TaskRecord> Run(KeyScope scope);
+  // One attempt at a run; a retryable "collision" error (see kCollisionMessage) means: try again, the key
+  // ids involved are now marked colliding.
+  Result<TaskRecord> Attempt(KeyScope scope, TaskRecord& task, Delta& delta);
   // The run's work inside its transaction; `delta` collects the index entries to change once it commits.
-  Result<TaskRecord> Apply(MergeSession& session, KeyScope scope, TaskRecord& task,
-                           std::vector<std::pair<int64_t, KeyState>>& delta);
+  Result<TaskRecord> Apply(MergeSession& session, KeyScope scope, TaskRecord& task, Delta& delta);
   // The staged records: keys with only newer records continue from the index, the others are refolded.
-  Status ApplyStaged(MergeSession& session, TaskRecord& task,
-                     std::vector<std::pair<int64_t, KeyState>>& delta,
+  Status ApplyStaged(MergeSession& session, TaskRecord& task, Delta& delta,
                      const std::function<void(const char*)>& step);
-  // Refolds the keys of `scope` from their whole log and replaces their versions.
+  // Refolds the keys of `scope` from their whole log (and every truncate) and replaces their versions.
+  // `delta`, when given, collects the key ids' new states.
   Status Refold(MergeSession& session, KeyScope scope, TaskRecord& task,
-                std::vector<std::pair<int64_t, KeyState>>* delta);
+                const std::vector<MergeRecord>& truncates, Delta* delta);
+  // Every truncate record: the retained ones and those of the run.
+  std::vector<MergeRecord> AllTruncates(const Delta& delta) const;
   // Writes the index snapshot (MergeOptions::index_snapshot), tagged with the committed watermark and
   // horizon.
   void SaveIndex();
   // Log retention: compacts the records before the new horizon once it has moved far enough from `horizon`.
-  Status Compact(MergeSession& session, Micros horizon);
+  Status Compact(MergeSession& session, Micros horizon, Delta& delta);
 
   EntitySpec entity_;
   Warehouse& warehouse_;
   MergeOptions options_;
   MergeStats stats_;
-  KeyIndex index_;  // every key of the log; valid while warmed_
+  KeyIndex index_;                          // every key id of the log; valid while warmed_
+  std::vector<MergeRecord> truncates_;      // every retained truncate record, in order; valid while warmed_
+  std::optional<uint64_t> truncate_floor_;  // OrderedFloor of the newest truncate ever merged
+  uint64_t collision_retries_ = 0;
   bool warmed_ = false;
   bool dirty_ = false;       // runs committed since the last checkpoint
   bool saved_ = false;       // the snapshot on disk holds the index as it is now

@@ -1,5 +1,5 @@
 """A second pipeline declared in a configuration file, with no code: a product entity whose key, SCD1 and
-SCD2 columns, sequence column and (absent) operation column come from TOML. Also: configuration errors
+SCD2 columns, sequence column, (absent) operation column and types come from TOML. Also: configuration errors
 are refused with a message naming the key, and hostile names never reach SQL."""
 
 import os
@@ -15,6 +15,9 @@ scd1_columns = ["price"]
 scd2_columns = ["category", "supplier"]
 sequence_column = "changed_at"
 operation_column = ""
+[entity.types]
+product_id = "bigint"
+price = "decimal(10,2)"
 """
 
 
@@ -64,7 +67,7 @@ class ConfiguredEntityTest(unittest.TestCase):
         self.assertEqual(self.sql("SELECT count(*) AS n FROM product_current"), [{"n": "2"}])
         rejects = self.sql("SELECT object_key, line, reason FROM product_rejects")
         self.assertEqual(len(rejects), 1)
-        self.assertIn("product_id 'x' is not a 64-bit integer", rejects[0]["reason"])
+        self.assertIn('key "product_id" is "x", not a bigint', rejects[0]["reason"])
         self.assertEqual(self.sql("SELECT parameter_name FROM parameter_control WHERE job_name = 'product_merge'"),
                          [{"parameter_name": "LETS"}])
         self.assertEqual(self.run_ds("check", check=False).returncode, 0)

@@ -123,7 +123,7 @@ class IngestBadInput(unittest.TestCase):
         # line -> (words one of which the reason must contain, text the raw must contain)
         expected = {
             5: (["field"], "3,Too,Few,fields"),
-            6: (["integer"], "abc,Not,Int"),
+            6: (["bigint"], "abc,Not,Int"),
             7: (["utf-8", "utf8"], "Latin"),
             10: (["empty", "missing"], "Empty,Key"),
             11: (["field"], "6,Too,Many"),
@@ -159,16 +159,17 @@ class IngestBadInput(unittest.TestCase):
                 b"i,2025-01-01T13:30:00-01:30,6,F\r\n")       # 8: 15:00 UTC
         e2e.drop_file(None, ds.landing, name="events.csv", data=data)
         self.move_and_load()
-        raw = ds.sql("SELECT customer_id, city, updated_at, upper(op) AS op, first_name, _line "
+        # op as the file spells it; _op what it means (U upsert, D delete).
+        raw = ds.sql("SELECT customer_id, city, updated_at, op, _op, first_name, _line "
                      "FROM customer_raw ORDER BY _line")
-        got = [(r["customer_id"], r["city"], e2e.parse_ts(r["updated_at"]), r["op"], r["first_name"], r["_line"])
-               for r in raw]
+        got = [(r["customer_id"], r["city"], e2e.parse_ts(r["updated_at"]), r["op"], r["_op"], r["first_name"],
+                r["_line"]) for r in raw]
         ts = e2e.parse_ts
         self.assertEqual(got, [
-            ("1", "A", ts("2025-01-01 08:00:00"), "U", None, "2"),
-            ("1", None, ts("2025-01-01 11:00:00"), "D", None, "3"),
-            ("2", "B", ts("2025-01-01 12:00:00"), "U", None, "4"),
-            ("6", "F", ts("2025-01-01 15:00:00"), "I", None, "8"),
+            ("1", "A", ts("2025-01-01 08:00:00"), "U", "U", None, "2"),
+            ("1", None, ts("2025-01-01 11:00:00"), "d", "D", None, "3"),
+            ("2", "B", ts("2025-01-01 12:00:00"), None, "U", None, "4"),
+            ("6", "F", ts("2025-01-01 15:00:00"), "i", "U", None, "8"),
         ])
         rejects = {int(r["line"]): r["reason"].lower() for r in ds.sql("SELECT line, reason FROM customer_rejects")}
         self.assertEqual(sorted(rejects), [5, 6, 7], f"rejects: {rejects}")

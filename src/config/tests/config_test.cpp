@@ -11,7 +11,7 @@ TEST(ConfigTest, DefaultsWithoutFile) {
   EXPECT_EQ(c->merge_interval_ms, 1000u);
   EXPECT_EQ(c->loader_on_error, "continue");
   EXPECT_EQ(c->Landing(), std::filesystem::path("./dimstream-data/landing"));
-  EXPECT_EQ(c->entity.history_table(), "customer_history");
+  EXPECT_EQ(c->entities.front().history_table(), "customer_history");
 }
 
 TEST(ConfigTest, ReadsSectionsAndEntity) {
@@ -30,8 +30,11 @@ sequence_column = ""
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->merge_interval_ms, 250u);
   EXPECT_EQ(c->Warehouse(), std::filesystem::path("/tmp/x.duckdb"));
-  EXPECT_EQ(c->entity.raw_table(), "product_raw");
-  EXPECT_TRUE(c->entity.sequence_column.empty());
+  EXPECT_EQ(c->entities.front().raw_table(), "product_raw");
+  EXPECT_TRUE(c->entities.front().sequence_columns.empty());
+  EXPECT_EQ(c->entities.front().file_pattern, "*");
+  // An entity that names its own key declares its own types: product_id is text.
+  EXPECT_EQ(c->entities.front().TypeOf("product_id").kind, TypeKind::kText);
 }
 
 TEST(ConfigTest, UnknownKeyIsNamed) {
@@ -67,14 +70,94 @@ TEST(ConfigTest, HostileNamesAreRefused) {
   auto dup = ParseConfig("[entity]\nscd1_columns = [\"city\"]\n", "t.toml");
   ASSERT_FALSE(dup.ok());
   EXPECT_NE(dup.error().message.find("declared twice"), std::string::npos);
-  auto composite = ParseConfig("[entity]\nkey_columns = [\"a\", \"b\"]\n", "t.toml");
-  EXPECT_FALSE(composite.ok());
+  auto reserved = ParseConfig("[entity]\nscd2_columns = [\"valid_from\"]\n", "t.toml");
+  ASSERT_FALSE(reserved.ok());
+  EXPECT_NE(reserved.error().message.find("valid_from"), std::string::npos);
+  auto clash = ParseConfig("[entity]\nname = \"load\"\n", "t.toml");
+  EXPECT_FALSE(clash.ok());
+}
+
+// SEMANTICS.md section 1 and the configuration contract of declared entities.
+TEST(ConfigTest, SeveralEntitiesWithTypesSequencesAndOperations) {
+  auto c = ParseConfig(R"toml(
+[[entities]]
+name = "customer"
+[[entities]]
+name = "orders"
+key_columns = ["tenant_id", "order_id"]
+scd1_columns = ["status_note"]
+scd2_columns = ["status", "amount", "ship_date"]
+sequence_columns = ["lsn", "seq_in_tx"]
+operation_column = "op"
+delete_values = ["d", "DELETE"]
+upsert_values = ["c", "u", "r", "INSERT", "UPDATE", ""]
+truncate_values = ["t", "TRUNCATE"]
+scd1_scope = "all_versions"
+[entities.types]
+tenant_id = "text"
+order_id = "bigint"
+amount = "decimal(12,2)"
+ship_date = "date"
+lsn = "bigint"
+seq_in_tx = "bigint"
+)toml",
+                       "t.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->entities.size(), 2u);
+  const EntitySpec& customer = c->entities[0];
+  const EntitySpec& orders = c->entities[1];
+  EXPECT_EQ(customer.file_pattern, "customer_*");  // several entities: <name>_*
+  EXPECT_EQ(customer.TypeOf("customer_id").kind, TypeKind::kBigint);
+  EXPECT_EQ(orders.file_pattern, "orders_*");
+  EXPECT_EQ(orders.TypeOf("amount"), (ColumnType{TypeKind::kDecimal, 12, 2}));
+  EXPECT_EQ(orders.TypeOf("status").kind, TypeKind::kText);
+  EXPECT_EQ(orders.scd1_scope, Scd1Scope::kAllVersions);
+  EXPECT_EQ(orders.OperationOf(" delete "), Operation::kDelete);
+  EXPECT_EQ(orders.OperationOf("Truncate"), Operation::kTruncate);
+  EXPECT_EQ(orders.OperationOf(""), Operation::kUpsert);
+  EXPECT_FALSE(orders.OperationOf("x"));
+  EXPECT_FALSE(orders.exact_key_id());
+  EXPECT_TRUE(customer.exact_key_id());
+  EXPECT_EQ(orders.extra_sequence_columns(), std::vector<std::string>{"seq_in_tx"});
+  EXPECT_FALSE(orders.sequence_falls_back_to_load_time());
+  auto routed = RouteObject(c->entities, "orders_2025.csv");
+  ASSERT_TRUE(routed.ok());
+  EXPECT_EQ((*routed)->name, "orders");
+  auto none = RouteObject(c->entities, "products.csv");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("customer = \"customer_*\", orders = \"orders_*\""), std::string::npos)
+      << none.error().message;
+  EXPECT_TRUE(c->Entity("orders").ok());
+  EXPECT_FALSE(c->Entity("nope").ok());
+}
+
+TEST(ConfigTest, BadEntityDeclarationsAreRefusedByName) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[entity]\n[entity.types]\namount = \"money\"\n", "\"money\" is not a type"},
+      {"[entity]\nkey_columns = [\"id\"]\n[entity.types]\nnope = \"bigint\"\n", "'nope'"},
+      {"[entity]\ndelete_values = [\"X\"]\nupsert_values = [\"x\"]\n", "in delete_values and upsert_values"},
+      {"[entity]\nscd1_scope = \"all\"\n", "scd1_scope"},
+      {"[entity]\nsequence_column = \"a\"\nsequence_columns = [\"a\"]\n", "not both"},
+      {"[entity]\noperation_column = \"\"\ntruncate_values = [\"T\"]\n", "truncate_values needs"},
+      {"[[entities]]\nname = \"a\"\n[[entities]]\nname = \"a\"\n", "another entity is called 'a'"},
+      {"[entity]\nname = \"x\"\n[[entities]]\nname = \"y\"\n", "not both"},
+      {"[entity]\nfile_patern = \"*\"\n", "unknown configuration key 'entity.file_patern'"},
+      {"[merge]\nlog_retention_days = 3\n[entity]\nkey_columns = [\"id\"]\nsequence_column = \"n\"\n"
+       "[entity.types]\nn = \"bigint\"\n",
+       "log_retention_days"},
+  };
+  for (const auto& [toml, expected] : cases) {
+    auto c = ParseConfig(toml, "bad.toml");
+    ASSERT_FALSE(c.ok()) << toml;
+    EXPECT_NE(c.error().message.find(expected), std::string::npos) << toml << "\n" << c.error().message;
+    EXPECT_NE(c.error().message.find("bad.toml"), std::string::npos) << c.error().message;
+  }
 }
 
 TEST(ConfigTest, DefaultTomlParsesBack) {
   auto c = ParseConfig(DefaultConfigToml(), "defaults");
   ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_EQ(c->entity.scd2_columns.size(), 4u);
+  EXPECT_EQ(c->entities.front().scd2_columns.size(), 4u);
 }
 
 TEST(ConfigTest, SecretsAreSourcesNeverValues) {

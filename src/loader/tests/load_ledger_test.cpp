@@ -78,7 +78,7 @@ TEST_F(LoadLedgerTest, RejectsAndFailuresAreRecorded) {
   EXPECT_EQ(Count("SELECT rows_rejected FROM load_history WHERE object_key = 'good.csv'"), 1);
   EXPECT_EQ(Count("SELECT count(*) FROM customer_rejects WHERE object_key = 'good.csv' AND line = 3 AND raw "
                   "= 'x,Bob' "
-                  "AND reason LIKE '%not a 64-bit integer%'"),
+                  "AND reason LIKE '%not a bigint%'"),
             1);
   EXPECT_EQ(
       Count(

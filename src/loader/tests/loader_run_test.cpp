@@ -140,7 +140,8 @@ TEST_F(LoaderRunTest, LiveRunRetriesUntilTheFailureGoesAway) {
   Put("a.csv", "customer_id\n1\n");
   store_->list_failures = 3;
   std::atomic<int> commits{0};
-  Loader loader(LoaderOptions{}, EntitySpec{}, *store_, nullptr, *warehouse_, [&] { ++commits; });
+  Loader loader(LoaderOptions{}, EntitySpec{}, *store_, nullptr, *warehouse_,
+                [&](const std::string&) { ++commits; });
   std::thread run([&] { (void)loader.Run(stop_, false); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (commits.load() == 0 && std::chrono::steady_clock::now() < deadline) {

@@ -8,6 +8,9 @@
 //   --- rejects        of object NAME, the sequence of its rows when the file has no updated_at column
 //                      (rejects: rows in object_key, line order)
 //   --- retention DAYS the following merge runs keep DAYS of log (merge.log_retention_days)
+//   --- entity         (first, optional) the entity as a configuration declares it: an [entity] table in
+//                      TOML; without it, the built-in customer entity
+//   --- key_id_bits N  (optional) keep N bits of each key id, so that keys collide in the key index
 // Lines starting with '#' before the first section describe the case.
 #include <gtest/gtest.h>
 
@@ -17,6 +20,7 @@
 
 #include "common/csv_reader.h"
 #include "common/stop.h"
+#include "config/config.h"
 #include "loader/loader.h"
 #include "merge/check.h"
 #include "merge/merge.h"
@@ -68,7 +72,17 @@ TEST_P(BehaviourTest, MatchesExpectedTables) {
   auto dir = std::filesystem::temp_directory_path() / ("dimstream_case_" + path.stem().string());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir / "bucket");
+  std::vector<Section> sections = ReadCase(path);
   EntitySpec entity;
+  for (const Section& s : sections) {
+    if (s.kind == "entity") {
+      auto config = ParseConfig(s.body, path.filename().string());
+      ASSERT_TRUE(config.ok()) << config.error().message;
+      entity = config->entities.front();
+    } else if (s.kind == "key_id_bits") {
+      entity.key_id_bits = static_cast<unsigned>(std::stoul(s.arg));
+    }
+  }
   LocalObjectStore store(dir / "bucket");
   auto opened = DuckDbWarehouse::Open({dir / "w.duckdb"}, entity);
   ASSERT_TRUE(opened.ok()) << opened.error().message;
@@ -80,7 +94,18 @@ TEST_P(BehaviourTest, MatchesExpectedTables) {
   bool retention = false;
   bool idled = false;
 
-  for (const Section& s : ReadCase(path)) {
+  std::string keys = IdentList(entity.key_columns);
+  std::string order = keys + ", " + IdentList([&] {
+                        std::vector<std::string> v = {"valid_from"};
+                        for (const auto& c : entity.extra_sequence_columns()) {
+                          v.push_back("valid_from_" + c);
+                        }
+                        return v;
+                      }());
+  for (const Section& s : sections) {
+    if (s.kind == "entity" || s.kind == "key_id_bits") {
+      continue;
+    }
     if (s.kind == "file") {
       std::ofstream(dir / "bucket" / s.arg, std::ios::binary) << s.body;
       auto info = store.Stat(ObjectKey(s.arg));
@@ -106,10 +131,9 @@ TEST_P(BehaviourTest, MatchesExpectedTables) {
       std::string table = s.kind == "history"   ? entity.history_table()
                           : s.kind == "current" ? entity.current_table()
                                                 : entity.rejects_table();
-      std::string order =
-          s.kind == "rejects" ? "object_key, line" : QuoteIdent(entity.key_column()) + ", valid_from";
-      auto actual = warehouse.Query("SELECT " + IdentList(columns) + " FROM " + QuoteIdent(table) +
-                                    " ORDER BY " + order);
+      auto actual =
+          warehouse.Query("SELECT " + IdentList(columns) + " FROM " + QuoteIdent(table) + " ORDER BY " +
+                          (s.kind == "rejects" ? std::string("object_key, line") : order));
       ASSERT_TRUE(actual.ok()) << actual.error().message;
       std::vector<std::vector<std::string>> got;
       for (const auto& row : actual->rows) {
@@ -147,8 +171,8 @@ TEST_P(BehaviourTest, MatchesExpectedTables) {
     ASSERT_TRUE(restarted.Warm().ok());
     ASSERT_TRUE(scanned.Warm().ok());
     auto dump = [](const KeyIndex& index) {
-      std::map<int64_t, KeyState> out;
-      index.ForEach([&](int64_t key, const KeyState& state) { out[key] = state; });
+      std::map<uint64_t, KeyState> out;
+      index.ForEach([&](uint64_t key, const KeyState& state) { out[key] = state; });
       return out;
     };
     auto truth = dump(scanned.index());
@@ -158,7 +182,7 @@ TEST_P(BehaviourTest, MatchesExpectedTables) {
   }
   // Rebuilding from the retained log gives the same tables.
   const std::string snapshot =
-      "SELECT * EXCLUDE (_updated_arrival) FROM customer_history ORDER BY customer_id, valid_from";
+      "SELECT * EXCLUDE (_updated_arrival) FROM " + QuoteIdent(entity.history_table()) + " ORDER BY " + order;
   auto before = warehouse.Query(snapshot);
   auto rebuilt = merge->Rebuild();
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.error().message;

@@ -7,140 +7,199 @@
 #include <filesystem>
 #include <random>
 
-#include "common/attribute_hash.h"
+#include "common/typed_value.h"
 #include "merge/key_index.h"
 
 namespace dimstream {
 namespace {
 
-LogRecord Rec(Micros seq, int64_t arrival, std::vector<Value> attrs, bool del = false) {
-  return LogRecord{1, seq, arrival, del, std::move(attrs)};
+// Records of key 1; a record's "values" are its hashes: scd1 and scd2 stand for the SCD1 and SCD2 values.
+MergeRecord Rec(Micros seq, int64_t arrival, uint64_t scd1, uint64_t scd2,
+                Operation op = Operation::kUpsert) {
+  return MergeRecord{1, 0, OrderedTimestamp(seq), arrival, op, scd1, scd2};
+}
+MergeRecord Del(Micros seq, int64_t arrival) {
+  return Rec(seq, arrival, 0, 0, Operation::kDelete);
+}
+MergeRecord Truncate(Micros seq, int64_t arrival) {
+  MergeRecord t = Rec(seq, arrival, 0, 0, Operation::kTruncate);
+  t.key_id = 0;
+  return t;
 }
 
-// Attributes: one SCD1 ("name") then one SCD2 ("city").
-std::vector<Version> Fold(const std::vector<LogRecord>& records) {
+std::vector<Version> Fold(const std::vector<MergeRecord>& records,
+                          const std::vector<MergeRecord>& truncates = {},
+                          Scd1Scope scope = Scd1Scope::kCurrent) {
   std::vector<Version> out;
-  FoldKey(records, 1, out);
+  FoldKey(records, truncates, scope, out);
   return out;
 }
 
 TEST(FoldTest, NewKeyOpensAVersion) {
-  auto v = Fold({Rec(10, 1, {"Ann", "Oslo"})});
+  auto v = Fold({Rec(10, 1, 7, 8)});
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].valid_from, 10);
-  EXPECT_FALSE(v[0].valid_to);
+  EXPECT_EQ(v[0].valid_from, OrderedTimestamp(10));
+  EXPECT_TRUE(v[0].open());
   EXPECT_EQ(v[0].opened_arrival, 1);
+  EXPECT_EQ(v[0].updated_arrival, 1);
+  EXPECT_EQ(v[0].scd1_arrival, 1);
 }
 
-TEST(FoldTest, Scd1OverwritesScd2Versions) {
-  auto v = Fold({Rec(10, 1, {"Ann", "Oslo"}), Rec(20, 2, {"Anna", "Oslo"}), Rec(30, 3, {"Anna", "Rome"})});
+TEST(FoldTest, Scd1InPlaceThenScd2OpensAVersion) {
+  auto v = Fold({Rec(10, 1, 1, 5), Rec(20, 2, 2, 5), Rec(30, 3, 2, 6)});
   ASSERT_EQ(v.size(), 2u);
-  EXPECT_EQ(v[0].attributes[0], "Anna");
-  EXPECT_EQ(v[0].valid_to, 30);
-  EXPECT_EQ(v[0].updated_arrival, 2);
-  EXPECT_EQ(v[1].valid_from, 30);
-  EXPECT_EQ(v[1].attributes[1], "Rome");
-}
-
-TEST(FoldTest, NullIsAValue) {
-  auto v = Fold({Rec(10, 1, {"Ann", std::nullopt}), Rec(20, 2, {std::nullopt, std::nullopt}),
-                 Rec(30, 3, {std::nullopt, "Oslo"}), Rec(40, 4, {std::nullopt, std::nullopt})});
-  ASSERT_EQ(v.size(), 3u);
-  EXPECT_EQ(v[0].attributes[0], std::nullopt);
-  EXPECT_EQ(v[1].valid_from, 30);
-  EXPECT_EQ(v[2].valid_from, 40);
+  EXPECT_EQ(v[0].updated_arrival, 2);  // its values are record 2's
+  EXPECT_EQ(v[0].scd1_hash, 2u);
+  EXPECT_EQ(v[0].closed_arrival, 3);
+  EXPECT_FALSE(v[0].ended_by_delete);
+  EXPECT_EQ(v[1].valid_from, OrderedTimestamp(30));
+  EXPECT_EQ(v[1].opened_arrival, 3);
 }
 
 TEST(FoldTest, TieLaterArrivalWinsAndLeavesNoTrace) {
-  auto v = Fold({Rec(10, 1, {"Ann", "Oslo"}), Rec(10, 2, {"Ann", "Rome"})});
+  auto v = Fold({Rec(10, 1, 1, 5), Rec(10, 2, 1, 6)});
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].attributes[1], "Rome");
+  EXPECT_EQ(v[0].scd2_hash, 6u);
   EXPECT_EQ(v[0].opened_arrival, 2);
 }
 
 TEST(FoldTest, DeleteClosesAndUpsertResurrects) {
-  auto v = Fold({Rec(5, 9, {"x", "y"}, true), Rec(10, 1, {"Ann", "Oslo"}), Rec(20, 2, {}, true),
-                 Rec(25, 3, {}, true), Rec(30, 4, {"Ann", "Oslo"})});
+  auto v = Fold({Del(5, 9), Rec(10, 1, 1, 5), Del(20, 2), Del(25, 3), Rec(30, 4, 1, 5)});
   ASSERT_EQ(v.size(), 2u);
-  EXPECT_EQ(v[0].valid_to, 20);
+  EXPECT_EQ(v[0].closed_arrival, 2);
   EXPECT_TRUE(v[0].ended_by_delete);
-  EXPECT_EQ(v[1].valid_from, 30);
-  EXPECT_FALSE(v[1].valid_to);
+  EXPECT_EQ(v[1].valid_from, OrderedTimestamp(30));
+  EXPECT_TRUE(v[1].open());
 }
 
+TEST(FoldTest, TruncateClosesAndLaterRecordsApply) {
+  // Truncate at 20: the version open then closes; a record after it opens a new one; one before it (late)
+  // is placed before it.
+  auto v = Fold({Rec(10, 1, 1, 5), Rec(15, 4, 2, 5), Rec(30, 3, 1, 5)}, {Truncate(20, 2)});
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].updated_arrival, 4);
+  EXPECT_EQ(v[0].closed_arrival, 2);
+  EXPECT_TRUE(v[0].ended_by_delete);
+  EXPECT_EQ(v[1].opened_arrival, 3);
+  // A truncate before the key's first record closes nothing.
+  EXPECT_EQ(Fold({Rec(10, 5, 1, 5)}, {Truncate(5, 2)}).size(), 1u);
+}
 
-uint64_t HashOf(const std::vector<Value>& values, size_t from, size_t to) {
-  AttributeHash hash;
-  for (size_t i = from; i < to && i < values.size(); ++i) {
-    values[i] ? hash.Add(*values[i]) : hash.AddNull();
+TEST(FoldTest, TruncateTiesFollowArrival) {
+  // An upsert with the truncate's sequence and a later arrival supersedes the truncate for this key...
+  auto later = Fold({Rec(10, 1, 1, 5), Rec(20, 3, 1, 6)}, {Truncate(20, 2)});
+  ASSERT_EQ(later.size(), 2u);
+  EXPECT_FALSE(later[0].ended_by_delete);
+  EXPECT_EQ(later[0].closed_arrival, 3);
+  // ...and one with an earlier arrival is superseded by it.
+  auto earlier = Fold({Rec(10, 1, 1, 5), Rec(20, 2, 1, 6)}, {Truncate(20, 3)});
+  ASSERT_EQ(earlier.size(), 1u);
+  EXPECT_EQ(earlier[0].closed_arrival, 3);
+  EXPECT_TRUE(earlier[0].ended_by_delete);
+}
+
+TEST(FoldTest, AllVersionsScopeCarriesTheLatestUpsertsScd1) {
+  auto v =
+      Fold({Rec(10, 1, 1, 5), Rec(20, 2, 2, 6), Rec(25, 4, 3, 6), Del(30, 3)}, {}, Scd1Scope::kAllVersions);
+  ASSERT_EQ(v.size(), 2u);
+  for (const Version& x : v) {
+    EXPECT_EQ(x.scd1_arrival, 4);  // the latest upsert
+    EXPECT_EQ(x.scd1_hash, 3u);
   }
-  return hash.Digest();
-}
-
-// As the loader stages it: the attributes' hashes (one SCD1 column, then one SCD2 column).
-StagedRecord Staged(const LogRecord& r) {
-  return StagedRecord{r.key, r.seq, r.arrival, r.is_delete, HashOf(r.attributes, 0, 1), HashOf(r.attributes, 1, 2)};
+  EXPECT_EQ(v[1].updated_arrival, 4);
 }
 
 // FoldOnto continues FoldKey: folding a key's records in two parts, the second from the state the first
-// left, gives exactly the versions of folding them all at once (random records, every split point).
+// left, gives exactly the versions of folding them all at once (random records and truncates, every split
+// point, both SCD1 scopes).
 TEST(FoldTest, FoldOntoContinuesFoldKey) {
   std::mt19937_64 rng(7);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
-  auto value = [&](const char* a, const char* b) -> Value {
-    int v = pick(3);
-    return v == 0 ? Value{} : Value{std::string(v == 1 ? a : b)};
-  };
-  for (int c = 0; c < 2000; ++c) {
-    std::vector<LogRecord> records;
+  for (int c = 0; c < 3000; ++c) {
+    Scd1Scope scope = c % 2 == 0 ? Scd1Scope::kCurrent : Scd1Scope::kAllVersions;
+    // Records and truncates in one stream of sequences; arrivals are the stream's positions.
+    std::vector<MergeRecord> records;
+    std::vector<MergeRecord> truncates;
     Micros seq = 0;
-    int n = 1 + pick(8);
+    int n = 1 + pick(9);
     for (int i = 0; i < n; ++i) {
       seq += pick(3) == 0 && i > 0 ? 0 : 1 + pick(5);  // ties now and then
-      records.push_back(Rec(seq, i + 1, {value("Ann", "Anna"), value("Oslo", "Rome")}, pick(5) == 0));
+      int kind = pick(8);
+      if (kind == 0) {
+        truncates.push_back(Truncate(seq, i + 1));
+      } else if (kind == 1) {
+        records.push_back(Del(seq, i + 1));
+      } else {
+        records.push_back(Rec(seq, i + 1, static_cast<uint64_t>(pick(2)), static_cast<uint64_t>(pick(2))));
+      }
     }
-    std::vector<Version> whole;
-    FoldKey(records, 1, whole);
+    if (records.empty()) {
+      continue;
+    }
+    std::vector<Version> whole = Fold(records, truncates, scope);
+    // Split at a sequence: the head is what the log holds, the tail what a run stages (with its truncates).
     for (size_t split = 0; split <= records.size(); ++split) {
       if (split > 0 && split < records.size() && records[split].seq == records[split - 1].seq) {
         continue;  // the tail must be newer than the head, as the merge guarantees
       }
-      std::vector<LogRecord> head(records.begin(), records.begin() + static_cast<std::ptrdiff_t>(split));
-      std::vector<StagedRecord> rest;
-      for (size_t i = split; i < records.size(); ++i) {
-        rest.push_back(Staged(records[i]));
+      std::string cut = split < records.size() ? records[split].seq : std::string(64, '\xff');
+      std::vector<MergeRecord> head(records.begin(), records.begin() + static_cast<std::ptrdiff_t>(split));
+      std::vector<MergeRecord> tail(records.begin() + static_cast<std::ptrdiff_t>(split), records.end());
+      std::vector<MergeRecord> old_truncates;
+      std::vector<MergeRecord> new_truncates;
+      bool usable = true;
+      for (const MergeRecord& t : truncates) {
+        (t.seq < cut ? old_truncates : new_truncates).push_back(t);
+        usable &= !(t.seq == cut);  // a tie with the tail's first record: the merge refolds such a key
       }
-      std::vector<Version> versions;
-      FoldKey(head, 1, versions);
-      KeyState state = StateAfter(versions, head.empty() ? 0 : head.back().seq);
+      if (!usable || tail.empty()) {
+        continue;
+      }
+      std::vector<Version> versions = Fold(head, old_truncates, scope);
+      KeyState state = StateAfter(versions, head.empty() ? 0 : OrderedFloor(head.back().seq));
       std::vector<Version> out;
-      FoldStep step = FoldOnto(1, head.empty() ? nullptr : &state, rest, out);
-      for (Version& v : out) {  // a version's values are those of the record that last touched it
-        v.attributes = records[static_cast<size_t>(v.updated_arrival - 1)].attributes;
-      }
-      if (step.closed) {
+      FoldStep step = FoldOnto(1, head.empty() ? nullptr : &state, tail, new_truncates, scope, out);
+      if (step.edit && step.edit->closed_arrival != 0) {
         ASSERT_FALSE(versions.empty());
-        ASSERT_EQ(versions.back().valid_from, step.closed->valid_from);
-        ASSERT_FALSE(versions.back().valid_to);
-        versions.back().valid_to = step.closed->valid_to;
-        versions.back().ended_by_delete = step.closed->by_delete;
+        ASSERT_TRUE(versions.back().open());
+        ASSERT_EQ(versions.back().opened_arrival, step.edit->opened_arrival);
+        versions.back().closed_arrival = step.edit->closed_arrival;
+        versions.back().ended_by_delete = step.edit->by_delete;
       }
       if (step.rewrote_open) {
-        ASSERT_FALSE(step.closed);
+        ASSERT_TRUE(step.edit && step.edit->closed_arrival == 0);
+        ASSERT_FALSE(out.empty());
+        EXPECT_TRUE(out.front().valid_from.empty());  // the warehouse keeps the old one
+        out.front().valid_from = versions.back().valid_from;
         versions.pop_back();
       }
       versions.insert(versions.end(), out.begin(), out.end());
+      if (scope == Scd1Scope::kAllVersions) {
+        // What SetScd1OfAllVersions does when an upsert of the run took effect.
+        for (Version& v : versions) {
+          if (step.latest_upsert != 0) {
+            v.scd1_arrival = step.latest_upsert;
+            v.scd1_hash = records[static_cast<size_t>(std::find_if(records.begin(), records.end(),
+                                                                   [&](const MergeRecord& r) {
+                                                                     return r.arrival == step.latest_upsert;
+                                                                   }) -
+                                                      records.begin())]
+                              .scd1_hash;
+          }
+        }
+      }
       ASSERT_EQ(versions.size(), whole.size()) << "case " << c << " split " << split;
       for (size_t i = 0; i < whole.size(); ++i) {
         const Version& a = versions[i];
         const Version& b = whole[i];
-        EXPECT_TRUE(a.attributes == b.attributes && a.valid_from == b.valid_from && a.valid_to == b.valid_to &&
+        EXPECT_TRUE(a.valid_from == b.valid_from && a.closed_arrival == b.closed_arrival &&
                     a.ended_by_delete == b.ended_by_delete && a.opened_arrival == b.opened_arrival &&
-                    a.updated_arrival == b.updated_arrival && a.scd1_hash == b.scd1_hash &&
-                    a.scd2_hash == b.scd2_hash)
+                    a.updated_arrival == b.updated_arrival && a.scd1_arrival == b.scd1_arrival &&
+                    a.scd1_hash == b.scd1_hash && a.scd2_hash == b.scd2_hash)
             << "case " << c << " split " << split << " version " << i;
       }
-      EXPECT_EQ(step.next, StateAfter(whole, records.back().seq)) << "case " << c << " split " << split;
+      EXPECT_EQ(step.next, StateAfter(whole, OrderedFloor(records.back().seq)))
+          << "case " << c << " split " << split;
     }
   }
 }
@@ -150,24 +209,27 @@ TEST(KeyIndexTest, PutFindAndGrow) {
   EXPECT_EQ(index.Find(1), nullptr);
   for (int64_t k = -5000; k < 5000; ++k) {
     KeyState s;
-    s.last_seq = k * 10;
-    s.open_from = k % 3 == 0 ? KeyState::kNoVersion : k;
-    index.Put(k * 7919, s);
+    s.last_seq = static_cast<uint64_t>(k * 10);
+    s.opened_arrival = k % 3 == 0 ? 0 : k + 5000;
+    index.Put(static_cast<uint64_t>(k * 7919), s);
   }
   EXPECT_EQ(index.size(), 10000u);
   for (int64_t k = -5000; k < 5000; ++k) {
-    const KeyState* s = index.Find(k * 7919);
+    const KeyState* s = index.Find(static_cast<uint64_t>(k * 7919));
     ASSERT_NE(s, nullptr) << k;
-    EXPECT_EQ(s->last_seq, k * 10);
-    EXPECT_EQ(s->open(), k % 3 != 0);
+    EXPECT_EQ(s->last_seq, static_cast<uint64_t>(k * 10));
+    EXPECT_EQ(s->open(), k % 3 != 0 && k != -5000);
   }
   EXPECT_EQ(index.Find(1), nullptr);
   KeyState changed;
   changed.last_seq = 1;
   index.Put(0, changed);
   EXPECT_EQ(index.size(), 10000u);
-  EXPECT_EQ(index.Find(0)->last_seq, 1);
-  EXPECT_LE(index.Bytes(), 10000u * 48 * 8 / 7 * 2 + 1024 * 48);
+  EXPECT_EQ(index.Find(0)->last_seq, 1u);
+  EXPECT_LE(index.Bytes(), 10000u * 40 * 8 / 7 * 2 + 1024 * 40);
+  index.MarkColliding(7);
+  EXPECT_TRUE(index.IsColliding(7));
+  EXPECT_FALSE(index.IsColliding(8));
   index.Clear();
   EXPECT_EQ(index.Find(0), nullptr);
   EXPECT_EQ(index.size(), 0u);
@@ -176,15 +238,16 @@ TEST(KeyIndexTest, PutFindAndGrow) {
 TEST(KeyIndexTest, SnapshotIsReadBackWithItsTag) {
   auto path = std::filesystem::temp_directory_path() / ("dimstream-keys-" + std::to_string(::getpid()));
   KeyIndex index;
-  for (int64_t k = 0; k < 20000; ++k) {
+  for (uint64_t k = 0; k < 20000; ++k) {
     KeyState s;
     s.last_seq = k + 1;
-    s.open_from = k % 5 == 0 ? KeyState::kNoVersion : k;
-    s.opened_arrival = k * 3;
-    s.scd1_hash = static_cast<uint64_t>(k) * 11;
-    s.scd2_hash = static_cast<uint64_t>(k) * 13;
+    s.opened_arrival = k % 5 == 0 ? 0 : static_cast<int64_t>(k * 3);
+    s.scd1_hash = k * 11;
+    s.scd2_hash = k * 13;
     index.Put(k, s);
   }
+  index.MarkColliding(3);
+  index.MarkColliding(19999);
   ASSERT_TRUE(index.Save(path, {42, 7}).ok());
   KeyIndex back;
   auto loaded = back.Load(path);
@@ -192,7 +255,8 @@ TEST(KeyIndexTest, SnapshotIsReadBackWithItsTag) {
   EXPECT_EQ((*loaded)->watermark, 42);
   EXPECT_EQ((*loaded)->horizon, 7);
   ASSERT_EQ(back.size(), index.size());
-  for (int64_t k = 0; k < 20000; ++k) {
+  EXPECT_EQ(back.colliding(), index.colliding());
+  for (uint64_t k = 0; k < 20000; ++k) {
     ASSERT_NE(back.Find(k), nullptr);
     EXPECT_EQ(*back.Find(k), *index.Find(k)) << k;
   }

@@ -146,6 +146,12 @@ Result<std::optional<int64_t>> Connection::ScalarInt(const std::string& sql,
   return value;
 }
 
+Result<idx_t> Connection::Changed(const std::string& sql, const std::vector<Param>& params) {
+  QueryResultHandle r;
+  DIMSTREAM_TRY(Run(sql, params, &r));
+  return duckdb_rows_changed(r.get());
+}
+
 void ChunkReader::ForEach(const std::function<void(idx_t)>& on_row) {
   idx_t columns = duckdb_column_count(result_);
   while (true) {
@@ -224,6 +230,104 @@ void Appender::Check(duckdb_state st) {
 }
 
 Status Appender::Close() {
+  if (status_.ok() && duckdb_appender_close(app_) != DuckDBSuccess) {
+    status_ = ToError("cannot append to " + QuoteIdent(table_), duckdb_appender_error(app_));
+  }
+  return status_;
+}
+
+ChunkAppender::ChunkAppender(Connection& conn, const std::string& table) : table_(table) {
+  if (duckdb_appender_create(conn.get(), nullptr, table.c_str(), &app_) != DuckDBSuccess) {
+    status_ = Error::Permanent("cannot append to " + QuoteIdent(table) + ": " +
+                               (app_ != nullptr ? duckdb_appender_error(app_) : "no appender"));
+    return;
+  }
+  idx_t n = duckdb_appender_column_count(app_);
+  for (idx_t c = 0; c < n; ++c) {
+    duckdb_logical_type t = duckdb_appender_column_type(app_, c);
+    duckdb_type id = duckdb_get_type_id(t);
+    types_.push_back(t);
+    physical_.push_back(id == DUCKDB_TYPE_DECIMAL ? duckdb_decimal_internal_type(t) : id);
+  }
+  capacity_ = duckdb_vector_size();
+  NewChunk();
+}
+
+ChunkAppender::~ChunkAppender() {
+  if (chunk_ != nullptr) {
+    duckdb_destroy_data_chunk(&chunk_);
+  }
+  for (auto& t : types_) {
+    duckdb_destroy_logical_type(&t);
+  }
+  if (app_ != nullptr) {
+    duckdb_appender_destroy(&app_);
+  }
+}
+
+void ChunkAppender::NewChunk() {
+  if (chunk_ != nullptr) {
+    duckdb_destroy_data_chunk(&chunk_);
+  }
+  chunk_ = duckdb_create_data_chunk(types_.data(), types_.size());
+  vectors_.resize(types_.size());
+  data_.resize(types_.size());
+  for (idx_t c = 0; c < types_.size(); ++c) {
+    vectors_[c] = duckdb_data_chunk_get_vector(chunk_, c);
+    data_[c] = duckdb_vector_get_data(vectors_[c]);
+  }
+  row_ = 0;
+}
+
+void ChunkAppender::Null(idx_t col) {
+  duckdb_vector_ensure_validity_writable(vectors_[col]);
+  duckdb_validity_set_row_invalid(duckdb_vector_get_validity(vectors_[col]), row_);
+}
+
+void ChunkAppender::Decimal(idx_t col, int64_t unscaled, Int128 wide) {
+  switch (physical_[col]) {
+    case DUCKDB_TYPE_SMALLINT:
+      Put<int16_t>(col, static_cast<int16_t>(unscaled));
+      break;
+    case DUCKDB_TYPE_INTEGER:
+      Put<int32_t>(col, static_cast<int32_t>(unscaled));
+      break;
+    case DUCKDB_TYPE_BIGINT:
+      Put<int64_t>(col, unscaled);
+      break;
+    default: {
+      auto u = static_cast<UInt128>(wide);
+      Put<duckdb_hugeint>(col, duckdb_hugeint{static_cast<uint64_t>(u), static_cast<int64_t>(wide >> 64)});
+    }
+  }
+}
+
+void ChunkAppender::Text(idx_t col, std::string_view v) {
+  duckdb_vector_assign_string_element_len(vectors_[col], row_, v.data(), v.size());
+}
+
+void ChunkAppender::EndRow() {
+  if (++row_ == capacity_) {
+    Flush();
+  }
+}
+
+void ChunkAppender::Flush() {
+  if (row_ == 0 || !status_.ok()) {
+    return;
+  }
+  duckdb_data_chunk_set_size(chunk_, row_);
+  if (duckdb_append_data_chunk(app_, chunk_) != DuckDBSuccess) {
+    status_ = ToError("cannot append to " + QuoteIdent(table_), duckdb_appender_error(app_));
+  }
+  NewChunk();
+}
+
+Status ChunkAppender::Close() {
+  if (!status_.ok()) {
+    return status_;
+  }
+  Flush();
   if (status_.ok() && duckdb_appender_close(app_) != DuckDBSuccess) {
     status_ = ToError("cannot append to " + QuoteIdent(table_), duckdb_appender_error(app_));
   }

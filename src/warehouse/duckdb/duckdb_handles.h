@@ -55,6 +55,8 @@ class Connection {
   Status Stream(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out);
   // A single BIGINT (or NULL -> nullopt) from the first row, first column.
   Result<std::optional<int64_t>> ScalarInt(const std::string& sql, const std::vector<Param>& params = {});
+  // Runs an INSERT, UPDATE or DELETE; returns how many rows it changed.
+  Result<idx_t> Changed(const std::string& sql, const std::vector<Param>& params = {});
 
  private:
   Status Execute(const std::string& sql, const std::vector<Param>& params, QueryResultHandle* out,
@@ -76,6 +78,7 @@ class ChunkReader {
   int64_t GetInt64(idx_t col, idx_t row) const;
   uint64_t GetUInt64(idx_t col, idx_t row) const;
   bool GetBool(idx_t col, idx_t row) const;
+  // VARCHAR and BLOB.
   std::string_view GetText(idx_t col, idx_t row) const;
   std::optional<std::string> GetOptText(idx_t col, idx_t row) const;
 
@@ -115,6 +118,56 @@ class Appender {
   duckdb_appender app_ = nullptr;
   Status status_;
   std::string table_;
+};
+
+// Appends rows to one table inside the connection's current transaction a data chunk at a time
+// (duckdb_append_data_chunk), the values written straight into the chunk's vectors in the table's column
+// types: several times cheaper than value-by-value appends. Set every column of a row, then EndRow.
+class ChunkAppender {
+ public:
+  ChunkAppender(Connection& conn, const std::string& table);
+  ChunkAppender(const ChunkAppender&) = delete;
+  ChunkAppender& operator=(const ChunkAppender&) = delete;
+  ~ChunkAppender();
+
+  Status status() const { return status_; }
+  idx_t column_count() const { return types_.size(); }
+  // The column's type as DuckDB stores it (a decimal's internal integer type for DECIMAL columns).
+  duckdb_type physical_type(idx_t col) const { return physical_[col]; }
+
+  void Null(idx_t col);
+  void Int64(idx_t col, int64_t v) { Put<int64_t>(col, v); }
+  void UInt64(idx_t col, uint64_t v) { Put<uint64_t>(col, v); }
+  void Double(idx_t col, double v) { Put<double>(col, v); }
+  void Bool(idx_t col, bool v) { Put<bool>(col, v); }
+  void Date(idx_t col, int32_t days) { Put<int32_t>(col, days); }
+  void Time(idx_t col, Micros t) { Put<int64_t>(col, t); }
+  // A DECIMAL column's unscaled value, in whatever width the column stores.
+  void Decimal(idx_t col, int64_t unscaled, Int128 wide);
+  // VARCHAR or BLOB: the bytes are copied into the chunk.
+  void Text(idx_t col, std::string_view v);
+  void EndRow();
+  // Appends what is left and closes the appender; returns the first error met.
+  Status Close();
+
+ private:
+  template <typename T>
+  void Put(idx_t col, T v) {
+    static_cast<T*>(data_[col])[row_] = v;
+  }
+  void NewChunk();
+  void Flush();
+
+  duckdb_appender app_ = nullptr;
+  Status status_;
+  std::string table_;
+  std::vector<duckdb_logical_type> types_;
+  std::vector<duckdb_type> physical_;
+  duckdb_data_chunk chunk_ = nullptr;
+  std::vector<duckdb_vector> vectors_;
+  std::vector<void*> data_;
+  idx_t row_ = 0;
+  idx_t capacity_ = 0;
 };
 
 }  // namespace dimstream::duck

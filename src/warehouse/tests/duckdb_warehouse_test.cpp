@@ -41,21 +41,35 @@ class FileSizeLimit {
   void (*old_handler_)(int) = nullptr;
 };
 
-// One object's rows, every attribute set to `text`.
+// One object's rows for the customer entity, every attribute set to `text`.
 struct Load {
   explicit Load(const std::string& name, size_t rows, const std::string& value) : text(value) {
     request.object = ObjectInfo{ObjectKey(name), rows * 100, "v1"};
     request.checksum = Checksum(name + "-checksum");
+    request.entity = "customer";
     RawRows& r = request.rows;
-    r.attributes.assign(EntitySpec{}.attribute_columns().size(), {});
+    EntitySpec e;
+    for (const auto& c : e.input_columns()) {
+      r.columns.emplace_back(e.TypeOf(c));
+    }
     for (size_t i = 0; i < rows; ++i) {
-      r.key.push_back(static_cast<int64_t>(i));
-      for (auto& column : r.attributes) {
-        column.push_back(TextRef{text, false});
+      Datum key;
+      key.i = static_cast<int64_t>(i);
+      r.columns[0].Append(key);
+      Datum attribute;
+      attribute.text = text;
+      for (size_t a = 1; a <= e.attribute_columns().size(); ++a) {
+        r.columns[a].Append(attribute);
       }
-      r.event_time.emplace_back(1'700'000'000'000'000 + static_cast<Micros>(i));
-      r.op.push_back('U');
+      Datum time;
+      time.i = 1'700'000'000'000'000 + static_cast<Micros>(i);
+      r.columns[e.attribute_columns().size() + 1].Append(time);
+      r.columns.back().AppendNull();  // op
+      r.op.push_back(Operation::kUpsert);
       r.line.push_back(i + 2);
+      r.key_id.push_back(i);
+      r.seq_keys += OrderedTimestamp(time.i);
+      r.seq_key_end.push_back(r.seq_keys.size());
       r.scd1_hash.push_back(i);
       r.scd2_hash.push_back(i);
     }
@@ -63,6 +77,44 @@ struct Load {
   std::string text;  // viewed by the request's rows
   LoadRequest request;
 };
+
+TEST(DuckDbWarehouseTest, TablesOfAnotherDeclarationAreRefusedByName) {
+  test_support::TestDir dir("dimstream_wh_schema");
+  { ASSERT_TRUE(DuckDbWarehouse::Open({dir.path() / "w.duckdb"}, EntitySpec{}).ok()); }
+  EntitySpec changed;
+  changed.types["street"] = ColumnType{TypeKind::kDecimal, 10, 2};
+  auto w = DuckDbWarehouse::Open({dir.path() / "w.duckdb"}, changed);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().kind, ErrorKind::kInvalidInput);
+  EXPECT_NE(w.error().message.find("customer_raw"), std::string::npos) << w.error().message;
+  EXPECT_NE(w.error().message.find("street"), std::string::npos) << w.error().message;
+  EXPECT_NE(w.error().message.find("DECIMAL(10,2)"), std::string::npos) << w.error().message;
+  // The original declaration still opens it, and another entity is added beside it.
+  EntitySpec orders;
+  orders.name = "orders";
+  orders.key_columns = {"tenant", "order_id"};
+  orders.types = {{"order_id", ColumnType::Bigint()}};
+  orders.scd1_columns = {"note"};
+  orders.scd2_columns = {"status"};
+  orders.sequence_columns = {"lsn", "pos"};
+  orders.types["lsn"] = ColumnType::Bigint();
+  orders.types["pos"] = ColumnType::Bigint();
+  auto both = DuckDbWarehouse::Open({dir.path() / "w.duckdb"}, std::vector<EntitySpec>{EntitySpec{}, orders});
+  ASSERT_TRUE(both.ok()) << both.error().message;
+  auto columns = (*both)->Query(
+      "SELECT column_name || ' ' || data_type FROM duckdb_columns() WHERE table_name = 'orders_history' "
+      "ORDER BY "
+      "column_index");
+  ASSERT_TRUE(columns.ok());
+  std::vector<std::string> names;
+  for (const auto& row : columns->rows) {
+    names.push_back(*row[0]);
+  }
+  std::vector<std::string> first(names.begin(), names.begin() + 8);
+  EXPECT_EQ(first, (std::vector<std::string>{"tenant VARCHAR", "order_id BIGINT", "note VARCHAR",
+                                             "status VARCHAR", "valid_from BIGINT", "valid_from_pos BIGINT",
+                                             "valid_to BIGINT", "valid_to_pos BIGINT"}));
+}
 
 class FailedCommitTest : public ::testing::Test {
  protected:
@@ -131,7 +183,7 @@ TEST_F(FailedCommitTest, LaterCommitsReadBackIntactAndTheFailedOneIsGone) {
 TEST_F(FailedCommitTest, ATransactionOpenOnTheRetiredInstanceIsRolledBack) {
   ASSERT_TRUE(w_->CommitLoad(Load("a.csv", 10, "before").request).ok());
   ASSERT_TRUE(w_->Checkpoint().ok());
-  auto session = w_->BeginMerge();  // began before the failure, on the instance about to be retired
+  auto session = w_->BeginMerge("customer");  // began before the failure, on the instance about to be retired
   ASSERT_TRUE(session.ok()) << session.error().message;
   ASSERT_TRUE((*session)->WriteParameter("LETS", 42).ok());
   {
@@ -158,7 +210,7 @@ TEST_F(FailedCommitTest, AFailedMergeIsRecordedIntact) {
   ASSERT_TRUE(w_->Checkpoint().ok());
   for (int run = 0; run < 3; ++run) {
     FileSizeLimit full(LittleRoom());
-    auto session = w_->BeginMerge();
+    auto session = w_->BeginMerge("customer");
     ASSERT_TRUE(session.ok()) << session.error().message;
     auto staged = (*session)->Stage(0);
     ASSERT_TRUE(staged.ok()) << staged.error().message;

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/entity.h"
+
+namespace dimstream::duck {
+
+// The tables of one entity in DuckDB and the pieces of SQL that name their columns, quoted once. Columns:
+//
+//   raw, stage  the input columns (EntitySpec::input_columns(), typed), then _object_key, _line, _arrival,
+//               _load_id, _loaded_at, _seq (the first sequence column's value, or the load's commit time),
+//               _seq_key (the whole sequence's ordered encoding), _kid (key id; NULL for a truncate), _op
+//               ('U', 'D' or 'T'), _scd1_hash, _scd2_hash
+//   log         the keys, the attributes, _op, _seq and the further sequence columns, _seq_key, _arrival,
+//               _kid, _scd1_hash, _scd2_hash
+//   truncates   _seq and the further sequence columns, _seq_key, _arrival
+//   history     the keys, the attributes, valid_from (+ valid_from_<column>), valid_to (+ valid_to_<column>),
+//               is_current, _ended_by_delete, _opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash, _kid
+//   current     the keys, the attributes, valid_from (+ valid_from_<column>), _opened_arrival,
+//               _updated_arrival, _scd1_hash, _scd2_hash, _kid
+//   rejects     object_key, line, raw, reason, load_id, rejected_at
+//
+// Built once per entity by the adapter; read-only afterwards.
+struct EntityTables {
+  explicit EntityTables(const EntitySpec& entity);
+
+  const EntitySpec& e;
+  std::string raw, stage, log, truncates, history, current, rejects;
+
+  std::vector<std::string> keys;        // quoted key columns
+  std::vector<std::string> scd1;        // quoted SCD1 columns
+  std::vector<std::string> scd2;        // quoted SCD2 columns
+  std::vector<std::string> seq;         // _seq and the further sequence columns (raw, stage, log, truncates)
+  std::vector<std::string> valid_from;  // valid_from and valid_from_<column>...
+  std::vector<std::string> valid_to;    // valid_to and valid_to_<column>...
+
+  // Every column of `t`'s rows of `cols`, prefixed: t."a", t."b". Empty parts are skipped by Join.
+  static std::string Of(const std::string& alias, const std::vector<std::string>& cols);
+  // The non-empty parts joined with ", ".
+  static std::string Join(const std::vector<std::string>& parts);
+  // a."k1" = b."k1" AND a."k2" = b."k2"
+  std::string KeysEqual(const std::string& a, const std::string& b) const;
+  // `AND <KeysEqual>` where key ids are hashes; empty where a key id is the key.
+  std::string AndSameKey(const std::string& a, const std::string& b) const;
+  // What tells two keys with one key id apart: true when rows of a group have more than one key.
+  std::string SeveralKeys() const;
+
+  // The column definitions of each table.
+  std::string RawColumnsDdl() const;
+  std::string LogColumnsDdl() const;
+  std::string TruncatesColumnsDdl() const;
+  std::string HistoryColumnsDdl() const;
+  std::string CurrentColumnsDdl() const;
+  // Column lists for INSERT ... (cols).
+  std::string LogColumns() const;
+  std::string HistoryColumns() const;
+  std::string CurrentColumns() const;
+};
+
+}  // namespace dimstream::duck
