@@ -379,6 +379,36 @@ void AppendOrderedBytes(const ColumnType& type, const Datum& value, std::string&
   }
 }
 
+bool HasCompactEncoding(const ColumnType& type) {
+  return type.kind != TypeKind::kText && !type.IsWideDecimal();
+}
+
+Datum DecodeOrdered(const ColumnType& type, std::string_view encoding) {
+  Datum d;
+  uint64_t v = OrderedFloor(encoding);
+  switch (type.kind) {
+    case TypeKind::kBigint:
+    case TypeKind::kTimestamp:
+    case TypeKind::kDecimal:
+      d.i = static_cast<int64_t>(v ^ kSign64);
+      break;
+    case TypeKind::kDouble: {
+      uint64_t bits = (v & kSign64) != 0 ? v ^ kSign64 : ~v;
+      d.d = std::bit_cast<double>(bits);
+      break;
+    }
+    case TypeKind::kDate:
+      d.i = static_cast<int32_t>(static_cast<uint32_t>(v >> 32) ^ 0x80000000U);
+      break;
+    case TypeKind::kBoolean:
+      d.i = (v >> 56) != 0 ? 1 : 0;
+      break;
+    case TypeKind::kText:
+      break;  // not compact
+  }
+  return d;
+}
+
 std::string OrderedTimestamp(Micros micros) {
   std::string out;
   AppendBigEndian(static_cast<uint64_t>(micros) ^ kSign64, 8, out);

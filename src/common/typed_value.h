@@ -58,6 +58,14 @@ std::string DescribeExpected(const ColumnType& type, ParseFailure failure);
 // Text: each 0x00 byte is written 0x00 0xFF, and the value ends with 0x00 0x00.
 void AppendOrderedBytes(const ColumnType& type, const Datum& value, std::string& out);
 
+// True for the types whose encoding is one fixed-width value of at most 8 bytes (every type but text and a
+// decimal of more than 18 digits): OrderedFloor of such an encoding is exact, and DecodeOrdered reads it
+// back.
+bool HasCompactEncoding(const ColumnType& type);
+
+// The value whose AppendOrderedBytes is `encoding` (its first bytes), for a type with a compact encoding.
+Datum DecodeOrdered(const ColumnType& type, std::string_view encoding);
+
 // The encoding of a timestamp alone: what AppendOrderedBytes gives for ColumnType::Timestamp().
 std::string OrderedTimestamp(Micros micros);
 

@@ -45,11 +45,12 @@ void AddGenerateFlags(CLI::App& app, GenerateOptions& options) {
       ->capture_default_str()
       ->group(group);
   app.add_option("--key-space", options.key_space,
-                 "Number of distinct customer ids; once all exist, new-key rows become updates (0: no limit)")
+                 "Number of distinct keys; once all exist, new-key rows become updates (0: no limit)")
       ->check(unsigned_number)
       ->capture_default_str()
       ->group(group);
-  app.add_option("--first-key", options.first_key, "First customer_id; new keys count up from it")
+  app.add_option("--first-key", options.first_key,
+                 "First key (customer_id, or a declared integer-like key); new keys count up from it")
       ->check(unsigned_number)
       ->check(CLI::Range(uint64_t{0}, kMaxKey))
       ->capture_default_str()
@@ -58,24 +59,26 @@ void AddGenerateFlags(CLI::App& app, GenerateOptions& options) {
       ->check(share)
       ->capture_default_str()
       ->group(group);
-  app.add_option(
-         "--scd2-share", options.scd2_share,
-         "Of the updates, the share that change the address (SCD2); the rest change name and email (SCD1)")
+  app.add_option("--scd2-share", options.scd2_share,
+                 "Of the updates, the share that change an SCD2 attribute (customers: the address); the rest "
+                 "change SCD1 ones only")
       ->check(share)
       ->capture_default_str()
       ->group(group);
   app.add_option("--duplicate-share", options.duplicate_share,
-                 "Share of rows that repeat an earlier row exactly, updated_at included")
+                 "Share of rows that repeat an earlier row exactly, sequence included")
       ->check(share)
       ->capture_default_str()
       ->group(group);
   app.add_option("--delete-share", options.delete_share,
-                 "Share of rows that delete an existing key (op D); implies --with-op")
+                 "Share of rows that delete an existing key (op D, or a declared delete value); for "
+                 "customers implies --with-op")
       ->check(share)
       ->capture_default_str()
       ->group(group);
   app.add_option("--late-share", options.late_share,
-                 "Share of rows whose updated_at is before their key's previous record; implies --event-time")
+                 "Share of rows whose sequence is before their key's previous record; for customers implies "
+                 "--event-time")
       ->check(share)
       ->capture_default_str()
       ->group(group);
@@ -86,7 +89,8 @@ void AddGenerateFlags(CLI::App& app, GenerateOptions& options) {
       ->capture_default_str()
       ->group(group);
   app.add_option("--bad-share", options.bad_share,
-                 "Share of malformed rows (field count, key, updated_at, op, UTF-8) the loader must reject")
+                 "Share of malformed rows (field count, key, a value not of its type, sequence, operation, "
+                 "UTF-8) the loader must reject")
       ->check(share)
       ->capture_default_str()
       ->group(group);
@@ -94,8 +98,10 @@ void AddGenerateFlags(CLI::App& app, GenerateOptions& options) {
       ->check(share)
       ->capture_default_str()
       ->group(group);
-  app.add_flag("--event-time", options.event_time, "Write an updated_at column (event time)")->group(group);
-  app.add_flag("--with-op", options.with_op, "Write an op column (I, U or D)")->group(group);
+  app.add_flag("--event-time", options.event_time,
+               "Customers: write an updated_at column (event time); a declared entity writes its own columns")
+      ->group(group);
+  app.add_flag("--with-op", options.with_op, "Customers: write an op column (I, U or D)")->group(group);
   app.add_option("--rate", options.rate, "Rows per second; 0: as fast as possible")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str()

@@ -37,6 +37,16 @@ void ForEachEffective(const std::vector<MergeRecord>& records, const std::vector
   }
 }
 
+// The 8 bytes whose OrderedFloor is `floor`.
+std::string FloorBytes(uint64_t floor) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<size_t>(i)] = static_cast<char>(floor & 0xFF);
+    floor >>= 8;
+  }
+  return out;
+}
+
 Version Open(uint64_t key_id, uint32_t key_ord, const MergeRecord& r) {
   Version v;
   v.key_id = key_id;
@@ -60,6 +70,7 @@ void Touch(Version& v, const MergeRecord& r) {
 // Ends the open version with record `r` and appends it to the key's versions.
 void Close(std::optional<Version>& current, const MergeRecord& r, bool by_delete, std::vector<Version>& out) {
   current->closed_arrival = r.arrival;
+  current->valid_to = r.seq;
   current->ended_by_delete = by_delete;
   out.push_back(std::move(*current));
   current.reset();
@@ -134,6 +145,7 @@ FoldStep FoldOnto(uint64_t key_id, const KeyState* state, const std::vector<Merg
         current = Version{};
         current->key_id = key_id;
         current->opened_arrival = state->opened_arrival;
+        current->valid_from = FloorBytes(state->open_from);
         current->scd2_hash = state->scd2_hash;
         Touch(*current, r);
         step.edit = OpenVersionEdit{key_id, state->opened_arrival, ref, 0, false};
@@ -185,6 +197,7 @@ KeyState StateAfter(std::span<const Version> versions, uint64_t last_seq) {
   if (!versions.empty() && versions.back().open()) {
     const Version& v = versions.back();
     s.opened_arrival = v.opened_arrival;
+    s.open_from = OrderedFloor(v.valid_from);
     s.scd1_hash = v.scd1_hash;
     s.scd2_hash = v.scd2_hash;
   }

@@ -58,6 +58,7 @@ void KeyIndex::CloseAll() {
   for (Slot& s : slots_) {
     if (s.used()) {
       s.state.opened_arrival = 0;
+      s.state.open_from = 0;
       s.state.scd1_hash = 0;
       s.state.scd2_hash = 0;
     }
@@ -144,7 +145,9 @@ Status KeyIndex::Save(const std::filesystem::path& path, SnapshotTag tag) const 
     }
   }
   std::vector<uint64_t> colliding(colliding_.begin(), colliding_.end());
-  ok = ok && std::fwrite(colliding.data(), sizeof(uint64_t), colliding.size(), f.get()) == colliding.size();
+  // (fwrite and fread must not be given the null data() of an empty vector)
+  ok = ok && (colliding.empty() ||
+              std::fwrite(colliding.data(), sizeof(uint64_t), colliding.size(), f.get()) == colliding.size());
   ok = ok && std::fflush(f.get()) == 0;
   f.reset();
   std::error_code ec;
@@ -189,7 +192,8 @@ Result<std::optional<KeyIndex::SnapshotTag>> KeyIndex::Load(const std::filesyste
     left -= n;
   }
   std::vector<uint64_t> colliding(h.colliding);
-  if (std::fread(colliding.data(), sizeof(uint64_t), colliding.size(), f.get()) != colliding.size()) {
+  if (!colliding.empty() &&
+      std::fread(colliding.data(), sizeof(uint64_t), colliding.size(), f.get()) != colliding.size()) {
     Clear();
     return std::optional<SnapshotTag>();
   }

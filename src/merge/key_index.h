@@ -24,6 +24,7 @@ namespace dimstream {
 // refolded from their log, which is exact.
 struct KeyState {
   uint64_t last_seq = 0;       // OrderedFloor of the newest sequence among the key id's log records
+  uint64_t open_from = 0;      // OrderedFloor of the open version's valid_from (exact for compact sequences)
   int64_t opened_arrival = 0;  // the open version's opener (its identity); 0: no version is open
   uint64_t scd1_hash = 0;      // of the open version (to count SCD1 updates)
   uint64_t scd2_hash = 0;      // of the open version (to see an SCD2 change)
@@ -33,7 +34,7 @@ struct KeyState {
 };
 
 // The merge's in-memory index: key id -> KeyState for every key id in the log, in one open-addressing table
-// (linear probing, 40 bytes a slot, at most 7/8 full), so that 10 million keys take at most about 0.7 GB and
+// (linear probing, 48 bytes a slot, at most 7/8 full), so that 10 million keys take at most about 0.8 GB and
 // the lookups of a run of 100,000 records cost microseconds; plus the set of key ids known to be shared by
 // several keys. Not thread-safe: the merge task's.
 class KeyIndex {
@@ -82,7 +83,7 @@ class KeyIndex {
   // A slot is free while its opened_arrival is negative: arrivals are never negative.
   struct Slot {
     uint64_t key_id = 0;
-    KeyState state{0, -1, 0, 0};
+    KeyState state{0, 0, -1, 0, 0};
     bool used() const { return state.opened_arrival >= 0; }
   };
   size_t SlotOf(uint64_t key_id) const;

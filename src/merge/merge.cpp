@@ -75,9 +75,10 @@ Status MergeJob::Warm() {
       if (row.several_keys) {
         // Its keys are always refolded; the state only keeps their newest sequence.
         index_.MarkColliding(row.key_id);
-        index_.Put(row.key_id, KeyState{row.last_seq, 0, 0, 0});
+        index_.Put(row.key_id, KeyState{row.last_seq, 0, 0, 0, 0});
       } else {
-        index_.Put(row.key_id, KeyState{row.last_seq, row.opened_arrival, row.scd1_hash, row.scd2_hash});
+        index_.Put(row.key_id, KeyState{row.last_seq, row.opened_arrival != 0 ? row.open_from : 0,
+                                        row.opened_arrival, row.scd1_hash, row.scd2_hash});
       }
       ++updated;
     }));

@@ -33,7 +33,8 @@ struct MergeRecord {
 struct Version {
   uint64_t key_id = 0;
   uint32_t key_ord = 0;
-  std::string valid_from;      // ordered encoding, for ordering
+  std::string valid_from;      // ordered encoding (a rewritten version's: the 8 bytes of KeyState::open_from)
+  std::string valid_to;        // ordered encoding of closed_arrival's sequence; empty while open
   int64_t opened_arrival = 0;  // the record that opened it; also the version's identity (arrivals are unique)
   int64_t updated_arrival = 0;
   int64_t scd1_arrival = 0;      // updated_arrival, or with scd1_scope = all_versions the key's latest upsert
@@ -70,6 +71,7 @@ struct OpenVersionEdit {
 struct KeyRow {
   uint64_t key_id = 0;
   uint64_t last_seq = 0;       // OrderedFloor of the newest sequence among the log records of the key id
+  uint64_t open_from = 0;      // OrderedFloor of the open version's valid_from
   int64_t opened_arrival = 0;  // of the open version; 0: none
   uint64_t scd1_hash = 0;
   uint64_t scd2_hash = 0;

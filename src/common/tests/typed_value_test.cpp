@@ -975,5 +975,36 @@ TEST(DescribeExpectedTest, ForWhatParseDatumRefuses) {
   }
 }
 
+// DecodeOrdered reads back what AppendOrderedBytes wrote, for every compact type.
+TEST(TypedValueTest, CompactEncodingsDecode) {
+  const std::vector<std::pair<ColumnType, std::vector<std::string>>> cases = {
+      {ColumnType::Bigint(), {"0", "-1", "9223372036854775807", "-9223372036854775808", "42"}},
+      {ColumnType::Timestamp(),
+       {"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z", "1969-12-31T23:59:59Z"}},
+      {ColumnType{TypeKind::kDate, 0, 0}, {"0001-01-01", "1970-01-01", "1969-12-31", "9999-12-31"}},
+      {ColumnType{TypeKind::kDouble, 0, 0}, {"0", "-0.0", "1.5", "-1.5", "1e300", "-1e-300", "4.9e-324"}},
+      {ColumnType{TypeKind::kDecimal, 18, 4},
+       {"0", "-0.0001", "99999999999999.9999", "-99999999999999.9999"}},
+      {ColumnType{TypeKind::kBoolean, 0, 0}, {"true", "false"}},
+  };
+  for (const auto& [type, texts] : cases) {
+    EXPECT_TRUE(HasCompactEncoding(type)) << type.Name();
+    for (const std::string& text : texts) {
+      Datum d;
+      ASSERT_EQ(ParseDatum(type, text, d), ParseFailure::kNone) << type.Name() << " " << text;
+      std::string enc;
+      AppendOrderedBytes(type, d, enc);
+      Datum back = DecodeOrdered(type, enc);
+      std::string again;
+      AppendOrderedBytes(type, back, again);
+      EXPECT_EQ(again, enc) << type.Name() << " " << text;
+      EXPECT_EQ(back.i, d.i) << type.Name() << " " << text;
+      EXPECT_EQ(std::bit_cast<uint64_t>(back.d), std::bit_cast<uint64_t>(d.d)) << type.Name() << " " << text;
+    }
+  }
+  EXPECT_FALSE(HasCompactEncoding(ColumnType::Text()));
+  EXPECT_FALSE(HasCompactEncoding(ColumnType{TypeKind::kDecimal, 19, 2}));
+}
+
 }  // namespace
 }  // namespace dimstream

@@ -109,6 +109,19 @@ TEST(FoldTest, AllVersionsScopeCarriesTheLatestUpsertsScd1) {
   EXPECT_EQ(v[1].updated_arrival, 4);
 }
 
+// The sequence of the record or truncate that arrived at `arrival`.
+std::string SeqOf(int64_t arrival, const std::vector<MergeRecord>& records,
+                  const std::vector<MergeRecord>& truncates) {
+  for (const auto* list : {&records, &truncates}) {
+    for (const MergeRecord& r : *list) {
+      if (r.arrival == arrival) {
+        return r.seq;
+      }
+    }
+  }
+  return {};
+}
+
 // FoldOnto continues FoldKey: folding a key's records in two parts, the second from the state the first
 // left, gives exactly the versions of folding them all at once (random records and truncates, every split
 // point, both SCD1 scopes).
@@ -164,13 +177,14 @@ TEST(FoldTest, FoldOntoContinuesFoldKey) {
         ASSERT_TRUE(versions.back().open());
         ASSERT_EQ(versions.back().opened_arrival, step.edit->opened_arrival);
         versions.back().closed_arrival = step.edit->closed_arrival;
+        versions.back().valid_to = SeqOf(step.edit->closed_arrival, records, truncates);
         versions.back().ended_by_delete = step.edit->by_delete;
       }
       if (step.rewrote_open) {
         ASSERT_TRUE(step.edit && step.edit->closed_arrival == 0);
         ASSERT_FALSE(out.empty());
-        EXPECT_TRUE(out.front().valid_from.empty());  // the warehouse keeps the old one
-        out.front().valid_from = versions.back().valid_from;
+        // From the state's floor: exact for a compact sequence (a timestamp here).
+        EXPECT_EQ(out.front().valid_from, versions.back().valid_from);
         versions.pop_back();
       }
       versions.insert(versions.end(), out.begin(), out.end());
@@ -192,10 +206,11 @@ TEST(FoldTest, FoldOntoContinuesFoldKey) {
       for (size_t i = 0; i < whole.size(); ++i) {
         const Version& a = versions[i];
         const Version& b = whole[i];
-        EXPECT_TRUE(a.valid_from == b.valid_from && a.closed_arrival == b.closed_arrival &&
-                    a.ended_by_delete == b.ended_by_delete && a.opened_arrival == b.opened_arrival &&
-                    a.updated_arrival == b.updated_arrival && a.scd1_arrival == b.scd1_arrival &&
-                    a.scd1_hash == b.scd1_hash && a.scd2_hash == b.scd2_hash)
+        EXPECT_TRUE(a.valid_from == b.valid_from && a.valid_to == b.valid_to &&
+                    a.closed_arrival == b.closed_arrival && a.ended_by_delete == b.ended_by_delete &&
+                    a.opened_arrival == b.opened_arrival && a.updated_arrival == b.updated_arrival &&
+                    a.scd1_arrival == b.scd1_arrival && a.scd1_hash == b.scd1_hash &&
+                    a.scd2_hash == b.scd2_hash)
             << "case " << c << " split " << split << " version " << i;
       }
       EXPECT_EQ(step.next, StateAfter(whole, OrderedFloor(records.back().seq)))

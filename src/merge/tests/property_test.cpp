@@ -11,21 +11,14 @@
 //                      the rows and files broken on purpose are rejected as section 2 says, the rest loaded.
 //   BatchingIrrelevant the same records split and merged two different ways give identical tables.
 //
-// Environment:
-//   DIMSTREAM_PROPERTY_CASES=N       cases per property (defaults: kReferenceCases, kBatchingCases)
-//   DIMSTREAM_PROPERTY_SEED=S        run only the case with seed S (decimal or 0x hex), as printed on failure
-//   DIMSTREAM_PROPERTY_BASE_SEED=B   derive the case seeds from B instead of the fixed default
-//   DIMSTREAM_PROPERTY_DIR=D         where the cases' bucket and DuckDB file live (default /dev/shm, else
-//                                    the temp directory); one subdirectory per process, removed after each
-//                                    case
+// The case loop, the CSV spellings and the pipeline run are shared with entity_property_test.cpp
+// (property_support.h, property_csv.h, property_pipeline.h); so is the environment that selects the cases
+// (DIMSTREAM_PROPERTY_CASES, _SEED, _BASE_SEED, _DIR: see property_support.h). The default case counts
+// are kReferenceCases and kBatchingCases.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <array>
-#include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -33,63 +26,23 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/spdlog.h>
-#include <unistd.h>
-
 #include "common/clock.h"
-#include "loader/loader.h"
-#include "merge/check.h"
-#include "merge/merge.h"
-#include "object_store/local_object_store.h"
-#include "warehouse/duckdb/duckdb_warehouse.h"
-#include "warehouse/sql.h"
+#include "merge/tests/property_csv.h"
+#include "merge/tests/property_pipeline.h"
+#include "merge/tests/property_support.h"
 
-namespace dimstream {
+namespace dimstream::property {
 namespace {
-
-namespace fs = std::filesystem;
 
 // Sized for about 60-120 s in all on a 2-core machine (see the timing printed at the end of each test).
 constexpr uint64_t kReferenceCases = 350;
 constexpr uint64_t kBatchingCases = 100;
-constexpr uint64_t kDefaultBaseSeed = 0x5eed0fd1ea5ULL;
+constexpr Suite kSuite = {"merge_property_test", "MergeProperty", 0x5eed0fd1ea5ULL, "dimstream_property_",
+                          spdlog::level::warn};
 constexpr size_t kAttrs = 7;  // first_name, last_name, email | street, city, state, country
 constexpr size_t kScd1 = 3;
 const char* const kAttrNames[kAttrs] = {"first_name", "last_name", "email",  "street",
                                         "city",       "state",     "country"};
-
-// ---------------------------------------------------------------------------------------------------------
-// Randomness: splitmix64, nothing from <random>, so a seed means the same case on every platform.
-
-uint64_t SplitMix(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() { return SplitMix(state_); }
-  // Uniform enough in [0, n) for n > 0.
-  uint64_t Below(uint64_t n) { return n == 0 ? 0 : Next() % n; }
-  int Int(int lo, int hi) { return lo + static_cast<int>(Below(static_cast<uint64_t>(hi - lo + 1))); }
-  bool Chance(double p) { return static_cast<double>(Next() >> 11) * 0x1.0p-53 < p; }
-  template <typename T>
-  const T& Pick(const std::vector<T>& v) {
-    return v[Below(v.size())];
-  }
-  template <typename T>
-  void Shuffle(std::vector<T>& v) {
-    for (size_t i = v.size(); i > 1; --i) {
-      std::swap(v[i - 1], v[Below(i)]);
-    }
-  }
-
- private:
-  uint64_t state_;
-};
 
 // ---------------------------------------------------------------------------------------------------------
 // The records (what a file row means, independent of how it is written).
@@ -201,10 +154,9 @@ RecordSet GenerateRecords(Rng& rng) {
   std::map<int64_t, int> newest;  // per key: newest time index generated so far
   std::map<int64_t, std::vector<int>> used;
   std::map<int64_t, Attrs> last;
-  int n = rng.Chance(0.2) ? rng.Int(1, 4) : rng.Chance(0.8) ? rng.Int(4, 20) : rng.Int(20, 60);
+  int n = RandomRecordCount(rng);
   for (int i = 0; i < n; ++i) {
-    if (!set.records.empty() && rng.Chance(0.08)) {  // an exact duplicate of an earlier record
-      set.records.push_back(set.records[rng.Below(set.records.size())]);
+    if (AppendDuplicate(rng, set.records)) {
       continue;
     }
     Record r;
@@ -251,100 +203,11 @@ RecordSet GenerateRecords(Rng& rng) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Writing records as CSV, in many equivalent ways.
+// Writing records as CSV, in many equivalent ways (see property_csv.h).
 
-std::string Two(int v) {
-  std::string s = std::to_string(v);
-  return s.size() < 2 ? "0" + s : s;
+std::string CsvValue(Rng& rng, const Value& v) {
+  return v ? CsvField(rng, *v) : "";
 }
-
-// `utc` written as local time at a random offset (or as UTC, with or without Z), in one of several ISO-8601
-// spellings: T or space, seconds and fractions optional, offsets as +HH:MM, +HHMM or +HH.
-std::string FormatEventTime(Rng& rng, Micros utc) {
-  static const std::vector<int> offsets = {0, 0, 0, 120, -330, 345, -600, 60, 840, -720, 330};
-  int offset = rng.Pick(offsets);
-  bool no_marker = offset == 0 && rng.Chance(0.4);
-  Micros local = utc + static_cast<Micros>(offset) * 60 * 1000000;
-  constexpr Micros kDay = 86400LL * 1000000;
-  Micros days = local >= 0 ? local / kDay : -((-local + kDay - 1) / kDay);
-  Micros in_day = local - days * kDay;
-  std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{days}}};
-  int64_t secs = in_day / 1000000;
-  int64_t micros = in_day % 1000000;
-  std::string s = std::to_string(static_cast<int>(ymd.year())) + "-" +
-                  Two(static_cast<int>(static_cast<unsigned>(ymd.month()))) + "-" +
-                  Two(static_cast<int>(static_cast<unsigned>(ymd.day())));
-  s += rng.Chance(0.85) ? "T" : " ";
-  s += Two(static_cast<int>(secs / 3600)) + ":" + Two(static_cast<int>(secs / 60 % 60));
-  bool can_drop_seconds = secs % 60 == 0 && micros == 0;
-  if (!can_drop_seconds || rng.Chance(0.7)) {
-    s += ":" + Two(static_cast<int>(secs % 60));
-    if (micros != 0) {
-      std::string frac = std::to_string(micros + 1000000).substr(1);
-      if (rng.Chance(0.5)) {
-        while (frac.back() == '0') {
-          frac.pop_back();
-        }
-      }
-      s += "." + frac;
-    } else if (rng.Chance(0.2)) {
-      s += ".000";
-    }
-  }
-  if (no_marker) {
-    return s;
-  }
-  if (offset == 0 && rng.Chance(0.7)) {
-    return s + "Z";
-  }
-  int a = std::abs(offset);
-  std::string sign = offset < 0 ? "-" : "+";
-  uint64_t style = rng.Below(10);
-  if (style < 7) {
-    return s + sign + Two(a / 60) + ":" + Two(a % 60);
-  }
-  if (style < 9 || a % 60 != 0) {
-    return s + sign + Two(a / 60) + Two(a % 60);
-  }
-  return s + sign + Two(a / 60);
-}
-
-std::string CsvField(Rng& rng, const Value& v) {
-  if (!v) {
-    return "";
-  }
-  const std::string& s = *v;
-  bool must = s.find_first_of(",\"\r\n") != std::string::npos;
-  if (!must && !rng.Chance(0.15)) {
-    return s;
-  }
-  std::string out = "\"";
-  for (char c : s) {
-    out += c;
-    if (c == '"') {
-      out += '"';
-    }
-  }
-  return out + "\"";
-}
-
-std::string RandomCase(Rng& rng, const std::string& name) {
-  uint64_t style = rng.Below(4);
-  std::string out = name;
-  for (char& c : out) {
-    if (style == 1 || (style == 2 && rng.Chance(0.5))) {
-      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    }
-  }
-  return out;
-}
-
-struct ExpectedReject {
-  uint64_t line = 0;               // physical line where the row starts
-  std::optional<std::string> raw;  // the row as written; nullopt when it is not valid UTF-8 (shown escaped)
-  std::string kind;                // which rule of section 2 it breaks
-  std::string why;                 // what the test broke, for the failure message
-};
 
 struct FilePlan {
   std::string name;
@@ -364,13 +227,8 @@ struct Plan {
     std::ostringstream o;
     for (const FilePlan& f : files) {
       o << "  load " << f.name << " (" << f.rows.size() << " rows" << (f.has_seq ? "" : ", no updated_at");
-      if (f.failed) {
-        o << ", rejected whole";
-      }
-      for (const ExpectedReject& r : f.rejects) {
-        o << ", line " << r.line << " rejected: " << r.why;
-      }
-      o << ")" << (f.merge_after ? ", then merge" : "") << "\n";
+      o << (f.failed ? ", rejected whole" : "") << DescribeRejects(f.rejects) << ")"
+        << (f.merge_after ? ", then merge" : "") << "\n";
       if (with_content) {
         std::string shown;
         for (char c : f.content) {
@@ -405,18 +263,12 @@ bool BreakRow(Rng& rng, const std::vector<std::string>& columns, std::vector<std
               std::string& kind, std::string& why, bool& valid_utf8) {
   static const std::vector<std::string> bad_keys = {
       "", " ", "abc", "12x", "1.0", "99999999999999999999", "0x1F", "--1", "1 2"};
-  static const std::vector<std::string> bad_times = {"",
-                                                     "yesterday",
-                                                     "2025-13-01T00:00:00Z",
-                                                     "2025-02-30T10:00:00Z",
-                                                     "2025-01-01T25:00:00Z",
-                                                     "2025-01-01T10:61:00Z",
-                                                     "01/02/2025",
-                                                     "2025-01-01T10:00:00 PST",
-                                                     "2025-01-01T10:00:00+0"};
+  static const std::vector<std::string> bad_times = [] {
+    std::vector<std::string> v = {""};
+    v.insert(v.end(), BadTimestamps().begin(), BadTimestamps().end());
+    return v;
+  }();
   static const std::vector<std::string> bad_ops = {"X", "DEL", "0", "II", "delete", "+", "UD"};
-  static const std::vector<std::string> bad_utf8 = {"Bad \xff byte", "\xc3(", "\xed\xa0\x80", "\xc0\xaf",
-                                                    "cut \xe2\x82"};
   auto column = [&](const std::string& name) -> std::optional<size_t> {
     auto it = std::find(columns.begin(), columns.end(), name);
     return it == columns.end() ? std::nullopt
@@ -474,7 +326,7 @@ bool BreakRow(Rng& rng, const std::vector<std::string>& columns, std::vector<std
       if (text.empty()) {
         return false;
       }
-      fields[rng.Pick(text)] = rng.Pick(bad_utf8);
+      fields[rng.Pick(text)] = rng.Pick(InvalidUtf8());
       why = "invalid UTF-8";
       kind = "invalid UTF-8";
       valid_utf8 = false;
@@ -483,41 +335,18 @@ bool BreakRow(Rng& rng, const std::vector<std::string>& columns, std::vector<std
   }
 }
 
-// Placeholders for updated_at values known only at load time: "\x01<file>:<format seed>\x02".
-constexpr char kOpen = '\x01';
-constexpr char kClose = '\x02';
-
 // Splits `records` into files in record order and writes them. With drop_non_null_columns false, a file
 // only leaves out a column that is NULL (or, for op, an upsert) in every one of its rows, so the loaded
 // records are exactly `records`.
 Plan MakePlan(Rng& rng, const std::vector<Record>& records, const PlanOptions& options,
               const std::string& prefix) {
   Plan plan;
-  size_t n = records.size();
-  size_t max_files = std::min<size_t>(n, 8);
-  size_t nfiles = static_cast<size_t>(rng.Int(1, static_cast<int>(std::max<size_t>(max_files, 1))));
-  std::vector<size_t> cuts;  // starts of files 1..nfiles-1
-  std::vector<size_t> candidates;
-  for (size_t i = 1; i < n; ++i) {
-    candidates.push_back(i);
-  }
-  rng.Shuffle(candidates);
-  cuts.assign(candidates.begin(),
-              candidates.begin() + static_cast<std::ptrdiff_t>(std::min(nfiles - 1, candidates.size())));
-  if (rng.Chance(0.1)) {
-    cuts.push_back(rng.Below(n + 1));  // an empty (header only) file somewhere
-  }
-  std::sort(cuts.begin(), cuts.end());
-  cuts.insert(cuts.begin(), 0);
-  cuts.push_back(n);
-
-  for (size_t f = 0; f + 1 < cuts.size(); ++f) {
-    FilePlan file;
-    file.name = prefix + std::to_string(f) + ".csv";
-    size_t begin = cuts[f];
-    size_t end = cuts[f + 1];
-    file.has_seq = !rng.Chance(options.no_seq_file_chance);
-    file.failed = rng.Chance(options.failed_file_chance);
+  const std::vector<FileSpan> spans = SplitIntoFiles(rng, records.size(), prefix);
+  for (size_t f = 0; f < spans.size(); ++f) {
+    const auto& [file_name, begin, end] = spans[f];
+    FilePlan file{.name = file_name,
+                  .has_seq = !rng.Chance(options.no_seq_file_chance),
+                  .failed = rng.Chance(options.failed_file_chance)};
     bool any_delete = false;
     std::array<bool, kAttrs> all_null;
     all_null.fill(true);
@@ -572,7 +401,7 @@ Plan MakePlan(Rng& rng, const std::vector<Record>& records, const PlanOptions& o
           field = CsvField(rng, key);
         } else if (name == "updated_at") {
           if (e != nullptr && e->event_from_file) {
-            field = kOpen + std::to_string(*e->event_from_file) + ":" + std::to_string(rng.Next()) + kClose;
+            field = LoadTimePlaceholder(*e->event_from_file, rng.Next());
           } else {
             field = CsvField(rng, FormatEventTime(rng, r.event));
           }
@@ -582,28 +411,17 @@ Plan MakePlan(Rng& rng, const std::vector<Record>& records, const PlanOptions& o
           std::string op = rng.Pick(r.is_delete ? deletes : upserts);
           field = op.empty() ? "" : CsvField(rng, op);
         } else if (name == "note" || name == "source_system") {
-          field = CsvField(rng, RandomValue(rng, rng.Below(kAttrs), 0.3));
+          field = CsvValue(rng, RandomValue(rng, rng.Below(kAttrs), 0.3));
         } else {
           size_t c = static_cast<size_t>(std::find(std::begin(kAttrNames), std::end(kAttrNames), name) -
                                          std::begin(kAttrNames));
-          field = CsvField(rng, r.attrs[c]);
+          field = CsvValue(rng, r.attrs[c]);
         }
         fields.push_back(field);
       }
       return fields;
     };
-    auto join = [](const std::vector<std::string>& fields) {
-      std::string line;
-      for (size_t i = 0; i < fields.size(); ++i) {
-        line += (i ? "," : "") + fields[i];
-      }
-      return line;
-    };
-    struct Line {
-      std::string text;
-      std::optional<ExpectedReject> reject;
-    };
-    std::vector<Line> lines;
+    std::vector<CsvLine> lines;
     auto maybe_bad_row = [&] {
       if (file.failed || !rng.Chance(options.bad_row_chance)) {
         return;
@@ -615,48 +433,29 @@ Plan MakePlan(Rng& rng, const std::vector<Record>& records, const PlanOptions& o
       if (!BreakRow(rng, columns, fields, reject.kind, reject.why, valid_utf8)) {
         return;
       }
-      std::string text = join(fields);
-      if (valid_utf8) {
-        reject.raw = text;
-      }
-      lines.push_back({text, reject});
+      lines.push_back(BrokenLine(JoinFields(fields), reject, valid_utf8));
     };
     for (size_t i = begin; i < end; ++i) {
       const Record& r = records[i];
-      Effective e;
-      e.key = r.key;
-      e.file = f;
-      e.row = i - begin;
-      e.is_delete = has_op && r.is_delete;
+      Effective e{.key = r.key, .is_delete = has_op && r.is_delete, .file = f, .row = i - begin};
       if (file.has_seq) {
         e.event = r.event;
         if (rng.Chance(options.load_time_tie_chance)) {
           // Prefer an earlier file without updated_at that holds the same key.
-          std::vector<size_t> no_seq_files;
-          std::vector<size_t> same_key;
-          for (size_t j = 0; j < plan.files.size(); ++j) {
-            if (!plan.files[j].has_seq && !plan.files[j].failed) {
-              no_seq_files.push_back(j);
-              for (const Effective& x : plan.files[j].rows) {
-                if (x.key == r.key) {
-                  same_key.push_back(j);
-                  break;
-                }
-              }
-            }
-          }
-          if (!same_key.empty()) {
-            e.event_from_file = rng.Pick(same_key);
-          } else if (!no_seq_files.empty()) {
-            e.event_from_file = rng.Pick(no_seq_files);
-          }
+          e.event_from_file = PickLoadTimeFile(
+              rng, plan.files.size(),
+              [&](size_t j) { return !plan.files[j].has_seq && !plan.files[j].failed; },
+              [&](size_t j) {
+                return std::any_of(plan.files[j].rows.begin(), plan.files[j].rows.end(),
+                                   [&](const Effective& x) { return x.key == r.key; });
+              });
           if (e.event_from_file) {
             e.event.reset();
           }
         }
       }
       maybe_bad_row();
-      lines.push_back({join(row_fields(r, &e)), std::nullopt});
+      lines.push_back({JoinFields(row_fields(r, &e)), std::nullopt});
       for (size_t c = 0; c < kAttrs; ++c) {
         e.attrs[c] = present[c] ? r.attrs[c] : std::nullopt;
       }
@@ -675,22 +474,7 @@ Plan MakePlan(Rng& rng, const std::vector<Record>& records, const PlanOptions& o
                    std::string(rng.Chance(0.5) ? "customer" : "id"));
     }
     if (!file.failed || rng.Chance(0.7)) {
-      for (size_t i = 0; i < header.size(); ++i) {
-        out += (i ? "," : "") + RandomCase(rng, header[i]);
-      }
-      out += eol;
-      bool final_eol = rng.Chance(0.8);
-      for (size_t i = 0; i < lines.size(); ++i) {
-        uint64_t line_no = 1 + static_cast<uint64_t>(std::count(out.begin(), out.end(), '\n'));
-        out += lines[i].text;
-        if (i + 1 < lines.size() || final_eol) {
-          out += eol;
-        }
-        if (lines[i].reject) {
-          lines[i].reject->line = line_no;
-          file.rejects.push_back(*lines[i].reject);
-        }
-      }
+      WriteCsv(rng, header, lines, eol, out, file.rejects);
     }
     file.merge_after = rng.Chance(options.merge_chance);
     plan.files.push_back(std::move(file));
@@ -701,13 +485,6 @@ Plan MakePlan(Rng& rng, const std::vector<Record>& records, const PlanOptions& o
 
 // ---------------------------------------------------------------------------------------------------------
 // The reference: SEMANTICS.md sections 4 and 5, written plainly.
-
-using Row = std::vector<Value>;
-
-struct Tables {
-  std::vector<Row> history;  // key, 7 attributes, valid_from, valid_to, is_current (as the query prints them)
-  std::vector<Row> current;  // key, 7 attributes, valid_from
-};
 
 struct RefVersion {
   Attrs attrs;
@@ -868,415 +645,121 @@ void PlanFeatures(const std::vector<FilePlan>& files, const std::map<std::string
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Running a plan through the real pipeline.
+// Running a plan through the real pipeline (see property_pipeline.h).
 
-struct RunOutcome {
-  std::string error;  // a failure of the pipeline itself (not a wrong table)
-  Tables tables;
-  std::map<std::string, Micros> load_sequence;  // object key -> load_history.sequence_time
-  std::vector<std::string> check_failures;
-  std::vector<std::string> notes;  // other contract violations (rejects, load status)
-};
-
-std::string Text(const Value& v) {
-  return v ? *v : "NULL";
-}
-std::string FormatRows(const std::vector<Row>& rows);
-
-Result<std::vector<Row>> QueryRows(Warehouse& w, const std::string& sql) {
-  auto r = w.Query(sql);
-  if (!r.ok()) {
-    return r.error();
-  }
-  return r->rows;
-}
-
-// Replaces the placeholders of updated_at values that are load commit times (see kOpen).
-std::string Render(const std::string& content, const std::vector<FilePlan>& files, Warehouse& w,
-                   std::string& error) {
-  std::string out;
-  size_t pos = 0;
-  while (true) {
-    size_t open = content.find(kOpen, pos);
-    if (open == std::string::npos) {
-      out += content.substr(pos);
-      return out;
-    }
-    size_t close = content.find(kClose, open);
-    out += content.substr(pos, open - pos);
-    std::string token = content.substr(open + 1, close - open - 1);
-    size_t colon = token.find(':');
-    size_t file = std::stoul(token.substr(0, colon));
-    uint64_t format_seed = std::stoull(token.substr(colon + 1));
-    auto t = w.Query("SELECT epoch_us(sequence_time) FROM load_history WHERE object_key = " +
-                     QuoteLiteral(files[file].name));
-    if (!t.ok() || t->rows.size() != 1 || !t->rows[0][0]) {
-      error = "no sequence_time for " + files[file].name;
-      return {};
-    }
-    Rng rng(format_seed);
-    out += CsvField(rng, FormatEventTime(rng, std::stoll(*t->rows[0][0])));
-    pos = close + 1;
-  }
-}
+const char* const kHistory = "customer_history (key, 7 attributes, valid_from us, valid_to us, is_current)";
+const char* const kCurrent = "customer_current (key, 7 attributes, valid_from us)";
 
 RunOutcome Execute(Plan& plan, const fs::path& dir, bool rebuild = false) {
   RunOutcome out;
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  fs::create_directories(dir / "bucket");
   EntitySpec entity;
-  LocalObjectStore store(dir / "bucket");
-  auto opened = DuckDbWarehouse::Open({dir / "w.duckdb"}, entity);
-  if (!opened.ok()) {
-    out.error = "cannot open the warehouse: " + opened.error().message;
+  Pipeline pipeline(dir, entity);
+  if (!pipeline.error().empty()) {
+    out.error = pipeline.error();
     return out;
   }
-  std::unique_ptr<DuckDbWarehouse> warehouse = std::move(*opened);
-  Loader loader(LoaderOptions{}, entity, store, nullptr, *warehouse);
-  MergeJob merge(entity, *warehouse);
+  std::vector<ExpectedLoad> expected;
+  for (const FilePlan& f : plan.files) {
+    expected.push_back({f.name, f.failed, "", f.rows.size(), f.rejects});
+  }
+  std::string attrs;
+  for (const char* a : kAttrNames) {
+    attrs += std::string(", ") + a;
+  }
+  TableQueries queries;
+  queries.history = "SELECT customer_id" + attrs +
+                    ", epoch_us(valid_from), epoch_us(valid_to), is_current FROM "
+                    "customer_history ORDER BY customer_id, valid_from";
+  queries.current = "SELECT customer_id" + attrs +
+                    ", epoch_us(valid_from) FROM customer_current ORDER BY customer_id, valid_from";
   auto run = [&]() -> std::string {
-    for (FilePlan& f : plan.files) {
-      std::string render_error;
-      f.content = Render(f.content, plan.files, *warehouse, render_error);
-      if (!render_error.empty()) {
-        return render_error;
+    for (size_t i = 0; i < plan.files.size(); ++i) {
+      std::string error = pipeline.Load(expected[i], plan.files[i].content, FormatEventTime, out.notes);
+      if (error.empty() && plan.files[i].merge_after) {
+        error = pipeline.Merge(plan.files[i].name);
       }
-      std::ofstream(dir / "bucket" / f.name, std::ios::binary) << f.content;
-      auto info = store.Stat(ObjectKey(f.name));
-      if (!info.ok()) {
-        return "cannot stat " + f.name + ": " + info.error().message;
-      }
-      auto r = loader.LoadObject(*info);
-      if (!r.ok()) {
-        return "cannot load " + f.name + ": " + r.error().message;
-      }
-      if (r->outcome != (f.failed ? LoadOutcome::kFailed : LoadOutcome::kLoaded)) {
-        out.notes.push_back(f.name + ": LoadObject outcome " + std::to_string(static_cast<int>(r->outcome)) +
-                            (f.failed ? ", expected kFailed" : ", expected kLoaded"));
-      }
-      if (f.merge_after) {
-        auto m = merge.RunOnce();
-        if (!m.ok()) {
-          return "merge after " + f.name + " failed: " + m.error().message;
-        }
+      if (!error.empty()) {
+        return error;
       }
     }
-    auto loads = QueryRows(*warehouse,
-                           "SELECT object_key, status, rows_loaded, rows_rejected, coalesce(error, ''), "
-                           "epoch_us(sequence_time) FROM load_history ORDER BY load_id");
-    if (!loads.ok()) {
-      return loads.error().message;
-    }
-    if (loads->size() != plan.files.size()) {
-      out.notes.push_back("load_history has " + std::to_string(loads->size()) + " rows for " +
-                          std::to_string(plan.files.size()) + " files");
-    }
-    for (const Row& row : *loads) {
-      if (row[5]) {
-        out.load_sequence[Text(row[0])] = std::stoll(*row[5]);
-      }
-      auto f = std::find_if(plan.files.begin(), plan.files.end(),
-                            [&](const FilePlan& p) { return p.name == Text(row[0]); });
-      if (f == plan.files.end()) {
-        out.notes.push_back("load_history names an unknown object " + Text(row[0]));
-        continue;
-      }
-      bool ok = f->failed ? Text(row[1]) == "failed" && Text(row[2]) == "0" && !Text(row[4]).empty()
-                          : Text(row[1]) == "loaded" && Text(row[2]) == std::to_string(f->rows.size()) &&
-                                Text(row[3]) == std::to_string(f->rejects.size()) && row[5];
-      if (!ok) {
-        out.notes.push_back("load_history of " + f->name + ": status " + Text(row[1]) + ", rows_loaded " +
-                            Text(row[2]) + ", rows_rejected " + Text(row[3]) + ", error '" + Text(row[4]) +
-                            "', sequence_time " + Text(row[5]) + "; expected " +
-                            (f->failed ? std::string("failed with a reason, 0 rows")
-                                       : "loaded, " + std::to_string(f->rows.size()) + " rows, " +
-                                             std::to_string(f->rejects.size()) + " rejected"));
-      }
-    }
-    // Every rejected row of a loaded file, with its line and raw text and a reason (section 2).
-    auto rejects = QueryRows(*warehouse, "SELECT object_key, line, raw, reason FROM customer_rejects");
-    if (!rejects.ok()) {
-      return rejects.error().message;
-    }
-    std::vector<Row> want_rejects;
-    std::vector<Row> got_rejects;
-    for (const FilePlan& f : plan.files) {
-      for (const ExpectedReject& r : f.rejects) {
-        want_rejects.push_back({f.name, std::to_string(r.line), r.raw ? *r.raw : "(escaped invalid UTF-8)"});
-      }
-    }
-    for (const Row& row : *rejects) {
-      auto f = std::find_if(plan.files.begin(), plan.files.end(),
-                            [&](const FilePlan& p) { return p.name == Text(row[0]); });
-      if (f != plan.files.end() && f->failed) {
-        continue;  // what a file rejected whole reports per row is not specified
-      }
-      if (!row[3] || row[3]->empty()) {
-        out.notes.push_back("a reject of " + Text(row[0]) + " line " + Text(row[1]) + " gives no reason");
-      }
-      Value raw = row[2];
-      if (f != plan.files.end()) {
-        for (const ExpectedReject& r : f->rejects) {
-          if (std::to_string(r.line) == Text(row[1]) && !r.raw) {
-            raw = "(escaped invalid UTF-8)";
-          }
-        }
-      }
-      got_rejects.push_back({row[0], row[1], raw});
-    }
-    auto by_file_line = [](const Row& a, const Row& b) {
-      return std::make_pair(Text(a[0]), std::stoll(Text(a[1]))) <
-             std::make_pair(Text(b[0]), std::stoll(Text(b[1])));
-    };
-    std::sort(want_rejects.begin(), want_rejects.end(), by_file_line);
-    std::sort(got_rejects.begin(), got_rejects.end(), by_file_line);
-    if (want_rejects != got_rejects) {
-      out.notes.push_back("customer_rejects (object_key, line, raw) differs.\n  expected:\n" +
-                          FormatRows(want_rejects) + "  actual:\n" + FormatRows(got_rejects));
-    }
-    std::string attrs;
-    for (const char* a : kAttrNames) {
-      attrs += std::string(", ") + a;
-    }
-    const std::string history_sql = "SELECT customer_id" + attrs +
-                                    ", epoch_us(valid_from), epoch_us(valid_to), is_current FROM "
-                                    "customer_history ORDER BY customer_id, valid_from";
-    const std::string current_sql =
-        "SELECT customer_id" + attrs +
-        ", epoch_us(valid_from) FROM customer_current ORDER BY customer_id, valid_from";
-    auto history = QueryRows(*warehouse, history_sql);
-    if (!history.ok()) {
-      return history.error().message;
-    }
-    out.tables.history = *history;
-    auto current = QueryRows(*warehouse, current_sql);
-    if (!current.ok()) {
-      return current.error().message;
-    }
-    out.tables.current = *current;
-    auto failures = CheckInvariants(*warehouse, entity);
-    if (!failures.ok()) {
-      return "CheckInvariants failed to run: " + failures.error().message;
-    }
-    out.check_failures = *failures;
-    if (rebuild) {
-      // Recomputing every key from the retained log must give the same tables (`dimstream rebuild`).
-      auto r = merge.Rebuild();
-      if (!r.ok()) {
-        return "Rebuild failed: " + r.error().message;
-      }
-      auto h2 = QueryRows(*warehouse, history_sql);
-      auto c2 = QueryRows(*warehouse, current_sql);
-      if (!h2.ok() || !c2.ok()) {
-        return "cannot read the tables after Rebuild";
-      }
-      if (*h2 != out.tables.history || *c2 != out.tables.current) {
-        out.notes.push_back("Rebuild changed the tables; after it:\n  history:\n" + FormatRows(*h2) +
-                            "  current:\n" + FormatRows(*c2));
-      }
-    }
-    return {};
+    return pipeline.Check(expected, queries, rebuild ? RebuildCheck::kTables : RebuildCheck::kNone, out);
   };
   out.error = run();
-  warehouse.reset();
-  fs::remove_all(dir, ec);
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Case driving and reporting.
-
-std::string FormatRows(const std::vector<Row>& rows) {
-  std::string s;
-  for (const Row& row : rows) {
-    s += "    ";
-    for (size_t i = 0; i < row.size(); ++i) {
-      std::string cell = Text(row[i]);
-      std::string esc;
-      for (char c : cell) {
-        esc += c == '\r' ? std::string("\\r") : c == '\n' ? std::string("\\n") : std::string(1, c);
-      }
-      s += (i ? " | " : "") + esc;
-    }
-    s += "\n";
+// Property 1: the dimension equals the reference fold of the loaded records.
+std::string ReferenceFoldCase(uint64_t seed, const fs::path& dir, Tally& tally) {
+  Rng rng(seed);
+  RecordSet set = GenerateRecords(rng);
+  PlanOptions options;
+  options.no_seq_file_chance = rng.Chance(0.35) ? 0.3 : 0.0;
+  options.drop_non_null_columns = rng.Chance(0.3);
+  options.merge_chance = static_cast<double>(rng.Below(101)) / 100.0;
+  options.load_time_tie_chance = rng.Chance(0.5) ? 0.15 : 0.0;
+  options.bad_row_chance = rng.Chance(0.3) ? 0.1 : 0.0;
+  options.failed_file_chance = rng.Chance(0.1) ? 0.2 : 0.0;
+  options.extra_column_chance = 0.1;
+  Plan plan = MakePlan(rng, set.records, options, "f");
+  tally.records += set.records.size();
+  RunOutcome run = Execute(plan, dir, /*rebuild=*/true);
+  std::string problems;
+  if (run.error.empty()) {
+    std::set<std::string> features;
+    Tables want = ReferenceFold(plan.files, run.load_sequence, &features);
+    PlanFeatures(plan.files, run.load_sequence, features);
+    tally.Count(features);
+    problems = RunFailures(run, want, "", kHistory, kCurrent);
+  } else {
+    problems = "pipeline error: " + run.error + "\n";
   }
-  return s.empty() ? "    (none)\n" : s;
-}
-
-std::string DescribeDiff(const std::string& what, const std::vector<Row>& want, const std::vector<Row>& got) {
-  if (want == got) {
+  if (problems.empty()) {
     return {};
   }
-  return what + " differs.\n  expected (" + std::to_string(want.size()) + " rows):\n" + FormatRows(want) +
-         "  actual (" + std::to_string(got.size()) + " rows):\n" + FormatRows(got);
-}
-
-std::optional<uint64_t> EnvU64(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == 0) {
-    return std::nullopt;
-  }
-  return std::strtoull(v, nullptr, 0);
-}
-
-std::vector<uint64_t> CaseSeeds(uint64_t salt, uint64_t default_cases) {
-  if (auto seed = EnvU64("DIMSTREAM_PROPERTY_SEED")) {
-    return {*seed};
-  }
-  uint64_t cases = EnvU64("DIMSTREAM_PROPERTY_CASES").value_or(default_cases);
-  uint64_t state = EnvU64("DIMSTREAM_PROPERTY_BASE_SEED").value_or(kDefaultBaseSeed) ^ salt;
-  std::vector<uint64_t> seeds;
-  for (uint64_t i = 0; i < cases; ++i) {
-    seeds.push_back(SplitMix(state));
-  }
-  return seeds;
-}
-
-std::string ReproduceLine(uint64_t seed, const std::string& test) {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  char hex[32];
-  std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(seed));
-  return std::string("reproduce: DIMSTREAM_PROPERTY_SEED=") + hex + " " +
-         (ec ? std::string("merge_property_test") : exe.string()) + " --gtest_filter=MergeProperty." + test;
-}
-
-fs::path WorkDir() {
-  spdlog::set_level(
-      spdlog::level::warn);  // a load or merge logs a line at info; thousands of them hide failures
-  // tmpfs when there is one: the cases create thousands of small DuckDB files and fsync them.
-  std::error_code ec;
-  fs::path base = fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
-  if (const char* dir = std::getenv("DIMSTREAM_PROPERTY_DIR"); dir != nullptr && *dir != 0) {
-    base = dir;
-  }
-  return base / ("dimstream_property_" + std::to_string(::getpid()));
-}
-
-size_t TotalBytes(const Plan& plan) {
-  size_t n = 0;
-  for (const FilePlan& f : plan.files) {
-    n += f.content.size();
-  }
-  return n;
-}
-
-std::string RunFailures(const RunOutcome& run, const Tables& want, const std::string& label) {
-  std::string problems;
-  if (!run.error.empty()) {
-    return label + "pipeline error: " + run.error + "\n";
-  }
-  for (const std::string& n : run.notes) {
-    problems += label + n + "\n";
-  }
-  for (const std::string& f : run.check_failures) {
-    problems += label + "CheckInvariants: " + f + "\n";
-  }
-  problems +=
-      DescribeDiff(label + "customer_history (key, 7 attributes, valid_from us, valid_to us, is_current)",
-                   want.history, run.tables.history);
-  problems += DescribeDiff(label + "customer_current (key, 7 attributes, valid_from us)", want.current,
-                           run.tables.current);
-  return problems;
-}
-
-// Property 1: the dimension equals the reference fold of the loaded records.
-TEST(MergeProperty, ReferenceFold) {
-  auto started = std::chrono::steady_clock::now();
-  std::vector<uint64_t> seeds = CaseSeeds(0x1, kReferenceCases);
-  fs::path dir = WorkDir();
-  size_t records = 0;
-  size_t cases = 0;
-  std::map<std::string, size_t> coverage;  // situation -> cases that exercised it
-  for (uint64_t seed : seeds) {
-    ++cases;
-    Rng rng(seed);
-    RecordSet set = GenerateRecords(rng);
-    PlanOptions options;
-    options.no_seq_file_chance = rng.Chance(0.35) ? 0.3 : 0.0;
-    options.drop_non_null_columns = rng.Chance(0.3);
-    options.merge_chance = static_cast<double>(rng.Below(101)) / 100.0;
-    options.load_time_tie_chance = rng.Chance(0.5) ? 0.15 : 0.0;
-    options.bad_row_chance = rng.Chance(0.3) ? 0.1 : 0.0;
-    options.failed_file_chance = rng.Chance(0.1) ? 0.2 : 0.0;
-    options.extra_column_chance = 0.1;
-    Plan plan = MakePlan(rng, set.records, options, "f");
-    records += set.records.size();
-    RunOutcome run = Execute(plan, dir, /*rebuild=*/true);
-    std::string problems;
-    if (run.error.empty()) {
-      std::set<std::string> features;
-      Tables want = ReferenceFold(plan.files, run.load_sequence, &features);
-      PlanFeatures(plan.files, run.load_sequence, features);
-      for (const std::string& f : features) {
-        coverage[f]++;
-      }
-      problems = RunFailures(run, want, "");
-    } else {
-      problems = "pipeline error: " + run.error + "\n";
-    }
-    if (!problems.empty()) {
-      std::string seqs;
-      for (const auto& [name, t] : run.load_sequence) {
-        seqs += "  " + name + " sequence_time " + std::to_string(t) + " (" + FormatTimestamp(t) + ")\n";
-      }
-      ADD_FAILURE() << ReproduceLine(seed, "ReferenceFold") << "\n"
-                    << set.records.size() << " records, time grid: " << set.time_mode << "\n"
-                    << plan.Describe(TotalBytes(plan) < 8000) << seqs << problems;
-      break;  // one failing case is enough to read
-    }
-  }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("ReferenceFold: %zu cases, %zu records, %.1f s; cases per situation:\n", cases, records, secs);
-  for (const auto& [what, n] : coverage) {
-    std::printf("  %5zu  %s\n", n, what.c_str());
-  }
+  return std::to_string(set.records.size()) + " records, time grid: " + set.time_mode + "\n" +
+         plan.Describe(TotalBytes(plan.files) < 8000) + DescribeLoadSequence(run.load_sequence) + problems;
 }
 
 // Property 2: the same records, split into files and merged in two different ways, give identical tables.
-TEST(MergeProperty, BatchingIrrelevant) {
-  auto started = std::chrono::steady_clock::now();
-  std::vector<uint64_t> seeds = CaseSeeds(0x2, kBatchingCases);
-  fs::path dir = WorkDir();
-  size_t cases = 0;
-  for (uint64_t seed : seeds) {
-    ++cases;
-    Rng rng(seed);
-    RecordSet set = GenerateRecords(rng);
-    PlanOptions options;  // every file has updated_at and leaves out only columns that hold nothing
-    options.extra_column_chance = 0.1;
-    options.merge_chance = static_cast<double>(rng.Below(101)) / 100.0;
-    Plan a = MakePlan(rng, set.records, options, "a");
-    options.merge_chance = static_cast<double>(rng.Below(101)) / 100.0;
-    Plan b = MakePlan(rng, set.records, options, "b");
-    RunOutcome ra = Execute(a, dir);
-    RunOutcome rb = Execute(b, dir);
-    std::string problems;
-    if (!ra.error.empty() || !rb.error.empty()) {
-      problems = "pipeline error: " + ra.error + " / " + rb.error + "\n";
-    } else {
-      problems += DescribeDiff("customer_history of split A (expected) vs split B (actual)",
-                               ra.tables.history, rb.tables.history);
-      problems += DescribeDiff("customer_current of split A (expected) vs split B (actual)",
-                               ra.tables.current, rb.tables.current);
-      // Both must also be the reference fold (every file has updated_at, so it needs no load times).
-      Tables want = ReferenceFold(a.files, {});
-      problems += RunFailures(ra, want, "split A: ");
-      problems += RunFailures(rb, want, "split B: ");
-    }
-    if (!problems.empty()) {
-      bool small = TotalBytes(a) + TotalBytes(b) < 12000;
-      ADD_FAILURE() << ReproduceLine(seed, "BatchingIrrelevant") << "\n"
-                    << set.records.size() << " records, time grid: " << set.time_mode << "\nsplit A:\n"
-                    << a.Describe(small) << "split B:\n"
-                    << b.Describe(small) << problems;
-      break;
-    }
+std::string BatchingIrrelevantCase(uint64_t seed, const fs::path& dir, Tally&) {
+  Rng rng(seed);
+  RecordSet set = GenerateRecords(rng);
+  PlanOptions options;  // every file has updated_at and leaves out only columns that hold nothing
+  options.extra_column_chance = 0.1;
+  options.merge_chance = static_cast<double>(rng.Below(101)) / 100.0;
+  Plan a = MakePlan(rng, set.records, options, "a");
+  options.merge_chance = static_cast<double>(rng.Below(101)) / 100.0;
+  Plan b = MakePlan(rng, set.records, options, "b");
+  RunOutcome ra = Execute(a, dir);
+  RunOutcome rb = Execute(b, dir);
+  std::string problems;
+  if (!ra.error.empty() || !rb.error.empty()) {
+    problems = "pipeline error: " + ra.error + " / " + rb.error + "\n";
+  } else {
+    problems += DescribeDiff("customer_history of split A (expected) vs split B (actual)", ra.tables.history,
+                             rb.tables.history);
+    problems += DescribeDiff("customer_current of split A (expected) vs split B (actual)", ra.tables.current,
+                             rb.tables.current);
+    // Both must also be the reference fold (every file has updated_at, so it needs no load times).
+    Tables want = ReferenceFold(a.files, {});
+    problems += RunFailures(ra, want, "split A: ", kHistory, kCurrent);
+    problems += RunFailures(rb, want, "split B: ", kHistory, kCurrent);
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("BatchingIrrelevant: %zu cases, %.1f s\n", cases, secs);
+  if (problems.empty()) {
+    return {};
+  }
+  bool small = TotalBytes(a.files) + TotalBytes(b.files) < 12000;
+  return std::to_string(set.records.size()) + " records, time grid: " + set.time_mode + "\nsplit A:\n" +
+         a.Describe(small) + "split B:\n" + b.Describe(small) + problems;
+}
+
+TEST(MergeProperty, ReferenceFold) {
+  RunProperty(kSuite, "ReferenceFold", 0x1, kReferenceCases, Summary::kCoverage, ReferenceFoldCase);
+}
+
+TEST(MergeProperty, BatchingIrrelevant) {
+  RunProperty(kSuite, "BatchingIrrelevant", 0x2, kBatchingCases, Summary::kCases, BatchingIrrelevantCase);
 }
 
 }  // namespace
-}  // namespace dimstream
+}  // namespace dimstream::property

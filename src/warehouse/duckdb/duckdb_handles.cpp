@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/typed_value.h"
 #include "warehouse/sql.h"
 
 namespace dimstream::duck {
@@ -195,6 +196,43 @@ std::string_view ChunkReader::GetText(idx_t col, idx_t row) const {
   return {duckdb_string_t_data(s), duckdb_string_t_length(*s)};
 }
 
+void ChunkReader::AppendEncoding(idx_t col, idx_t row, const ColumnType& type, std::string& out) const {
+  Datum d;
+  const void* data = data_[col];
+  switch (type.kind) {
+    case TypeKind::kText:
+      d.text = GetText(col, row);
+      break;
+    case TypeKind::kBigint:
+    case TypeKind::kTimestamp:  // microseconds, as DuckDB keeps a TIMESTAMP
+      d.i = static_cast<const int64_t*>(data)[row];
+      break;
+    case TypeKind::kDate:  // days
+      d.i = static_cast<const int32_t*>(data)[row];
+      break;
+    case TypeKind::kDouble:
+      d.d = static_cast<const double*>(data)[row];
+      break;
+    case TypeKind::kBoolean:
+      d.i = static_cast<const bool*>(data)[row] ? 1 : 0;
+      break;
+    case TypeKind::kDecimal:
+      // Stored in the narrowest integer of its width (DuckDB's rule).
+      if (type.precision <= 4) {
+        d.i = static_cast<const int16_t*>(data)[row];
+      } else if (type.precision <= 9) {
+        d.i = static_cast<const int32_t*>(data)[row];
+      } else if (type.precision <= 18) {
+        d.i = static_cast<const int64_t*>(data)[row];
+      } else {
+        const duckdb_hugeint h = static_cast<const duckdb_hugeint*>(data)[row];
+        d.wide = static_cast<Int128>((static_cast<UInt128>(static_cast<uint64_t>(h.upper)) << 64) | h.lower);
+      }
+      break;
+  }
+  AppendOrderedBytes(type, d, out);
+}
+
 std::optional<std::string> ChunkReader::GetOptText(idx_t col, idx_t row) const {
   if (IsNull(col, row)) {
     return std::nullopt;
@@ -237,7 +275,16 @@ Status Appender::Close() {
 }
 
 ChunkAppender::ChunkAppender(Connection& conn, const std::string& table) : table_(table) {
-  if (duckdb_appender_create(conn.get(), nullptr, table.c_str(), &app_) != DuckDBSuccess) {
+  Open(conn, nullptr, table);
+}
+
+ChunkAppender::ChunkAppender(Connection& conn, const std::string& catalog, const std::string& table)
+    : table_(table) {
+  Open(conn, catalog.c_str(), table);
+}
+
+void ChunkAppender::Open(Connection& conn, const char* catalog, const std::string& table) {
+  if (duckdb_appender_create_ext(conn.get(), catalog, nullptr, table.c_str(), &app_) != DuckDBSuccess) {
     status_ = Error::Permanent("cannot append to " + QuoteIdent(table) + ": " +
                                (app_ != nullptr ? duckdb_appender_error(app_) : "no appender"));
     return;
@@ -304,6 +351,30 @@ void ChunkAppender::Decimal(idx_t col, int64_t unscaled, Int128 wide) {
 
 void ChunkAppender::Text(idx_t col, std::string_view v) {
   duckdb_vector_assign_string_element_len(vectors_[col], row_, v.data(), v.size());
+}
+
+void ChunkAppender::Put(idx_t col, const ColumnType& type, const Datum& value) {
+  switch (type.kind) {
+    case TypeKind::kText:
+      Text(col, value.text);
+      break;
+    case TypeKind::kBigint:
+    case TypeKind::kTimestamp:
+      Int64(col, value.i);
+      break;
+    case TypeKind::kDouble:
+      Double(col, value.d);
+      break;
+    case TypeKind::kDecimal:
+      Decimal(col, value.i, value.wide);
+      break;
+    case TypeKind::kBoolean:
+      Bool(col, value.i != 0);
+      break;
+    case TypeKind::kDate:
+      Date(col, static_cast<int32_t>(value.i));
+      break;
+  }
 }
 
 void ChunkAppender::EndRow() {

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/typed_value.h"
 #include "common/types.h"
+#include "common/value_type.h"
 
 namespace dimstream::duck {
 
@@ -80,6 +82,9 @@ class ChunkReader {
   bool GetBool(idx_t col, idx_t row) const;
   // VARCHAR and BLOB.
   std::string_view GetText(idx_t col, idx_t row) const;
+  // Appends the order-preserving encoding (common/typed_value.h) of the value, which must not be NULL, of a
+  // column of `type` (as the entity declares it: the result column is of that type's SQL type).
+  void AppendEncoding(idx_t col, idx_t row, const ColumnType& type, std::string& out) const;
   std::optional<std::string> GetOptText(idx_t col, idx_t row) const;
 
  private:
@@ -126,6 +131,8 @@ class Appender {
 class ChunkAppender {
  public:
   ChunkAppender(Connection& conn, const std::string& table);
+  // A table of another catalog ("temp" for temporary tables).
+  ChunkAppender(Connection& conn, const std::string& catalog, const std::string& table);
   ChunkAppender(const ChunkAppender&) = delete;
   ChunkAppender& operator=(const ChunkAppender&) = delete;
   ~ChunkAppender();
@@ -146,6 +153,8 @@ class ChunkAppender {
   void Decimal(idx_t col, int64_t unscaled, Int128 wide);
   // VARCHAR or BLOB: the bytes are copied into the chunk.
   void Text(idx_t col, std::string_view v);
+  // A value of a column declared as `type` (common/typed_value.h says which field of the Datum holds it).
+  void Put(idx_t col, const ColumnType& type, const Datum& value);
   void EndRow();
   // Appends what is left and closes the appender; returns the first error met.
   Status Close();
@@ -155,6 +164,7 @@ class ChunkAppender {
   void Put(idx_t col, T v) {
     static_cast<T*>(data_[col])[row_] = v;
   }
+  void Open(Connection& conn, const char* catalog, const std::string& table);
   void NewChunk();
   void Flush();
 

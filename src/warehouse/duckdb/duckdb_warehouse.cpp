@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/fault.h"
 #include "warehouse/duckdb/duckdb_merge_session.h"
+#include "warehouse/duckdb/query_text.h"
 #include "warehouse/duckdb/raw_append.h"
 #include "warehouse/duckdb/schema.h"
 #include "warehouse/sql.h"
@@ -241,58 +242,11 @@ Result<QueryResult> DuckDbWarehouse::Query(const std::string& sql) {
   if (!connected.ok()) {
     return connected.error();
   }
-  QueryResultHandle r;
-  if (duckdb_query(connected->conn->get(), sql.c_str(), r.get()) != DuckDBSuccess) {
-    std::string message = duckdb_result_error(r.get());
-    if (duck::LeavesInstanceUnusable(message)) {
-      keeper_->Retire(*connected->db, message);
-    }
-    return Error::Invalid(message);
+  auto r = duck::QueryAsText(connected->conn->get(), sql);
+  if (!r.ok() && duck::LeavesInstanceUnusable(r.error().message)) {
+    keeper_->Retire(*connected->db, r.error().message);
   }
-  QueryResult out;
-  idx_t columns = duckdb_column_count(r.get());
-  for (idx_t c = 0; c < columns; ++c) {
-    out.columns.emplace_back(duckdb_column_name(r.get(), c));
-    switch (duckdb_column_type(r.get(), c)) {
-      case DUCKDB_TYPE_BOOLEAN:
-        out.kinds.push_back(ColumnKind::kBoolean);
-        break;
-      case DUCKDB_TYPE_TINYINT:
-      case DUCKDB_TYPE_SMALLINT:
-      case DUCKDB_TYPE_INTEGER:
-      case DUCKDB_TYPE_BIGINT:
-      case DUCKDB_TYPE_UTINYINT:
-      case DUCKDB_TYPE_USMALLINT:
-      case DUCKDB_TYPE_UINTEGER:
-      case DUCKDB_TYPE_UBIGINT:
-      case DUCKDB_TYPE_HUGEINT:
-      case DUCKDB_TYPE_UHUGEINT:
-      case DUCKDB_TYPE_FLOAT:
-      case DUCKDB_TYPE_DOUBLE:
-      case DUCKDB_TYPE_DECIMAL:
-        out.kinds.push_back(ColumnKind::kNumber);
-        break;
-      default:
-        out.kinds.push_back(ColumnKind::kText);
-    }
-  }
-  idx_t rows = duckdb_row_count(r.get());
-  out.rows.reserve(rows);
-  for (idx_t row = 0; row < rows; ++row) {
-    std::vector<Value> values;
-    values.reserve(columns);
-    for (idx_t c = 0; c < columns; ++c) {
-      if (duckdb_value_is_null(r.get(), c, row)) {
-        values.emplace_back(std::nullopt);
-      } else {
-        char* text = duckdb_value_varchar(r.get(), c, row);
-        values.emplace_back(text != nullptr ? text : "");
-        duckdb_free(text);
-      }
-    }
-    out.rows.push_back(std::move(values));
-  }
-  return out;
+  return r;
 }
 
 std::string DuckDbWarehouse::Describe() const {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/typed_value.h"
 #include "warehouse/sql.h"
 
 namespace dimstream::duck {
@@ -14,7 +15,11 @@ EntityTables::EntityTables(const EntitySpec& entity)
       truncates(QuoteIdent(entity.truncates_table())),
       history(QuoteIdent(entity.history_table())),
       current(QuoteIdent(entity.current_table())),
-      rejects(QuoteIdent(entity.rejects_table())) {
+      rejects(QuoteIdent(entity.rejects_table())),
+      exact_kid(entity.exact_key_id()),
+      compact_seq(entity.sequence_columns.size() <= 1 && HasCompactEncoding(entity.sequence_type())),
+      kid(exact_kid ? QuoteIdent(entity.key_columns.front()) : "_kid"),
+      kid_type(exact_kid ? "BIGINT" : "UBIGINT") {
   for (const auto& c : entity.key_columns) {
     keys.push_back(QuoteIdent(c));
   }
@@ -56,6 +61,23 @@ std::string EntityTables::KeysEqual(const std::string& a, const std::string& b) 
   std::string out;
   for (const auto& k : keys) {
     out += fmt::format("{}{}.{} = {}.{}", out.empty() ? "" : " AND ", a, k, b, k);
+  }
+  return out;
+}
+
+std::string EntityTables::KidOf(const std::string& alias) const {
+  return alias.empty() ? kid : alias + "." + kid;
+}
+
+std::string EntityTables::SeqRead(const std::string& alias) const {
+  std::string column = compact_seq ? "_seq" : "_seq_key";
+  return alias.empty() ? column : alias + "." + column;
+}
+
+std::string EntityTables::SeqEqual(const std::string& a, const std::string& b) const {
+  std::string out;
+  for (const auto& c : seq) {
+    out += fmt::format("{}{}.{} = {}.{}", out.empty() ? "" : " AND ", a, c, b, c);
   }
   return out;
 }
@@ -106,49 +128,51 @@ std::string KeysAndAttributesDdl(const EntitySpec& e) {
 }  // namespace
 
 std::string EntityTables::RawColumnsDdl() const {
-  return TypedColumns(e, e.input_columns()) +
-         ", _object_key VARCHAR, _line BIGINT, _arrival BIGINT, _load_id BIGINT, _loaded_at TIMESTAMP, "
-         "_seq " +
-         e.sequence_type().SqlName() +
-         ", _seq_key BLOB, _kid UBIGINT, _op VARCHAR, _scd1_hash UBIGINT, _scd2_hash UBIGINT";
+  return Join({TypedColumns(e, e.input_columns()),
+               "_object_key VARCHAR, _line BIGINT, _arrival BIGINT, _load_id BIGINT, _loaded_at TIMESTAMP",
+               "_seq " + e.sequence_type().SqlName(), compact_seq ? "" : "_seq_key BLOB",
+               exact_kid ? "" : "_kid UBIGINT", "_op VARCHAR, _scd1_hash UBIGINT, _scd2_hash UBIGINT"});
 }
 
 std::string EntityTables::LogColumnsDdl() const {
-  return KeysAndAttributesDdl(e) + ", _op VARCHAR, " + SequenceDdl(e, "_seq", "") +
-         ", _seq_key BLOB, _arrival BIGINT, _kid UBIGINT, _scd1_hash UBIGINT, _scd2_hash UBIGINT";
+  return Join({KeysAndAttributesDdl(e), "_op VARCHAR", SequenceDdl(e, "_seq", ""),
+               compact_seq ? "" : "_seq_key BLOB", "_arrival BIGINT", exact_kid ? "" : "_kid UBIGINT",
+               "_scd1_hash UBIGINT, _scd2_hash UBIGINT"});
 }
 
 std::string EntityTables::TruncatesColumnsDdl() const {
-  return SequenceDdl(e, "_seq", "") + ", _seq_key BLOB, _arrival BIGINT";
+  return Join({SequenceDdl(e, "_seq", ""), compact_seq ? "" : "_seq_key BLOB", "_arrival BIGINT"});
 }
 
 std::string EntityTables::HistoryColumnsDdl() const {
-  return KeysAndAttributesDdl(e) + ", " + SequenceDdl(e, "valid_from", "valid_from_") + ", " +
-         SequenceDdl(e, "valid_to", "valid_to_") +
-         ", is_current BOOLEAN, _ended_by_delete BOOLEAN, _opened_arrival BIGINT, _updated_arrival BIGINT, "
-         "_scd1_hash UBIGINT, _scd2_hash UBIGINT, _kid UBIGINT";
+  return Join(
+      {KeysAndAttributesDdl(e), SequenceDdl(e, "valid_from", "valid_from_"),
+       SequenceDdl(e, "valid_to", "valid_to_"),
+       "is_current BOOLEAN, _ended_by_delete BOOLEAN, _opened_arrival BIGINT, _updated_arrival BIGINT, "
+       "_scd1_hash UBIGINT, _scd2_hash UBIGINT",
+       exact_kid ? "" : "_kid UBIGINT"});
 }
 
 std::string EntityTables::CurrentColumnsDdl() const {
-  return KeysAndAttributesDdl(e) + ", " + SequenceDdl(e, "valid_from", "valid_from_") +
-         ", _opened_arrival BIGINT, _updated_arrival BIGINT, _scd1_hash UBIGINT, _scd2_hash UBIGINT, _kid "
-         "UBIGINT";
+  return Join({KeysAndAttributesDdl(e), SequenceDdl(e, "valid_from", "valid_from_"),
+               "_opened_arrival BIGINT, _updated_arrival BIGINT, _scd1_hash UBIGINT, _scd2_hash UBIGINT",
+               exact_kid ? "" : "_kid UBIGINT"});
 }
 
 std::string EntityTables::LogColumns() const {
-  return Join({Of("", keys), Of("", scd1), Of("", scd2), "_op", Of("", seq),
-               "_seq_key, _arrival, _kid, _scd1_hash, _scd2_hash"});
+  return Join({Of("", keys), Of("", scd1), Of("", scd2), "_op", Of("", seq), compact_seq ? "" : "_seq_key",
+               "_arrival", exact_kid ? "" : "_kid", "_scd1_hash, _scd2_hash"});
 }
 
 std::string EntityTables::HistoryColumns() const {
-  return Join(
-      {Of("", keys), Of("", scd1), Of("", scd2), Of("", valid_from), Of("", valid_to),
-       "is_current, _ended_by_delete, _opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash, _kid"});
+  return Join({Of("", keys), Of("", scd1), Of("", scd2), Of("", valid_from), Of("", valid_to),
+               "is_current, _ended_by_delete, _opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash",
+               exact_kid ? "" : "_kid"});
 }
 
 std::string EntityTables::CurrentColumns() const {
   return Join({Of("", keys), Of("", scd1), Of("", scd2), Of("", valid_from),
-               "_opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash, _kid"});
+               "_opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash", exact_kid ? "" : "_kid"});
 }
 
 }  // namespace dimstream::duck

@@ -11,16 +11,21 @@ namespace dimstream::duck {
 //
 //   raw, stage  the input columns (EntitySpec::input_columns(), typed), then _object_key, _line, _arrival,
 //               _load_id, _loaded_at, _seq (the first sequence column's value, or the load's commit time),
-//               _seq_key (the whole sequence's ordered encoding), _kid (key id; NULL for a truncate), _op
+//               [_seq_key] (the whole sequence's ordered encoding), [_kid] (key id; NULL for a truncate), _op
 //               ('U', 'D' or 'T'), _scd1_hash, _scd2_hash
-//   log         the keys, the attributes, _op, _seq and the further sequence columns, _seq_key, _arrival,
-//               _kid, _scd1_hash, _scd2_hash
-//   truncates   _seq and the further sequence columns, _seq_key, _arrival
+//   log         the keys, the attributes, _op, _seq and the further sequence columns, [_seq_key], _arrival,
+//               [_kid], _scd1_hash, _scd2_hash
+//   truncates   _seq and the further sequence columns, [_seq_key], _arrival
 //   history     the keys, the attributes, valid_from (+ valid_from_<column>), valid_to (+ valid_to_<column>),
-//               is_current, _ended_by_delete, _opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash, _kid
+//               is_current, _ended_by_delete, _opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash,
+//               [_kid]
 //   current     the keys, the attributes, valid_from (+ valid_from_<column>), _opened_arrival,
-//               _updated_arrival, _scd1_hash, _scd2_hash, _kid
+//               _updated_arrival, _scd1_hash, _scd2_hash, [_kid]
 //   rejects     object_key, line, raw, reason, load_id, rejected_at
+//
+// [_kid] only where the key id is a hash: for one bigint key column the key is its own id, and the key column
+// stands for it. [_seq_key] only where the sequence is not compact (text, a wide decimal, several columns):
+// a compact one is read typed from _seq and encoded by the caller.
 //
 // Built once per entity by the adapter; read-only afterwards.
 struct EntityTables {
@@ -28,6 +33,10 @@ struct EntityTables {
 
   const EntitySpec& e;
   std::string raw, stage, log, truncates, history, current, rejects;
+  bool exact_kid;        // the key is its own key id: no _kid column
+  bool compact_seq;      // one sequence column (or the load time) of a compact type: no _seq_key column
+  std::string kid;       // the column of the key id: the key column, or _kid
+  std::string kid_type;  // its SQL type: BIGINT (a key's bits), UBIGINT (a hash)
 
   std::vector<std::string> keys;        // quoted key columns
   std::vector<std::string> scd1;        // quoted SCD1 columns
@@ -46,6 +55,12 @@ struct EntityTables {
   std::string AndSameKey(const std::string& a, const std::string& b) const;
   // What tells two keys with one key id apart: true when rows of a group have more than one key.
   std::string SeveralKeys() const;
+  // alias.kid (or kid without an alias).
+  std::string KidOf(const std::string& alias) const;
+  // What a query selects to read a sequence back: _seq (typed, compact) or _seq_key.
+  std::string SeqRead(const std::string& alias = "") const;
+  // a."_seq" = b."_seq" AND a."pos" = b."pos": one sequence, by its typed columns.
+  std::string SeqEqual(const std::string& a, const std::string& b) const;
 
   // The column definitions of each table.
   std::string RawColumnsDdl() const;

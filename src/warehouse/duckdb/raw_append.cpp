@@ -9,28 +9,22 @@ void PutValue(ChunkAppender& app, idx_t col, const TypedColumn& column, size_t r
     app.Null(col);
     return;
   }
+  Datum d;
   switch (column.type.kind) {
     case TypeKind::kText:
-      app.Text(col, column.texts[row]);
-      break;
-    case TypeKind::kBigint:
-    case TypeKind::kTimestamp:
-      app.Int64(col, column.ints[row]);
+      d.text = column.texts[row];
       break;
     case TypeKind::kDouble:
-      app.Double(col, column.doubles[row]);
+      d.d = column.doubles[row];
       break;
-    case TypeKind::kDecimal:
-      app.Decimal(col, column.type.IsWideDecimal() ? 0 : column.ints[row],
-                  column.type.IsWideDecimal() ? column.wides[row] : 0);
-      break;
-    case TypeKind::kBoolean:
-      app.Bool(col, column.ints[row] != 0);
-      break;
-    case TypeKind::kDate:
-      app.Date(col, static_cast<int32_t>(column.ints[row]));
-      break;
+    default:
+      if (column.type.IsWideDecimal()) {
+        d.wide = column.wides[row];
+      } else {
+        d.i = column.ints[row];
+      }
   }
+  app.Put(col, column.type, d);
 }
 
 char OpChar(Operation op) {
@@ -46,7 +40,7 @@ Status AppendRaw(Connection& conn, const EntityTables& tables, const LoadRequest
   ChunkAppender raw(conn, e.raw_table());
   DIMSTREAM_TRY(raw.status());
   const size_t inputs = rows.columns.size();
-  if (raw.column_count() != inputs + 11) {
+  if (raw.column_count() != inputs + 9 + (tables.compact_seq ? 0 : 1) + (tables.exact_kid ? 0 : 1)) {
     return Error::Permanent("the raw table " + tables.raw + " does not have the columns this version writes");
   }
   // _seq: the first sequence column, or the load's commit time when the file has no sequence columns.
@@ -62,17 +56,21 @@ Status AppendRaw(Connection& conn, const EntityTables& tables, const LoadRequest
     raw.Int64(m++, stamp.arrival_base + static_cast<int64_t>(rows.line[i]));
     raw.Int64(m++, stamp.load_id);
     raw.Time(m++, stamp.loaded_at);
-    if (rows.has_sequence && !e.sequence_columns.empty()) {
+    bool own_sequence = rows.has_sequence && !e.sequence_columns.empty();
+    if (own_sequence) {
       PutValue(raw, m++, rows.columns[first_seq], i);
-      raw.Text(m++, rows.SeqKey(i));
     } else {
       raw.Time(m++, stamp.sequence_time);
-      raw.Text(m++, fallback_key);
     }
-    if (rows.op[i] == Operation::kTruncate) {
-      raw.Null(m++);
-    } else {
-      raw.UInt64(m++, rows.key_id[i]);
+    if (!tables.compact_seq) {
+      raw.Text(m++, own_sequence ? rows.SeqKey(i) : std::string_view(fallback_key));
+    }
+    if (!tables.exact_kid) {
+      if (rows.op[i] == Operation::kTruncate) {
+        raw.Null(m++);
+      } else {
+        raw.UInt64(m++, rows.key_id[i]);
+      }
     }
     char op = OpChar(rows.op[i]);
     raw.Text(m++, std::string_view(&op, 1));

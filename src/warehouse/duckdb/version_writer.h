@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "warehouse/duckdb/duckdb_handles.h"
+#include "warehouse/duckdb/entity_tables.h"
+#include "warehouse/merge_session.h"
+
+namespace dimstream::duck {
+
+// Temporary tables of a merge session (its connection's own), and how a statement names one.
+inline constexpr const char* kListedKeys = "dimstream_listed_keys";
+inline std::string Temp(const char* name) {
+  return std::string("temp.") + name;
+}
+
+// Writes a merge run's versions into an entity's history and current tables, set-based: the run's changes go
+// in as small temporary tables of arrivals, and the values are copied inside DuckDB from the records the
+// versions name, never through this process. With a compact sequence, valid_from and valid_to come typed
+// from the versions' own encodings; otherwise from the records (and a rewritten version's from its old row).
+// Used by the merge session on its connection, inside its transaction.
+class VersionWriter {
+ public:
+  VersionWriter(Connection& conn, const EntityTables& tables) : conn_(conn), t_(tables) {}
+
+  // See MergeSession::ApplyIncrement: the edits of versions open before the run, checked by key columns
+  // where key ids are hashes, then `versions` from stage.
+  Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
+                                               const std::vector<Version>& versions);
+  // Appends `versions` (values from `records`, a table or temporary table of log rows) to history and the
+  // open ones to current.
+  Status AppendFromLog(const std::vector<Version>& versions, const std::string& records);
+  // Log rows, as base records, for the versions `base` (values from the log): see
+  // MergeSession::ReplaceLogBefore. Written into temp table `into`.
+  Status BaseRecords(const std::vector<Version>& base, const std::string& into);
+  // See MergeSession::SetScd1OfAllVersions.
+  Status SetScd1OfAllVersions(const std::vector<std::pair<uint64_t, int64_t>>& latest, bool in_stage);
+
+  // Appends a key id to a temporary table column of type EntityTables::kid_type.
+  static void AppendKid(Appender& app, const EntityTables& t, uint64_t key_id);
+
+ private:
+  // The versions into the temporary versions table.
+  Status WriteVersions(const std::vector<Version>& versions);
+  // The SELECT of history rows (history) or current rows of the temporary versions table.
+  std::string VersionRows(const std::string& src, const std::string& closers, bool history,
+                          bool replaced) const;
+  Status Insert(const std::string& src, const std::string& closers, bool replaced);
+  // The key ids of the edits that found no history row of their key.
+  Result<std::vector<uint64_t>> Mismatched(const std::string& ref_join, size_t missing);
+
+  Connection& conn_;
+  const EntityTables& t_;
+};
+
+}  // namespace dimstream::duck
