@@ -32,7 +32,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return 0;
     }
     const Config& c = *r;
-    FUZZ_CHECK(c.entity.Validate().ok(), "an accepted configuration has an invalid entity\n" + where());
+    FUZZ_CHECK(!c.entities.empty(), "an accepted configuration without an entity\n" + where());
+    for (const EntitySpec& e : c.entities) {
+      FUZZ_CHECK(e.Validate().ok() && !e.file_pattern.empty(),
+                 "an accepted configuration has an invalid entity\n" + where());
+    }
     FUZZ_CHECK(c.loader_on_error == "continue" || c.loader_on_error == "skip_file" ||
                    c.loader_on_error == "abort_file",
                "loader.on_error " + fuzz::Escaped(c.loader_on_error) + "\n" + where());

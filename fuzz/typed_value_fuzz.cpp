@@ -41,8 +41,8 @@ using dimstream::Datum;
 using dimstream::ParseFailure;
 using dimstream::TypeKind;
 using dimstream::fuzz::Escaped;
-using i128 = Int128;
-using u128 = UInt128;
+using i128 = dimstream::Int128;
+using u128 = dimstream::UInt128;
 
 const char* Name(ParseFailure f) {
   switch (f) {

@@ -55,7 +55,9 @@ std::optional<QueryResult> SelectAsText(duckdb_connection conn, const std::strin
   idx_t columns = duckdb_prepared_statement_column_count(p.stmt);
   for (idx_t c = 0; c < columns; ++c) {
     duckdb_type type = duckdb_prepared_statement_column_type(p.stmt, c);
-    out.columns.emplace_back(duckdb_prepared_statement_column_name(p.stmt, c));
+    const char* name = duckdb_prepared_statement_column_name(p.stmt, c);  // ours to free
+    out.columns.emplace_back(name != nullptr ? name : "");
+    duckdb_free(const_cast<char*>(name));
     out.kinds.push_back(KindOf(type));
     text |= type == DUCKDB_TYPE_VARCHAR;
   }
