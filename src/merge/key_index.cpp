@@ -7,6 +7,8 @@
 #include <cstring>
 #include <memory>
 
+#include <sys/mman.h>
+
 namespace dimstream {
 namespace {
 
@@ -45,6 +47,24 @@ void KeyIndex::Put(uint64_t key, const KeyState& state) {
   if ((size_ + 1) * 8 > slots_.size() * 7) {
     Grow(std::max<size_t>(slots_.size() * 2, 1024));
   }
+  Place(key, state);
+}
+
+void KeyIndex::PutMany(std::span<const std::pair<uint64_t, KeyState>> entries) {
+  Reserve(size_ + entries.size());
+  // A slot of a large table is a cache miss and usually a TLB miss: fetch a few entries ahead.
+  constexpr size_t kAhead = 16;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i + kAhead < entries.size()) {
+      __builtin_prefetch(&slots_[Mix(entries[i + kAhead].first) & mask], 1);
+    }
+    assert(entries[i].second.opened_arrival >= 0);
+    Place(entries[i].first, entries[i].second);
+  }
+}
+
+void KeyIndex::Place(uint64_t key, const KeyState& state) {
   Slot& s = slots_[SlotOf(key)];
   if (!s.used()) {
     s.key_id = key;
@@ -87,7 +107,17 @@ void KeyIndex::Clear() {
 void KeyIndex::Grow(size_t capacity) {
   std::vector<Slot> old;
   old.swap(slots_);
-  slots_.assign(capacity, Slot{});
+  slots_.reserve(capacity);
+  // Huge pages for the table (where the kernel gives them on request, as Debian's does by default): lookups
+  // are random over hundreds of MB, so 4 KiB pages would make nearly every one a TLB miss as well.
+  const auto begin = reinterpret_cast<uintptr_t>(slots_.data());
+  const uintptr_t page = 4096;
+  const uintptr_t start = (begin + page - 1) & ~(page - 1);
+  const uintptr_t end = begin + capacity * sizeof(Slot);
+  if (end > start + (2u << 20)) {
+    (void)madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+  }
+  slots_.resize(capacity);
   for (const Slot& s : old) {
     if (s.used()) {
       slots_[SlotOf(s.key_id)] = s;
@@ -176,19 +206,22 @@ Result<std::optional<KeyIndex::SnapshotTag>> KeyIndex::Load(const std::filesyste
   constexpr size_t kBatch = 4096;
   std::vector<Slot> batch(kBatch);
   uint64_t left = h.count;
+  std::vector<std::pair<uint64_t, KeyState>> entries;
   while (left > 0) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(left, kBatch));
     if (std::fread(batch.data(), sizeof(Slot), n, f.get()) != n) {
       Clear();
       return std::optional<SnapshotTag>();
     }
+    entries.clear();
     for (size_t i = 0; i < n; ++i) {
       if (!batch[i].used()) {
         Clear();
         return std::optional<SnapshotTag>();
       }
-      Put(batch[i].key_id, batch[i].state);
+      entries.emplace_back(batch[i].key_id, batch[i].state);
     }
+    PutMany(entries);
     left -= n;
   }
   std::vector<uint64_t> colliding(h.colliding);

@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -42,6 +44,8 @@ class KeyIndex {
   // nullptr when the key id is not in the index.
   const KeyState* Find(uint64_t key_id) const;
   void Put(uint64_t key_id, const KeyState& state);
+  // The same for many, faster (Warm reads millions).
+  void PutMany(std::span<const std::pair<uint64_t, KeyState>> entries);
   // Makes room for `keys` key ids without growing on the way (Warm knows the count up front).
   void Reserve(size_t keys);
   void Clear();
@@ -87,6 +91,8 @@ class KeyIndex {
     bool used() const { return state.opened_arrival >= 0; }
   };
   size_t SlotOf(uint64_t key_id) const;
+  // Put, with room for the key id already made.
+  void Place(uint64_t key_id, const KeyState& state);
   void Grow(size_t capacity);
 
   std::vector<Slot> slots_;

@@ -70,18 +70,36 @@ Status MergeJob::Warm() {
     }
   }
   uint64_t updated = 0;
+  if (!after) {
+    // Sized once rather than grown and rehashed on the way (about a fifth of the read at 10M keys).
+    auto estimate = (*session)->EstimateKeyIds();
+    if (estimate.ok()) {
+      index_.Reserve(*estimate + *estimate / 16);
+    }
+  }
   if (!after || *after < watermark->value_or(0)) {
+    std::vector<std::pair<uint64_t, KeyState>> batch;
+    auto flush = [&] {
+      index_.PutMany(batch);
+      batch.clear();
+    };
     DIMSTREAM_TRY((*session)->ReadKeyStates(after, [&](const KeyRow& row) {
       if (row.several_keys) {
-        // Its keys are always refolded; the state only keeps their newest sequence.
+        // Its keys are always refolded; the state only keeps their newest sequence. It replaces what an
+        // earlier row of the same id put, so that row goes in first.
+        flush();
         index_.MarkColliding(row.key_id);
         index_.Put(row.key_id, KeyState{row.last_seq, 0, 0, 0, 0});
       } else {
-        index_.Put(row.key_id, KeyState{row.last_seq, row.opened_arrival != 0 ? row.open_from : 0,
-                                        row.opened_arrival, row.scd1_hash, row.scd2_hash});
+        batch.emplace_back(row.key_id, KeyState{row.last_seq, row.opened_arrival != 0 ? row.open_from : 0,
+                                                row.opened_arrival, row.scd1_hash, row.scd2_hash});
+        if (batch.size() == 4096) {
+          flush();
+        }
       }
       ++updated;
     }));
+    flush();
   }
   warmed_ = true;
   saved_ = after && *after == watermark->value_or(0);  // read from a snapshot that needed nothing added
@@ -461,14 +479,22 @@ Status MergeJob::Refold(MergeSession& session, KeyScope scope, TaskRecord& task,
       return;
     }
     if (delta != nullptr) {
-      KeyState state;
       if (keys_of_id > 1) {
-        // Every key of this id was refolded exactly; its state stands for none of them.
-        index_.MarkColliding(key_id);
-        state.last_seq = id_last_seq;
-      } else {
-        state = StateAfter(std::span<const Version>(versions).subspan(id_start), id_last_seq);
+        index_.MarkColliding(key_id);  // its keys are refolded from now on
       }
+      // The id's newest sequence over all its keys, and its open version if exactly one key has one: what a
+      // scan of the warehouse gives (ReadKeyStates), and the key index's invariant.
+      KeyState state;
+      const Version* open = nullptr;
+      size_t open_count = 0;
+      for (size_t i = id_start; i < versions.size(); ++i) {
+        if (versions[i].open()) {
+          open = &versions[i];
+          ++open_count;
+        }
+      }
+      state = open_count == 1 ? StateAfter(std::span<const Version>(open, 1), id_last_seq) : KeyState{};
+      state.last_seq = id_last_seq;
       delta->states.emplace_back(key_id, state);
     }
     keys_of_id = 0;

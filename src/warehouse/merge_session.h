@@ -75,7 +75,7 @@ struct KeyRow {
   int64_t opened_arrival = 0;  // of the open version; 0: none
   uint64_t scd1_hash = 0;
   uint64_t scd2_hash = 0;
-  bool several_keys = false;  // more than one key has this key id (or more than one open version)
+  bool several_keys = false;  // more than one key of this key id has a version open
 };
 
 // What a merge run did, for task_history.
@@ -141,6 +141,8 @@ class MergeSession {
   // date), each still described in full.
   virtual Status ReadKeyStates(std::optional<int64_t> after_arrival,
                                const std::function<void(const KeyRow&)>& sink) = 0;
+  // About how many key ids the log holds (HyperLogLog), to size the key index before reading it.
+  virtual Result<uint64_t> EstimateKeyIds() = 0;
   // The newest (timestamp) sequence in the log; nullopt when it is empty.
   virtual Result<std::optional<Micros>> NewestLogSequence() = 0;
   // Every log record of the key ids that have records before `horizon`, ordered by key id, key, sequence,

@@ -131,10 +131,19 @@ TEST_F(CollisionTest, ANewKeyUnderTheIdOfAnOpenOne) {
                            c.other + "|O|red|1|",
                        }));
   ExpectSound();
-  // A restart finds the shared id from the warehouse alone.
-  MergeJob restarted(entity_, *warehouse_);
-  ASSERT_TRUE(restarted.Warm().ok());
-  EXPECT_TRUE(restarted.index().IsColliding(KeyIdOf(entity_, c.a)));
+  // A restart without the snapshot reads the shared id from the warehouse without knowing it is shared (the
+  // scan does not look for that), and still never merges the two keys.
+  merge_ = std::make_unique<MergeJob>(entity_, *warehouse_);
+  LoadAndMerge("5.csv", c.b + ",B,red,5,I\n");
+  LoadAndMerge("6.csv", c.a + ",A3,red,6,U\n" + c.b + ",,,7,D\n");
+  EXPECT_EQ(History(), (std::vector<std::string>{
+                           c.a + "|A3|red|1|",
+                           c.b + "|B|blue|2|3",
+                           c.b + "|B|green|3|4",
+                           c.b + "|B|red|5|7",
+                           c.other + "|O|red|1|",
+                       }));
+  ExpectSound();
 }
 
 // Under the id of a key with no open version (deleted), a new key opens its own: right for it, and the
