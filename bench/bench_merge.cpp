@@ -42,10 +42,10 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_common.h"
+#include "cli/command_support.h"
 #include "common/clock.h"
 #include "common/stop.h"
 #include "config/config.h"
-#include "cli/command_support.h"
 #include "config/entity.h"
 #include "generator/csv_line.h"
 #include "generator/customer_faker.h"
