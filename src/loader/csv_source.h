@@ -16,7 +16,9 @@ class CsvSource : public RecordSource {
 
   Status ReadHeader(std::vector<std::string>& names) override;
   SourceStatus Next(SourceRecord& record, std::string& why) override;
+  Error failure() const override { return Error::Invalid(""); }
   bool Stable(std::string_view view) const override;
+  void Release() override {}
 
  private:
   std::string_view content_;
