@@ -12,4 +12,21 @@ Result<size_t> MemoryStream::Read(char* buffer, size_t size) {
   return n;
 }
 
+Result<std::string> ReadWhole(ByteStream& stream) {
+  std::string out;
+  constexpr size_t kBlock = 1 << 20;
+  while (true) {
+    size_t old = out.size();
+    out.resize(old + kBlock);
+    auto got = stream.Read(out.data() + old, kBlock);
+    if (!got.ok()) {
+      return got.error();
+    }
+    out.resize(old + *got);
+    if (*got == 0) {
+      return out;
+    }
+  }
+}
+
 }  // namespace dimstream

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "common/error.h"
@@ -22,6 +23,9 @@ class ByteStream {
   // Bytes taken from the underlying object so far (for a decompressing stream: compressed bytes read).
   virtual uint64_t consumed() const = 0;
 };
+
+// Every remaining byte of `stream` (for small objects and tests).
+Result<std::string> ReadWhole(ByteStream& stream);
 
 // A stream over bytes the caller keeps alive (tests, fuzzing, small objects).
 class MemoryStream : public ByteStream {

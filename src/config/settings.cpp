@@ -90,6 +90,18 @@ const std::vector<Setting>& Settings() {
                      &Config::loader_list_interval_ms, 10, kDay));
     s.push_back(UInt("loader.max_reject_bytes", "A rejected row's raw text is cut at this many bytes",
                      &Config::loader_max_reject_bytes, 64, 1 << 30));
+    s.push_back(UInt("loader.max_record_bytes",
+                     "A record (CSV) or line (JSON lines) longer than this fails its file: what bounds a load's "
+                     "memory whatever a file holds",
+                     &Config::loader_max_record_bytes, 1024, uint64_t{1} << 32));
+    s.push_back(UInt("loader.max_inflate_ratio",
+                     "A compressed file that inflates more than this many times its size (past 64 MiB) is "
+                     "refused as a likely decompression bomb",
+                     &Config::loader_max_inflate_ratio, 2, 1000000));
+    s.push_back(Text("loader.memory_limit",
+                     "Memory limit of the DuckDB instance that reads Parquet files, e.g. \"256MB\" (spills to "
+                     "disk beyond it)",
+                     &Config::loader_memory_limit));
     s.push_back(UInt("merge.interval_ms",
                      "The merge task runs this often, and also as soon as a load commits",
                      &Config::merge_interval_ms, 10, kDay));
@@ -104,7 +116,9 @@ const std::vector<Setting>& Settings() {
         UInt("warehouse.open_timeout_ms",
              "How long a command waits for a warehouse file another process holds (e.g. a brief `sql`)",
              &Config::warehouse_open_timeout_ms, 0, kDay));
-    s.push_back(Text("warehouse.memory_limit", "DuckDB memory limit, e.g. \"4GB\" (empty: DuckDB's default)",
+    s.push_back(Text("warehouse.memory_limit",
+                     "DuckDB memory limit, e.g. \"4GB\"; beyond it DuckDB spills to disk (empty: DuckDB's default, "
+                     "80% of the machine's memory). With loader.memory_limit, what bounds the process's memory",
                      &Config::warehouse_memory_limit));
     s.push_back(
         Text("warehouse.checkpoint_threshold",
