@@ -30,6 +30,9 @@ LoaderOptions LoaderOptionsFrom(const Config& c) {
   o.on_error = Must(ParseOnError(c.loader_on_error));
   o.list_interval = std::chrono::milliseconds(c.loader_list_interval_ms);
   o.max_reject_bytes = c.loader_max_reject_bytes;
+  o.readers.max_record_bytes = c.loader_max_record_bytes;
+  o.readers.inflate.max_ratio = c.loader_max_inflate_ratio;
+  o.readers.parquet_memory_limit = c.loader_memory_limit;
   return o;
 }
 
