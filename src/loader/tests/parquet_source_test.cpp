@@ -125,7 +125,7 @@ struct ParsedParquet : ParsedObject {
 ParsedParquet ParseParquet(const fs::path& file, const EntitySpec& entity) {
   ParsedParquet out;
   out.source = std::make_unique<ParquetSource>(file, "128MB");
-  ParseRecords(*out.source, entity, ParseOptions{}, out);
+  EXPECT_TRUE(ParseRecords(*out.source, entity, ParseOptions{}, out).ok());
   return out;
 }
 
