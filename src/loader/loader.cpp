@@ -1,6 +1,10 @@
 #include "loader/loader.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -43,6 +47,59 @@ Loader::Loader(LoaderOptions options, std::vector<EntitySpec> entities, ObjectSt
       on_commit_(std::move(on_commit)) {}
 
 namespace {
+
+// Batches handed from the parser thread to the loader's, at most two waiting (what bounds a load's memory
+// to about three batches). Cancel makes the parser's next Push fail, so that it stops.
+class BatchPipe {
+ public:
+  Status Push(ParsedObject& batch) {
+    ParsedObject item;
+    batch.MoveBatchTo(item);
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return queue_.size() < kDepth || cancelled_; });
+    if (cancelled_) {
+      return *cancelled_;
+    }
+    queue_.push_back(std::move(item));
+    changed_.notify_all();
+    return Ok();
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    changed_.notify_all();
+  }
+  // The oldest batch, waiting for one; nullptr once the parser closed the pipe and every batch was taken.
+  ParsedObject* Front() {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    return queue_.empty() ? nullptr : &queue_.front();
+  }
+  void Pop() {
+    std::lock_guard lock(mu_);
+    queue_.pop_front();
+    changed_.notify_all();
+  }
+  void Cancel(const Error& why) {
+    std::lock_guard lock(mu_);
+    cancelled_ = why;
+    changed_.notify_all();
+  }
+
+ private:
+  static constexpr size_t kDepth = 2;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<ParsedObject> queue_;  // a deque: Front's pointer stays valid while Push adds behind it
+  bool closed_ = false;
+  std::optional<Error> cancelled_;
+};
+
+// A reject's reason as a message that names its line: most reasons start with it ("line 17: ...").
+std::string WithLine(const RejectedRow& r) {
+  std::string prefix = fmt::format("line {}", r.line);
+  return r.reason.starts_with(prefix) ? r.reason : prefix + ": " + r.reason;
+}
 
 std::vector<EntitySpec> RoutedEverything(EntitySpec entity) {
   entity.file_pattern = std::string(1, '*');  // (= "*" trips a false -Wrestrict in g++ 12)
@@ -114,30 +171,54 @@ Result<LoadReceipt> Loader::Stream(const ObjectInfo& object, const EntitySpec& e
     return session.error();
   }
   ParseOptions parse_options{options_.max_reject_bytes, options_.on_error == OnError::kAbortFile,
-                             options_.batch_rows, options_.batch_bytes};
+                             options_.batch_rows, options_.batch_bytes, /*own_text=*/true};
   const bool skip_file = options_.on_error == OnError::kSkipFile;
   bool rows_discarded = false;  // skip_file, once a row was rejected: no row of the file is kept
+  uint64_t appended = 0;
+  uint64_t rejected = 0;
   auto progress_at = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  // Both cores: the parser thread reads and checks the next batch while this one appends the last. Each
+  // batch owns its text (own_text), so the source can reuse its buffers as soon as a batch is handed over.
   ParsedObject parsed;
-  Status streamed = ParseRecords(*opened.source, entity, parse_options, parsed, [&](ParsedObject& batch) -> Status {
-    if (skip_file && !rows_discarded && parsed.total_rejects > 0) {
-      DIMSTREAM_TRY((*session)->DiscardRows());
-      rows_discarded = true;
-    }
-    if (!rows_discarded && batch.rows.size() > 0) {
-      DIMSTREAM_TRY((*session)->AppendRows(batch.rows));
-    }
-    if (!batch.rejects.empty() && options_.on_error != OnError::kAbortFile) {
-      DIMSTREAM_TRY((*session)->AppendRejects(batch.rejects));
+  Status streamed = Ok();
+  BatchPipe pipe;
+  std::thread parser([&] {
+    streamed = ParseRecords(*opened.source, entity, parse_options, parsed,
+                            [&](ParsedObject& batch) { return pipe.Push(batch); });
+    pipe.Close();
+  });
+  Status appending = Ok();
+  while (ParsedObject* batch = pipe.Front()) {
+    appending = [&]() -> Status {
+      if (skip_file && !rows_discarded && !batch->rejects.empty()) {
+        DIMSTREAM_TRY((*session)->DiscardRows());
+        rows_discarded = true;
+      }
+      if (!rows_discarded && batch->rows.size() > 0) {
+        DIMSTREAM_TRY((*session)->AppendRows(batch->rows));
+      }
+      if (!batch->rejects.empty() && options_.on_error != OnError::kAbortFile) {
+        DIMSTREAM_TRY((*session)->AppendRejects(batch->rejects));
+      }
+      FaultPoint("loader.batch");
+      return Ok();
+    }();
+    appended += batch->rows.size();
+    rejected += batch->rejects.size();
+    pipe.Pop();
+    if (!appending.ok()) {
+      pipe.Cancel(appending.error());
+      break;
     }
     if (std::chrono::steady_clock::now() >= progress_at) {
-      spdlog::info("loading {}: {} rows, {} rejected so far ({} MB read)", key, parsed.total_rows,
-                   parsed.total_rejects, opened.uncompressed_size() >> 20);
+      spdlog::info("loading {}: {} rows, {} rejected so far", key, appended, rejected);
       progress_at = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     }
-    FaultPoint("loader.batch");
-    return Ok();
-  });
+  }
+  parser.join();
+  if (!appending.ok()) {
+    return appending.error().Context("cannot load " + key);
+  }
   if (!streamed.ok()) {
     return streamed.error().Context("cannot load " + key);
   }
@@ -159,7 +240,7 @@ Result<LoadReceipt> Loader::Stream(const ObjectInfo& object, const EntitySpec& e
     if (parsed.failed) {
       error = parsed.error;
     } else {
-      error = fmt::format("line {}: {} (on_error = abort_file)", parsed.first_reject->line, parsed.first_reject->reason);
+      error = fmt::format("{} (on_error = abort_file)", WithLine(*parsed.first_reject));
       first.push_back(*parsed.first_reject);
       rejects = 1;
     }
@@ -177,8 +258,8 @@ Result<LoadReceipt> Loader::Stream(const ObjectInfo& object, const EntitySpec& e
       DIMSTREAM_TRY((*session)->DiscardRows());
     }
     summary.failed = true;
-    summary.error = error = fmt::format("{} rows rejected, the first on line {}: {} (on_error = skip_file loads none of the file)",
-                                        parsed.total_rejects, parsed.first_reject->line, parsed.first_reject->reason);
+    summary.error = error = fmt::format("{} rows rejected, the first: {} (on_error = skip_file loads none of the file)",
+                                        parsed.total_rejects, WithLine(*parsed.first_reject));
   } else {
     summary.rows = rows = parsed.total_rows;
   }

@@ -325,6 +325,19 @@ std::string PrintableUtf8(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+void ParsedObject::MoveBatchTo(ParsedObject& to) {
+  to.rows = std::move(rows);
+  to.rejects = std::move(rejects);
+  std::swap(to.arena, arena);
+  arena.Clear();
+  rows = RawRows{};
+  rows.has_sequence = to.rows.has_sequence;
+  for (const TypedColumn& c : to.rows.columns) {
+    rows.columns.emplace_back(c.type);
+  }
+  rejects.clear();
+}
+
 Status ParseRecords(RecordSource& source, const EntitySpec& entity, const ParseOptions& options,
                     ParsedObject& out, const BatchSink& sink) {
   auto fail = [&](const Error& error) {
@@ -361,7 +374,7 @@ Status ParseRecords(RecordSource& source, const EntitySpec& entity, const ParseO
   };
   // Views the source keeps stay as they are; the others are copied.
   auto keep = [&](std::string_view v) -> std::string_view {
-    return source.Stable(v) ? v : std::string_view(out.arena.emplace_back(v));
+    return !options.own_text && source.Stable(v) ? v : out.arena.Keep(v);
   };
   size_t batch_bytes = 0;
   auto hand_over = [&]() -> Status {
@@ -371,7 +384,7 @@ Status ParseRecords(RecordSource& source, const EntitySpec& entity, const ParseO
     DIMSTREAM_TRY(sink(out));
     rows.Clear();
     out.rejects.clear();
-    out.arena.clear();
+    out.arena.Clear();
     source.Release();
     batch_bytes = 0;
     return Ok();

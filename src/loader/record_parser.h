@@ -1,12 +1,12 @@
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/text_arena.h"
 #include "config/entity.h"
 #include "loader/record_source.h"
 #include "warehouse/load_request.h"
@@ -20,6 +20,9 @@ struct ParseOptions {
   // many bytes, whichever comes first (what bounds a load's memory, with the source's blocks).
   size_t batch_rows = 131072;
   size_t batch_bytes = size_t{32} << 20;
+  // Copy every text value into the batch's arena, so that a batch outlives the source's Release (the loader
+  // appends one batch while the next is parsed).
+  bool own_text = false;
 };
 
 // One object's records turned into typed rows for the raw table and rejected rows with every reason that
@@ -31,11 +34,14 @@ struct ParsedObject {
   std::string error;
   RawRows rows;                      // the current batch's
   std::vector<RejectedRow> rejects;  // the current batch's
-  std::deque<std::string> arena;     // values the source does not keep; a deque keeps their addresses
+  TextArena arena;                   // values the source does not keep (with own_text: every text value)
   uint64_t ignored_columns = 0;      // columns of the file the entity does not declare
   uint64_t total_rows = 0;           // over every batch
   uint64_t total_rejects = 0;
   std::optional<RejectedRow> first_reject;  // for the message of on_error = skip_file / abort_file
+
+  // Moves the current batch (rows, rejects, arena) into `to`, leaving this one empty with the same columns.
+  void MoveBatchTo(ParsedObject& to);
 };
 
 // Takes a batch (out.rows and out.rejects); once it returns Ok the parser clears them and the arena and
