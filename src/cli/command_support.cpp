@@ -19,6 +19,7 @@ MoverOptions MoverOptionsFrom(const Config& c) {
 MergeOptions MergeOptionsFrom(const Config& c, const EntitySpec& entity) {
   MergeOptions o;
   o.log_retention_us = static_cast<int64_t>(c.merge_log_retention_days) * 86400 * 1000000;
+  o.max_rows_per_run = c.merge_max_rows_per_run;
   // Beside the warehouse file: <warehouse>.<entity>.keys
   o.index_snapshot = c.Warehouse();
   o.index_snapshot += "." + entity.name + ".keys";
