@@ -119,7 +119,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
-  Compression compression = codec == 1 ? Compression::kGzip : codec == 2 ? Compression::kZstd : Compression::kNone;
+  Compression compression = codec == 1   ? Compression::kGzip
+                            : codec == 2 ? Compression::kZstd
+                                         : Compression::kNone;
   std::string stored = compression == Compression::kGzip   ? Gzip(plain)
                        : compression == Compression::kZstd ? Zstd(plain)
                                                            : std::string(plain);
@@ -152,8 +154,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;  // a changed byte of a plain object is other content, with its own outcome
   }
   FUZZ_CHECK(!expected.failed && got.rows == expected.rows && got.rejects == expected.rejects,
-             "the streamed parse differs from the whole parse: rows " + std::to_string(got.rows.size()) + " vs " + std::to_string(expected.rows.size()) +
-                          ", rejects " + std::to_string(got.rejects.size()) + " vs " +
-                 std::to_string(expected.rejects.size()) + ", input " + dimstream::fuzz::Escaped(plain));
+             "the streamed parse differs from the whole parse: rows " + std::to_string(got.rows.size()) +
+                 " vs " + std::to_string(expected.rows.size()) + ", rejects " +
+                 std::to_string(got.rejects.size()) + " vs " + std::to_string(expected.rejects.size()) +
+                 ", input " + dimstream::fuzz::Escaped(plain));
   return 0;
 }

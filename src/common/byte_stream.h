@@ -30,7 +30,8 @@ Result<std::string> ReadWhole(ByteStream& stream);
 // A stream over bytes the caller keeps alive (tests, fuzzing, small objects).
 class MemoryStream : public ByteStream {
  public:
-  explicit MemoryStream(std::string_view bytes, size_t max_read = SIZE_MAX) : bytes_(bytes), max_read_(max_read) {}
+  explicit MemoryStream(std::string_view bytes, size_t max_read = SIZE_MAX)
+      : bytes_(bytes), max_read_(max_read) {}
   Result<size_t> Read(char* buffer, size_t size) override;
   uint64_t consumed() const override { return pos_; }
 

@@ -114,7 +114,8 @@ const char* CsvReader::CloseQuote(const char* content, bool& escaped, idx_t& scr
   const char escape = dialect_.escape;
   const char* segment = content;
   while (true) {
-    const char* hit = static_cast<const char*>(std::memchr(segment, quote, static_cast<size_t>(end_ - segment)));
+    const char* hit =
+        static_cast<const char*>(std::memchr(segment, quote, static_cast<size_t>(end_ - segment)));
     if (escape != quote) {
       const void* esc = std::memchr(segment, escape, static_cast<size_t>((hit ? hit : end_) - segment));
       if (esc != nullptr) {
@@ -148,7 +149,7 @@ const char* CsvReader::CloseQuote(const char* content, bool& escaped, idx_t& scr
       continue;
     }
     if (escape == quote && end_ - hit < 2 && !final_) {
-      return nullptr;  // a quote at the window's end may be the first of "" 
+      return nullptr;  // a quote at the window's end may be the first of ""
     }
     if (escaped) {
       scratch_.append(segment, hit);

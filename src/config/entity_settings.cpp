@@ -55,7 +55,8 @@ Result<char> OneCharacter(const toml::node& n, const std::string& key) {
 Status ParseFileSettings(const toml::node& n, const std::string& where, FileSettings& f) {
   const toml::table* t = n.as_table();
   if (t == nullptr) {
-    return Error::Invalid(fmt::format("'{}' must be a table (format, delimiter, quote, escape, header, columns)", where));
+    return Error::Invalid(
+        fmt::format("'{}' must be a table (format, delimiter, quote, escape, header, columns)", where));
   }
   bool escape_set = false;
   for (const auto& [k, node] : *t) {
@@ -67,7 +68,8 @@ Status ParseFileSettings(const toml::node& n, const std::string& where, FileSett
         return v.error();
       }
       if (!v->empty() && *v != "csv" && *v != "jsonl" && *v != "parquet") {
-        return Error::Invalid(fmt::format("'{}' must be \"csv\", \"jsonl\" or \"parquet\" (or empty), not \"{}\"", key, *v));
+        return Error::Invalid(
+            fmt::format("'{}' must be \"csv\", \"jsonl\" or \"parquet\" (or empty), not \"{}\"", key, *v));
       }
       f.format = *v;
     } else if (name == "delimiter" || name == "quote" || name == "escape") {
@@ -90,8 +92,10 @@ Status ParseFileSettings(const toml::node& n, const std::string& where, FileSett
       }
       f.columns = std::move(*v);
     } else {
-      return Error::Invalid(fmt::format(
-          "unknown configuration key '{}' (the loader table has format, delimiter, quote, escape, header, columns)", key));
+      return Error::Invalid(
+          fmt::format("unknown configuration key '{}' (the loader table has format, delimiter, quote, "
+                      "escape, header, columns)",
+                      key));
     }
   }
   if (!escape_set) {
@@ -101,10 +105,12 @@ Status ParseFileSettings(const toml::node& n, const std::string& where, FileSett
     return Error::Invalid(fmt::format("'{}': the delimiter and the quote must differ", where));
   }
   if (!f.header && f.columns.empty()) {
-    return Error::Invalid(fmt::format("'{}': header = false needs columns = [...] naming the fields in order", where));
+    return Error::Invalid(
+        fmt::format("'{}': header = false needs columns = [...] naming the fields in order", where));
   }
   if (f.header && !f.columns.empty()) {
-    return Error::Invalid(fmt::format("'{}': columns is for header = false; a file with a header names its own", where));
+    return Error::Invalid(
+        fmt::format("'{}': columns is for header = false; a file with a header names its own", where));
   }
   return Ok();
 }
@@ -226,14 +232,15 @@ const std::vector<EntitySetting>& EntitySettings() {
            }
            return Ok();
          }});
-    s.push_back({{"loader", "table", "{ format = \"\", delimiter = \",\", quote = \"\\\"\", header = true }",
-                  "How files are read: format (csv, jsonl, parquet; empty: told by the suffix .csv, .jsonl, "
-                  ".ndjson, .json, .parquet, each optionally .gz or .zst), and for CSV delimiter (one character, "
-                  "or \"tab\"), quote, escape (inside quotes, escape + c is c; the quote itself: \"\" is a "
-                  "quote), header (false: columns = [...] names the fields in order)"},
-                 [](EntitySpec& e, const toml::node& n, const std::string& k) -> Status {
-                   return ParseFileSettings(n, k, e.files);
-                 }});
+    s.push_back(
+        {{"loader", "table", "{ format = \"\", delimiter = \",\", quote = \"\\\"\", header = true }",
+          "How files are read: format (csv, jsonl, parquet; empty: told by the suffix .csv, .jsonl, "
+          ".ndjson, .json, .parquet, each optionally .gz or .zst), and for CSV delimiter (one character, "
+          "or \"tab\"), quote, escape (inside quotes, escape + c is c; the quote itself: \"\" is a "
+          "quote), header (false: columns = [...] names the fields in order)"},
+         [](EntitySpec& e, const toml::node& n, const std::string& k) -> Status {
+           return ParseFileSettings(n, k, e.files);
+         }});
     return s;
   }();
   return settings;

@@ -13,7 +13,10 @@ CsvSource::CsvSource(std::unique_ptr<ByteStream> input, CsvOptions options)
     : input_(std::move(input)), options_(std::move(options)), reader_({}, options_.dialect, false) {}
 
 CsvSource::CsvSource(std::string_view content, char delimiter)
-    : options_{CsvDialect{delimiter}}, window_(content), eof_(true), reader_(content, options_.dialect, true) {}
+    : options_{CsvDialect{delimiter}},
+      window_(content),
+      eof_(true),
+      reader_(content, options_.dialect, true) {}
 
 bool CsvSource::Refill() {
   const bool first = window_.data() == nullptr;

@@ -50,9 +50,10 @@ class CsvSource : public RecordSource {
   std::unique_ptr<ByteStream> input_;
   CsvOptions options_;
   // Vectors, not strings: a moved string may carry its bytes along (short-string storage), a vector never.
-  std::vector<char> block_;    // the current window's bytes, when streamed
-  std::string_view window_;    // the current window: block_, or the caller's content
-  std::deque<std::vector<char>> held_;  // earlier blocks that views returned since the last Release point into
+  std::vector<char> block_;  // the current window's bytes, when streamed
+  std::string_view window_;  // the current window: block_, or the caller's content
+  std::deque<std::vector<char>>
+      held_;                   // earlier blocks that views returned since the last Release point into
   bool block_viewed_ = false;  // views of block_ were returned since the last Release
   bool eof_ = false;
   CsvReader reader_;

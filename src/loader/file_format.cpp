@@ -76,8 +76,9 @@ Result<ObjectFormat> FormatOf(std::string_view object_key, const std::string& fo
   } else if (CutSuffix(name, ".parquet")) {
     f.format = FileFormat::kParquet;
   } else {
-    return Error::Invalid("the object key '" + std::string(object_key) + "' has no suffix that tells its format: name it " +
-                          std::string(kKnownSuffixes) + ", or set loader.format for its entity");
+    return Error::Invalid("the object key '" + std::string(object_key) +
+                          "' has no suffix that tells its format: name it " + std::string(kKnownSuffixes) +
+                          ", or set loader.format for its entity");
   }
   return f;
 }

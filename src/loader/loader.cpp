@@ -129,8 +129,8 @@ Result<LoadReceipt> Loader::LoadObject(const ObjectInfo& object) {
   std::string entity_name;
   Result<LoadReceipt> receipt = Error::Permanent("not loaded");
   auto entity = RouteObject(entities_, key);
-  Result<OpenedObject> opened =
-      entity.ok() ? OpenObject(store_, object, **entity, options_.readers) : Result<OpenedObject>(entity.error());
+  Result<OpenedObject> opened = entity.ok() ? OpenObject(store_, object, **entity, options_.readers)
+                                            : Result<OpenedObject>(entity.error());
   if (entity.ok()) {
     entity_name = (*entity)->name;
   }
@@ -258,8 +258,9 @@ Result<LoadReceipt> Loader::Stream(const ObjectInfo& object, const EntitySpec& e
       DIMSTREAM_TRY((*session)->DiscardRows());
     }
     summary.failed = true;
-    summary.error = error = fmt::format("{} rows rejected, the first: {} (on_error = skip_file loads none of the file)",
-                                        parsed.total_rejects, WithLine(*parsed.first_reject));
+    summary.error = error =
+        fmt::format("{} rows rejected, the first: {} (on_error = skip_file loads none of the file)",
+                    parsed.total_rejects, WithLine(*parsed.first_reject));
   } else {
     summary.rows = rows = parsed.total_rows;
   }
@@ -273,8 +274,9 @@ Result<LoadReceipt> Loader::Stream(const ObjectInfo& object, const EntitySpec& e
 }
 
 Result<LoadReceipt> Loader::RecordFailure(const ObjectInfo& object, const std::string& entity,
-                                          const FileDigest& digest, const std::string& format, uint64_t uncompressed,
-                                          std::string error, std::vector<RejectedRow> rejects) {
+                                          const FileDigest& digest, const std::string& format,
+                                          uint64_t uncompressed, std::string error,
+                                          std::vector<RejectedRow> rejects) {
   LoadRequest request;
   request.object = object;
   request.object.size = digest.size;

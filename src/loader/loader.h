@@ -70,8 +70,9 @@ class Loader {
   Result<LoadReceipt> Stream(const ObjectInfo& object, const EntitySpec& entity, OpenedObject& opened,
                              uint64_t& rows, uint64_t& rejects, std::string& error);
   // Records the object as failed with `error` (and `rejects`, for on_error = abort_file), nothing loaded.
-  Result<LoadReceipt> RecordFailure(const ObjectInfo& object, const std::string& entity, const FileDigest& digest,
-                                    const std::string& format, uint64_t uncompressed, std::string error,
+  Result<LoadReceipt> RecordFailure(const ObjectInfo& object, const std::string& entity,
+                                    const FileDigest& digest, const std::string& format,
+                                    uint64_t uncompressed, std::string error,
                                     std::vector<RejectedRow> rejects);
 
   LoaderOptions options_;

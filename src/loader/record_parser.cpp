@@ -395,7 +395,8 @@ Status ParseRecords(RecordSource& source, const EntitySpec& entity, const ParseO
     if (options.stop_at_first_reject && out.total_rejects > 0) {
       break;
     }
-    if (sink && (rows.size() + out.rejects.size() >= options.batch_rows || batch_bytes >= options.batch_bytes)) {
+    if (sink &&
+        (rows.size() + out.rejects.size() >= options.batch_rows || batch_bytes >= options.batch_bytes)) {
       DIMSTREAM_TRY(hand_over());
     }
     SourceStatus st = source.Next(record, why);

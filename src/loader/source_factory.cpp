@@ -60,7 +60,8 @@ namespace {
 // the file's first object has them (a file without them takes its load time as sequence).
 void JsonColumns(const EntitySpec& e, std::vector<std::string>& columns, std::vector<std::string>& optional) {
   for (const std::string& c : e.input_columns()) {
-    bool sequence = std::find(e.sequence_columns.begin(), e.sequence_columns.end(), c) != e.sequence_columns.end();
+    bool sequence =
+        std::find(e.sequence_columns.begin(), e.sequence_columns.end(), c) != e.sequence_columns.end();
     (sequence ? optional : columns).push_back(c);
   }
 }
@@ -134,13 +135,14 @@ Result<OpenedObject> OpenObject(ObjectStore& store, const ObjectInfo& object, co
     opened.source = std::make_unique<ParquetSource>(file, limits.parquet_memory_limit);
     return opened;
   }
-  auto counting = std::make_unique<CountingStream>(Decompressing(format->compression, std::move(digesting), limits.inflate));
+  auto counting = std::make_unique<CountingStream>(
+      Decompressing(format->compression, std::move(digesting), limits.inflate));
   opened.decompressed = counting.get();
   if (format->format == FileFormat::kJsonLines) {
     std::vector<std::string> columns, optional;
     JsonColumns(entity, columns, optional);
-    opened.source =
-        std::make_unique<JsonLinesSource>(std::move(counting), std::move(columns), std::move(optional), limits.max_record_bytes);
+    opened.source = std::make_unique<JsonLinesSource>(std::move(counting), std::move(columns),
+                                                      std::move(optional), limits.max_record_bytes);
     return opened;
   }
   CsvOptions csv;

@@ -298,7 +298,8 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
     return (watermark.ok() ? horizon : watermark).error();
   }
   task.watermark_from = watermark->value_or(0);
-  auto staged = session.Stage(task.watermark_from, scope == KeyScope::kStaged ? options_.max_rows_per_run : 0);
+  auto staged =
+      session.Stage(task.watermark_from, scope == KeyScope::kStaged ? options_.max_rows_per_run : 0);
   if (!staged.ok()) {
     return staged.error();
   }

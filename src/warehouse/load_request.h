@@ -73,11 +73,11 @@ struct LoadRequest {
 
 // How a load ends, once its rows and rejects are in (LoadSession::Commit).
 struct LoadSummary {
-  Checksum checksum;     // of the object's bytes as stored (compressed, when it is)
-  uint64_t size = 0;     // the object's bytes as stored
-  std::string format;    // how it was read: "csv", "csv.gz", "jsonl.zst", "parquet", ...; empty: not known
+  Checksum checksum;   // of the object's bytes as stored (compressed, when it is)
+  uint64_t size = 0;   // the object's bytes as stored
+  std::string format;  // how it was read: "csv", "csv.gz", "jsonl.zst", "parquet", ...; empty: not known
   uint64_t uncompressed_size = 0;  // bytes after decompression (the size itself when not compressed)
-  bool failed = false;   // the object as a whole was rejected; `error` says why, and no rows are kept
+  bool failed = false;  // the object as a whole was rejected; `error` says why, and no rows are kept
   std::string error;
   uint64_t rows = 0;     // rows appended (0 when failed)
   uint64_t rejects = 0;  // rejects appended

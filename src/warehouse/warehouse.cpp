@@ -17,7 +17,8 @@ Result<LoadReceipt> Warehouse::CommitLoad(const LoadRequest& request) {
   summary.checksum = request.checksum;
   summary.size = request.object.size;
   summary.format = request.format;
-  summary.uncompressed_size = request.uncompressed_size != 0 ? request.uncompressed_size : request.object.size;
+  summary.uncompressed_size =
+      request.uncompressed_size != 0 ? request.uncompressed_size : request.object.size;
   summary.failed = request.failed;
   summary.error = request.error;
   summary.rows = request.failed ? 0 : request.rows.size();

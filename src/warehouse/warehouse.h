@@ -57,7 +57,8 @@ class Warehouse {
   virtual Result<bool> HasLoad(const ObjectKey& key, const Checksum& checksum) = 0;
   // Opens the transaction of one load of `object` into the tables of `entity` (empty: the object matched
   // no entity, and only a failure can be recorded).
-  virtual Result<std::unique_ptr<LoadSession>> BeginLoad(const ObjectInfo& object, const std::string& entity) = 0;
+  virtual Result<std::unique_ptr<LoadSession>> BeginLoad(const ObjectInfo& object,
+                                                         const std::string& entity) = 0;
   // A whole load at once, through BeginLoad: the rows, the rejects and the load_history row together,
   // exactly once per key and checksum (a failed request of no entity records load_history alone).
   Result<LoadReceipt> CommitLoad(const LoadRequest& request);

@@ -19,13 +19,14 @@ struct Seen {
 };
 
 void PrintTo(const Seen& s, std::ostream* os) {
-  *os << "{" << static_cast<int>(s.status) << " line " << s.line << " raw '" << s.raw << "' fields " << s.fields.size()
-      << "}";
+  *os << "{" << static_cast<int>(s.status) << " line " << s.line << " raw '" << s.raw << "' fields "
+      << s.fields.size() << "}";
 }
 
 // Every record of `source`, with the views of each batch of `release_every` records checked again just
 // before Release (a view that did not survive would read other bytes, or freed memory under ASan).
-std::vector<Seen> ReadAll(RecordSource& source, size_t release_every, std::vector<std::string>* header = nullptr) {
+std::vector<Seen> ReadAll(RecordSource& source, size_t release_every,
+                          std::vector<std::string>* header = nullptr) {
   std::vector<std::string> names;
   EXPECT_TRUE(source.ReadHeader(names).ok());
   if (header != nullptr) {
@@ -187,7 +188,8 @@ TEST(CsvSourceTest, StreamErrorKeepsItsKind) {
 TEST(CsvSourceTest, BatchesThroughASinkEqualTheWhole) {
   std::string csv = "customer_id,first_name,last_name,email,street,city,state,country,updated_at,op\n";
   for (int i = 0; i < 5000; ++i) {
-    csv += fmt::format("{},n{},l,e,s,c,st,co,2024-01-01T00:00:{:02}Z,{}\n", i % 700, i, i % 60, i % 9 ? "U" : "X");
+    csv += fmt::format("{},n{},l,e,s,c,st,co,2024-01-01T00:00:{:02}Z,{}\n", i % 700, i, i % 60,
+                       i % 9 ? "U" : "X");
   }
   ParsedObject whole;
   ParseObject(csv, EntitySpec{}, {}, whole);

@@ -114,12 +114,12 @@ TEST_F(LoadLedgerTest, SequenceIsEventTimeOrLoadCommitTime) {
             1);
 }
 
-
 // A CSV of `rows` customers, row i with key i.
 std::string Customers(int rows, int bad_at = -1) {
   std::string csv = "customer_id,first_name,updated_at\n";
   for (int i = 0; i < rows; ++i) {
-    csv += i == bad_at ? "oops,Bad,2024-01-01T00:00:00Z\n" : fmt::format("{},n{},2024-01-01T00:00:00Z\n", i, i);
+    csv +=
+        i == bad_at ? "oops,Bad,2024-01-01T00:00:00Z\n" : fmt::format("{},n{},2024-01-01T00:00:00Z\n", i, i);
   }
   return csv;
 }
@@ -148,7 +148,8 @@ TEST_F(LoadLedgerTest, ManyBatchesAreOneLoad) {
   EXPECT_EQ(Count("SELECT count(DISTINCT _load_id) FROM customer_raw"), 1);
   EXPECT_EQ(Count("SELECT rows_loaded FROM load_history"), 5000);
   EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE format = 'csv.gz' AND uncompressed_size = " +
-                  std::to_string(Customers(5000).size()) + " AND size = " + std::to_string(Gzip(Customers(5000)).size())),
+                  std::to_string(Customers(5000).size()) +
+                  " AND size = " + std::to_string(Gzip(Customers(5000)).size())),
             1);
 }
 
@@ -160,9 +161,10 @@ TEST_F(LoadLedgerTest, FailureAfterSomeBatchesKeepsNoRow) {
   options.batch_rows = 64;
   EXPECT_EQ(LoadAll(options), 1u);
   EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 0);
-  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE status = 'failed' AND error LIKE '%truncated%' AND "
-                  "format = 'csv.gz'"),
-            1);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM load_history WHERE status = 'failed' AND error LIKE '%truncated%' AND "
+            "format = 'csv.gz'"),
+      1);
 }
 
 // on_error = skip_file: a row rejected in a late batch takes back the rows of the earlier ones.
@@ -187,7 +189,9 @@ TEST_F(LoadLedgerTest, AbortFileKeepsOnlyTheFirstReject) {
   EXPECT_EQ(LoadAll(options), 1u);
   EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM customer_rejects"), 1);
-  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE status = 'failed' AND error LIKE 'line 2502:%abort_file%'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE status = 'failed' AND error LIKE 'line "
+                  "2502:%abort_file%'"),
+            1);
 }
 
 // The same content under a new version tag is not loaded twice, even though its checksum is known only
@@ -195,8 +199,9 @@ TEST_F(LoadLedgerTest, AbortFileKeepsOnlyTheFirstReject) {
 TEST_F(LoadLedgerTest, ReadAgainUnderANewVersionTagChangesNothing) {
   Write("a.jsonl", "{\"customer_id\": 1, \"first_name\": \"Ann\"}\n");
   EXPECT_EQ(LoadAll(), 1u);
-  std::filesystem::last_write_time(dir_ / "bucket" / "a.jsonl",
-                                   std::filesystem::last_write_time(dir_ / "bucket" / "a.jsonl") + std::chrono::hours(1));
+  std::filesystem::last_write_time(
+      dir_ / "bucket" / "a.jsonl",
+      std::filesystem::last_write_time(dir_ / "bucket" / "a.jsonl") + std::chrono::hours(1));
   EXPECT_EQ(LoadAll(), 0u);
   EXPECT_EQ(Count("SELECT count(*) FROM load_history"), 1);
   EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 1);
@@ -205,7 +210,9 @@ TEST_F(LoadLedgerTest, ReadAgainUnderANewVersionTagChangesNothing) {
 TEST_F(LoadLedgerTest, UnknownSuffixFailsNamingTheSuffixes) {
   Write("a.txt", "customer_id\n1\n");
   EXPECT_EQ(LoadAll(), 1u);
-  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE status = 'failed' AND error LIKE '%.jsonl%.parquet%'"), 1);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM load_history WHERE status = 'failed' AND error LIKE '%.jsonl%.parquet%'"),
+      1);
 }
 
 }  // namespace

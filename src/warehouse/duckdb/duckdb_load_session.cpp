@@ -16,7 +16,11 @@ class DuckLoadSession : public LoadSession {
  public:
   DuckLoadSession(Connected c, DatabaseKeeper& keeper, std::unique_lock<std::mutex> lock,
                   const EntityTables* tables, ObjectInfo object)
-      : c_(std::move(c)), keeper_(keeper), lock_(std::move(lock)), tables_(tables), object_(std::move(object)) {}
+      : c_(std::move(c)),
+        keeper_(keeper),
+        lock_(std::move(lock)),
+        tables_(tables),
+        object_(std::move(object)) {}
 
   ~DuckLoadSession() override {
     if (open_) {
@@ -65,13 +69,15 @@ class DuckLoadSession : public LoadSession {
       return Ok();
     }
     return Checked(c_.conn->Run(
-        fmt::format("DELETE FROM {} WHERE \"_load_id\" = $1", QuoteIdent(tables_->e.raw_table())), {stamp_.load_id}));
+        fmt::format("DELETE FROM {} WHERE \"_load_id\" = $1", QuoteIdent(tables_->e.raw_table())),
+        {stamp_.load_id}));
   }
 
   Result<LoadReceipt> Commit(const LoadSummary& s) override {
-    auto seen = c_.conn->ScalarInt(
-        fmt::format("SELECT count(*) FROM {} WHERE object_key = $1 AND checksum = $2", QuoteIdent(kLoadHistory)),
-        {object_.key.get(), s.checksum.get()});
+    auto seen =
+        c_.conn->ScalarInt(fmt::format("SELECT count(*) FROM {} WHERE object_key = $1 AND checksum = $2",
+                                       QuoteIdent(kLoadHistory)),
+                           {object_.key.get(), s.checksum.get()});
     if (!seen.ok()) {
       return Failed(seen.error());
     }
@@ -81,11 +87,13 @@ class DuckLoadSession : public LoadSession {
       return LoadReceipt{LoadOutcome::kAlreadyDone, 0};
     }
     Status insert = c_.conn->Run(
-        fmt::format("INSERT INTO {} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-                    QuoteIdent(kLoadHistory)),
-        {stamp_.load_id, object_.key.get(), s.checksum.get(), object_.version_tag, static_cast<int64_t>(s.size),
-         std::string(s.failed ? "failed" : "loaded"), static_cast<int64_t>(s.failed ? 0 : s.rows),
-         static_cast<int64_t>(s.rejects), s.error.empty() ? Param{} : Param{s.error}, Timestamp{stamp_.loaded_at},
+        fmt::format(
+            "INSERT INTO {} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            QuoteIdent(kLoadHistory)),
+        {stamp_.load_id, object_.key.get(), s.checksum.get(), object_.version_tag,
+         static_cast<int64_t>(s.size), std::string(s.failed ? "failed" : "loaded"),
+         static_cast<int64_t>(s.failed ? 0 : s.rows), static_cast<int64_t>(s.rejects),
+         s.error.empty() ? Param{} : Param{s.error}, Timestamp{stamp_.loaded_at},
          Timestamp{stamp_.sequence_time}, tables_ == nullptr ? Param{} : Param{tables_->e.name},
          static_cast<int64_t>(s.ignored_columns), s.format.empty() ? Param{} : Param{s.format},
          static_cast<int64_t>(s.uncompressed_size)});

@@ -64,7 +64,8 @@ class DuckDbMergeSession : public MergeSession {
     int64_t upto = std::numeric_limits<int64_t>::max();
     if (max_rows > 0) {
       auto cut = conn_.ScalarInt(
-          fmt::format("SELECT _arrival FROM {} WHERE _arrival > $1 ORDER BY _arrival LIMIT 1 OFFSET $2", t_.raw),
+          fmt::format("SELECT _arrival FROM {} WHERE _arrival > $1 ORDER BY _arrival LIMIT 1 OFFSET $2",
+                      t_.raw),
           {watermark, static_cast<int64_t>(max_rows)});
       if (!cut.ok()) {
         return cut.error();
@@ -104,12 +105,12 @@ class DuckDbMergeSession : public MergeSession {
     // By the typed sequence columns rather than _seq_key: the same groups (the encoding is one to one),
     // cheaper.
     std::string group = t_.exact_kid ? t_.kid : EntityTables::Of("", t_.keys);  // a truncate's are NULL
-    DIMSTREAM_TRY(
-        conn_.Run(fmt::format("INSERT INTO {0} SELECT * FROM {1} WHERE _arrival > $1 AND _arrival <= $2 AND "
-                              "_arrival IN (SELECT max(_arrival) FROM {1} WHERE _arrival > $1 AND _arrival <= $2 "
-                              "GROUP BY {2}, {3})",
-                              t_.stage, t_.raw, group, EntityTables::Of("", t_.seq)),
-                  {watermark, upto}));
+    DIMSTREAM_TRY(conn_.Run(
+        fmt::format("INSERT INTO {0} SELECT * FROM {1} WHERE _arrival > $1 AND _arrival <= $2 AND "
+                    "_arrival IN (SELECT max(_arrival) FROM {1} WHERE _arrival > $1 AND _arrival <= $2 "
+                    "GROUP BY {2}, {3})",
+                    t_.stage, t_.raw, group, EntityTables::Of("", t_.seq)),
+        {watermark, upto}));
     auto staged = conn_.ScalarInt("SELECT count(*) FROM " + t_.stage);
     if (!staged.ok()) {
       return staged.error();

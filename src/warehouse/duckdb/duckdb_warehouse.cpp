@@ -4,9 +4,9 @@
 
 #include "common/clock.h"
 #include "common/fault.h"
+#include "warehouse/duckdb/duckdb_load_session.h"
 #include "warehouse/duckdb/duckdb_merge_session.h"
 #include "warehouse/duckdb/query_text.h"
-#include "warehouse/duckdb/duckdb_load_session.h"
 #include "warehouse/duckdb/schema.h"
 #include "warehouse/sql.h"
 
@@ -141,7 +141,8 @@ Result<std::unique_ptr<LoadSession>> DuckDbWarehouse::BeginLoad(const ObjectInfo
   if (!c.ok()) {
     return c.error().Context("cannot load " + object.key.get());
   }
-  auto session = duck::NewLoadSession(std::move(*c), *keeper_, std::move(lock), e ? &e->tables : nullptr, object);
+  auto session =
+      duck::NewLoadSession(std::move(*c), *keeper_, std::move(lock), e ? &e->tables : nullptr, object);
   if (!session.ok()) {
     return session.error().Context("cannot load " + object.key.get());
   }

@@ -33,8 +33,8 @@ char OpChar(Operation op) {
 
 }  // namespace
 
-Status AppendRaw(Connection& conn, const EntityTables& tables, const std::string& object_key, const RawRows& rows,
-                 const LoadStamp& stamp) {
+Status AppendRaw(Connection& conn, const EntityTables& tables, const std::string& object_key,
+                 const RawRows& rows, const LoadStamp& stamp) {
   const EntitySpec& e = tables.e;
   ChunkAppender raw(conn, e.raw_table());
   DIMSTREAM_TRY(raw.status());
