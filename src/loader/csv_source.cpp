@@ -31,7 +31,9 @@ bool CsvSource::Refill() {
   // The unread rest moves to the front of a new block; the old one stays alive while views point into it.
   std::vector<char> next;
   next.resize(std::max({options_.block_bytes, 2 * rest, size_t{64}}));  // 64: room for a BOM at the start
-  std::memcpy(next.data(), window_.data() + reader_.consumed(), rest);
+  if (rest > 0) {  // (the first window is empty, and has no data pointer)
+    std::memcpy(next.data(), window_.data() + reader_.consumed(), rest);
+  }
   size_t filled = rest;
   while (!eof_ && filled < next.size()) {
     auto got = input_->Read(next.data() + filled, next.size() - filled);

@@ -154,6 +154,12 @@ Result<TaskRecord> MergeJob::RunOnce() {
   }
   TaskRecord total = *first;
   while (more) {
+    // What a transaction changed (deleted raw rows, closed versions) stays in DuckDB's memory until a
+    // checkpoint: between the transactions of one backlog, a checkpoint keeps memory from growing with it.
+    Status checkpoint = warehouse_.Checkpoint();
+    if (!checkpoint.ok()) {
+      spdlog::warn("checkpoint between merge transactions failed: {}", checkpoint.error().message);
+    }
     Result<TaskRecord> next = Run(KeyScope::kStaged, &more);
     if (!next.ok()) {
       return next;
