@@ -17,7 +17,7 @@ cd "$root"
 build=${FUZZ_BUILD:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
 parallel=${FUZZ_JOBS:-$(nproc)}
-all_targets=(csv_reader record_parser timestamp config utf8 typed_value)
+all_targets=(csv_reader record_parser timestamp config utf8 typed_value decompress json_lines streamed_load)
 targets=("$@")
 ((${#targets[@]} > 0)) || targets=("${all_targets[@]}")
 

@@ -8,6 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   g++ cmake ninja-build pkg-config make ccache
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libxxhash-dev nlohmann-json3-dev libssl-dev
+  zlib1g-dev libzstd-dev libsimdjson-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-dev
   python3 openssl

@@ -19,6 +19,7 @@ MoverOptions MoverOptionsFrom(const Config& c) {
 MergeOptions MergeOptionsFrom(const Config& c, const EntitySpec& entity) {
   MergeOptions o;
   o.log_retention_us = static_cast<int64_t>(c.merge_log_retention_days) * 86400 * 1000000;
+  o.max_rows_per_run = c.merge_max_rows_per_run;
   // Beside the warehouse file: <warehouse>.<entity>.keys
   o.index_snapshot = c.Warehouse();
   o.index_snapshot += "." + entity.name + ".keys";
@@ -30,6 +31,9 @@ LoaderOptions LoaderOptionsFrom(const Config& c) {
   o.on_error = Must(ParseOnError(c.loader_on_error));
   o.list_interval = std::chrono::milliseconds(c.loader_list_interval_ms);
   o.max_reject_bytes = c.loader_max_reject_bytes;
+  o.readers.max_record_bytes = c.loader_max_record_bytes;
+  o.readers.inflate.max_ratio = c.loader_max_inflate_ratio;
+  o.readers.parquet_memory_limit = c.loader_memory_limit;
   return o;
 }
 

@@ -194,7 +194,8 @@ void Status_(const GlobalOptions& g, const std::string& entity, bool files, cons
     for (const EntitySpec* e : entities) {
       which += (which.empty() ? "" : ", ") + QuoteLiteral(e->name);
     }
-    show("files", fmt::format("SELECT load_id, object_key, entity, status, rows_loaded, rows_rejected, "
+    show("files", fmt::format("SELECT load_id, object_key, entity, format, size AS stored_bytes, "
+                              "uncompressed_size AS uncompressed_bytes, status, rows_loaded, rows_rejected, "
                               "ignored_columns, loaded_at, error FROM load_history{} ORDER BY load_id",
                               entity.empty() ? "" : " WHERE entity IN (" + which + ")"));
   }

@@ -1,5 +1,7 @@
 #include "common/checksum.h"
 
+#include "common/byte_stream.h"
+
 #include <openssl/evp.h>
 
 #include <cerrno>
@@ -66,6 +68,39 @@ Result<FileDigest> Sha256File(const std::filesystem::path& path) {
     return Error::Retryable("cannot read " + path.string() + ": I/O error");
   }
   digest.checksum = Finish(ctx.get());
+  return digest;
+}
+
+Sha256Hasher::Sha256Hasher() : ctx_(NewSha256().release()) {}
+
+Sha256Hasher::~Sha256Hasher() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
+
+void Sha256Hasher::Update(std::string_view bytes) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size());
+}
+
+Checksum Sha256Hasher::Finish() {
+  return dimstream::Finish(static_cast<EVP_MD_CTX*>(ctx_));
+}
+
+Result<FileDigest> Sha256Stream(ByteStream& stream) {
+  Sha256Hasher hasher;
+  FileDigest digest;
+  std::string block(1 << 20, '\0');
+  while (true) {
+    auto got = stream.Read(block.data(), block.size());
+    if (!got.ok()) {
+      return got.error();
+    }
+    if (*got == 0) {
+      break;
+    }
+    hasher.Update(std::string_view(block.data(), *got));
+    digest.size += *got;
+  }
+  digest.checksum = hasher.Finish();
   return digest;
 }
 

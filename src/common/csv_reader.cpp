@@ -78,12 +78,83 @@ std::string DescribeByte(char c) {
 
 }  // namespace
 
-CsvReader::CsvReader(std::string_view data, char delimiter)
-    : pos_(data.data()), end_(data.data() + data.size()), delimiter_(delimiter) {
+CsvReader::CsvReader(std::string_view data, char delimiter) : CsvReader(data, CsvDialect{delimiter}, true) {}
+
+CsvReader::CsvReader(std::string_view data, CsvDialect dialect, bool final)
+    : begin_(data.data()),
+      pos_(data.data()),
+      end_(data.data() + data.size()),
+      dialect_(dialect),
+      delimiter_(dialect.delimiter),
+      final_(final) {
   // These would make the grammar ambiguous; the configuration refuses them before a reader exists.
-  assert(delimiter != '"' && delimiter != '\n' && delimiter != '\r');
+  assert(dialect.delimiter != dialect.quote && dialect.delimiter != '\n' && dialect.delimiter != '\r');
   if (data.starts_with(kUtf8Bom)) {
     pos_ += kUtf8Bom.size();
+  }
+}
+
+void CsvReader::Continue(std::string_view data, bool final) {
+  begin_ = pos_ = data.data();
+  end_ = data.data() + data.size();
+  final_ = final;
+}
+
+CsvStatus CsvReader::NeedMore(CsvRecord& record, const char* start) {
+  record.fields.clear();
+  record.quoted.clear();
+  record.raw = {};
+  pos_ = start;
+  return CsvStatus::kNeedMore;
+}
+
+const char* CsvReader::CloseQuote(const char* content, bool& escaped, idx_t& scratch_offset,
+                                  uint64_t& newlines) {
+  const char quote = dialect_.quote;
+  const char escape = dialect_.escape;
+  const char* segment = content;
+  while (true) {
+    const char* hit =
+        static_cast<const char*>(std::memchr(segment, quote, static_cast<size_t>(end_ - segment)));
+    if (escape != quote) {
+      const void* esc = std::memchr(segment, escape, static_cast<size_t>((hit ? hit : end_) - segment));
+      if (esc != nullptr) {
+        const char* e = static_cast<const char*>(esc);
+        if (end_ - e < 2) {
+          return nullptr;  // the escaped byte is past the window
+        }
+        newlines += CountNewlines(segment, e + 2);
+        if (!escaped) {
+          escaped = true;
+          scratch_offset = scratch_.size();
+        }
+        scratch_.append(segment, e);
+        scratch_.push_back(e[1]);
+        segment = e + 2;
+        continue;
+      }
+    }
+    if (hit == nullptr) {
+      newlines += CountNewlines(segment, end_);
+      return nullptr;
+    }
+    newlines += CountNewlines(segment, hit);
+    if (escape == quote && end_ - hit >= 2 && hit[1] == quote) {
+      if (!escaped) {
+        escaped = true;
+        scratch_offset = scratch_.size();
+      }
+      scratch_.append(segment, hit + 1);  // keeps one of the two quotes
+      segment = hit + 2;
+      continue;
+    }
+    if (escape == quote && end_ - hit < 2 && !final_) {
+      return nullptr;  // a quote at the window's end may be the first of ""
+    }
+    if (escaped) {
+      scratch_.append(segment, hit);
+    }
+    return hit;
   }
 }
 
@@ -96,13 +167,15 @@ CsvStatus CsvReader::Next(CsvRecord& record, std::string* error) {
       ++pos_;
     } else if (*pos_ == '\r' && end_ - pos_ >= 2 && pos_[1] == '\n') {
       pos_ += 2;
+    } else if (*pos_ == '\r' && end_ - pos_ == 1 && !final_) {
+      return NeedMore(record, pos_);  // CR LF split between windows
     } else {
       break;
     }
     ++line_;
   }
   if (pos_ == end_) {
-    return CsvStatus::kEnd;
+    return final_ ? CsvStatus::kEnd : NeedMore(record, pos_);
   }
   record.line = line_;
   scratch_.clear();
@@ -118,42 +191,28 @@ CsvStatus CsvReader::Next(CsvRecord& record, std::string* error) {
       return Fail(record, start, p, fmt::format("line {} has more than {} fields", record.line, kMaxFields),
                   error);
     }
-    if (p < end_ && *p == '"') {
+    if (p < end_ && *p == dialect_.quote) {
       const uint64_t open_line = record.line + newlines;
       const char* const content = p + 1;
-      const char* segment = content;
       bool escaped = false;
       idx_t scratch_offset = 0;
-      const char* close = nullptr;
-      while (close == nullptr) {
-        const void* hit = std::memchr(segment, '"', static_cast<size_t>(end_ - segment));
-        if (hit == nullptr) {
-          // Nothing after an open quote can be told apart from field data, so the rest of the input is
-          // this record.
-          record.raw = WithoutTerminator(start, end_);
-          pos_ = end_;
-          if (error != nullptr) {
-            *error = fmt::format("unterminated quoted field starting on line {}", open_line);
-          }
-          record.fields.clear();
-          record.quoted.clear();
-          return CsvStatus::kError;
+      const char* close = CloseQuote(content, escaped, scratch_offset, newlines);
+      if (close == nullptr) {
+        if (!final_) {
+          return NeedMore(record, start);
         }
-        const char* quote = static_cast<const char*>(hit);
-        newlines += CountNewlines(segment, quote);
-        if (end_ - quote >= 2 && quote[1] == '"') {
-          if (!escaped) {
-            escaped = true;
-            scratch_offset = scratch_.size();
-          }
-          scratch_.append(segment, quote + 1);  // keeps one of the two quotes
-          segment = quote + 2;
-        } else {
-          close = quote;
+        // Nothing after an open quote can be told apart from field data, so the rest of the input is
+        // this record.
+        record.raw = WithoutTerminator(start, end_);
+        pos_ = end_;
+        if (error != nullptr) {
+          *error = fmt::format("unterminated quoted field starting on line {}", open_line);
         }
+        record.fields.clear();
+        record.quoted.clear();
+        return CsvStatus::kError;
       }
       if (escaped) {
-        scratch_.append(segment, close);
         scratch_fields_.push_back({record.fields.size(), scratch_offset, scratch_.size() - scratch_offset});
         record.fields.emplace_back();
       } else {
@@ -161,9 +220,16 @@ CsvStatus CsvReader::Next(CsvRecord& record, std::string* error) {
       }
       record.quoted.push_back(true);
       p = close + 1;
-      if (p == end_) {
-        record_end = next = p;
-      } else if (*p == delimiter_) {
+      if (p == end_ || (*p == '\r' && end_ - p == 1)) {
+        if (!final_) {
+          return NeedMore(record, start);
+        }
+        if (p == end_) {
+          record_end = next = p;
+          continue;
+        }
+      }
+      if (*p == delimiter_) {
         ++p;
       } else if (*p == '\n') {
         record_end = p;
@@ -180,6 +246,9 @@ CsvStatus CsvReader::Next(CsvRecord& record, std::string* error) {
     } else {
       const char* field_end = FindFieldEnd(p, end_, delimiter_);
       if (field_end == end_) {
+        if (!final_) {
+          return NeedMore(record, start);
+        }
         record.fields.emplace_back(p, static_cast<size_t>(field_end - p));
         record_end = next = field_end;
       } else if (*field_end == delimiter_) {
@@ -209,6 +278,9 @@ CsvStatus CsvReader::Next(CsvRecord& record, std::string* error) {
 CsvStatus CsvReader::Fail(CsvRecord& record, const char* record_start, const char* fault, std::string message,
                           std::string* error) {
   const void* hit = std::memchr(fault, '\n', static_cast<size_t>(end_ - fault));
+  if (hit == nullptr && !final_) {
+    return NeedMore(record, record_start);  // the rest of the faulty line is past the window
+  }
   const char* next = hit == nullptr ? end_ : static_cast<const char*>(hit) + 1;
   record.raw = WithoutTerminator(record_start, next);
   record.fields.clear();

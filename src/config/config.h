@@ -29,13 +29,17 @@ struct Config {
   std::string loader_on_error = "continue";
   uint64_t loader_list_interval_ms = 5000;
   uint64_t loader_max_reject_bytes = 65536;
+  uint64_t loader_max_record_bytes = uint64_t{64} << 20;
+  uint64_t loader_max_inflate_ratio = 250;
+  std::string loader_memory_limit = "256MB";
 
   uint64_t merge_interval_ms = 1000;
   uint64_t merge_log_retention_days = 0;
+  uint64_t merge_max_rows_per_run = 2000000;
 
   uint64_t warehouse_threads = 0;
   uint64_t warehouse_open_timeout_ms = 30000;
-  std::string warehouse_memory_limit;
+  std::string warehouse_memory_limit = "512MB";
   std::string warehouse_checkpoint_threshold = "1GB";
 
   std::string log_level = "info";

@@ -19,6 +19,18 @@ enum class Scd1Scope { kCurrent, kAllVersions };
 // What an operation value means (SEMANTICS.md section 1).
 enum class Operation : char { kUpsert = 'U', kDelete = 'D', kTruncate = 'T' };
 
+// How an entity's files are read (its `loader` table): the format when the object key's suffix does not
+// tell it, and the CSV dialect.
+struct FileSettings {
+  std::string format;  // "csv", "jsonl", "parquet"; empty: told by the suffix
+  char delimiter = ',';
+  char quote = '"';
+  char escape = '"';   // inside quotes, escape + c is c; the same as quote: "" is a quote (RFC 4180)
+  bool header = true;  // false: `columns` names the fields of every CSV record in order
+  std::vector<std::string> columns;
+  bool operator==(const FileSettings&) const = default;
+};
+
 // The shape of one pipeline (SEMANTICS.md section 1): which input columns are the key, which are SCD Type 1
 // and Type 2 attributes, which carry the sequence and the operation, and every column's type. The
 // customer entity is the built-in default; a configuration file can declare others. Validated before
@@ -41,6 +53,8 @@ struct EntitySpec {
   Scd1Scope scd1_scope = Scd1Scope::kCurrent;
   // Declared types. A column not named here is text, except a sequence column, which is a timestamp.
   std::map<std::string, ColumnType> types = {{"customer_id", ColumnType::Bigint()}};
+
+  FileSettings files;
 
   // Tests only (never read from a configuration): keep this many low bits of every key id, so that keys are
   // made to collide in the merge's key index. 64: the real scheme.

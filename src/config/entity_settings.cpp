@@ -38,6 +38,83 @@ Result<std::string> String(const toml::node& n, const std::string& key) {
   return *v;
 }
 
+Result<char> OneCharacter(const toml::node& n, const std::string& key) {
+  auto v = String(n, key);
+  if (!v.ok()) {
+    return v.error();
+  }
+  if (*v == "tab" || *v == "\\t") {
+    return '\t';
+  }
+  if (v->size() != 1 || (*v)[0] == '\n' || (*v)[0] == '\r') {
+    return Error::Invalid(fmt::format("'{}' must be one character (or \"tab\"), not \"{}\"", key, *v));
+  }
+  return (*v)[0];
+}
+
+Status ParseFileSettings(const toml::node& n, const std::string& where, FileSettings& f) {
+  const toml::table* t = n.as_table();
+  if (t == nullptr) {
+    return Error::Invalid(
+        fmt::format("'{}' must be a table (format, delimiter, quote, escape, header, columns)", where));
+  }
+  bool escape_set = false;
+  for (const auto& [k, node] : *t) {
+    std::string name(k.str());
+    std::string key = where + "." + name;
+    if (name == "format") {
+      auto v = String(node, key);
+      if (!v.ok()) {
+        return v.error();
+      }
+      if (!v->empty() && *v != "csv" && *v != "jsonl" && *v != "parquet") {
+        return Error::Invalid(
+            fmt::format("'{}' must be \"csv\", \"jsonl\" or \"parquet\" (or empty), not \"{}\"", key, *v));
+      }
+      f.format = *v;
+    } else if (name == "delimiter" || name == "quote" || name == "escape") {
+      auto c = OneCharacter(node, key);
+      if (!c.ok()) {
+        return c.error();
+      }
+      (name == "delimiter" ? f.delimiter : name == "quote" ? f.quote : f.escape) = *c;
+      escape_set = escape_set || name == "escape";
+    } else if (name == "header") {
+      auto v = node.value_exact<bool>();
+      if (!v) {
+        return Error::Invalid(fmt::format("'{}' must be true or false", key));
+      }
+      f.header = *v;
+    } else if (name == "columns") {
+      auto v = StringList(node, key);
+      if (!v.ok()) {
+        return v.error();
+      }
+      f.columns = std::move(*v);
+    } else {
+      return Error::Invalid(
+          fmt::format("unknown configuration key '{}' (the loader table has format, delimiter, quote, "
+                      "escape, header, columns)",
+                      key));
+    }
+  }
+  if (!escape_set) {
+    f.escape = f.quote;
+  }
+  if (f.delimiter == f.quote) {
+    return Error::Invalid(fmt::format("'{}': the delimiter and the quote must differ", where));
+  }
+  if (!f.header && f.columns.empty()) {
+    return Error::Invalid(
+        fmt::format("'{}': header = false needs columns = [...] naming the fields in order", where));
+  }
+  if (f.header && !f.columns.empty()) {
+    return Error::Invalid(
+        fmt::format("'{}': columns is for header = false; a file with a header names its own", where));
+  }
+  return Ok();
+}
+
 EntitySetting TextKey(std::string key, std::string description, std::string EntitySpec::*field) {
   EntitySpec defaults;
   return {{std::move(key), "string", Quote(defaults.*field), std::move(description)},
@@ -154,6 +231,15 @@ const std::vector<EntitySetting>& EntitySettings() {
              e.types[std::string(column.str())] = *type;
            }
            return Ok();
+         }});
+    s.push_back(
+        {{"loader", "table", "{ format = \"\", delimiter = \",\", quote = \"\\\"\", header = true }",
+          "How files are read: format (csv, jsonl, parquet; empty: told by the suffix .csv, .jsonl, "
+          ".ndjson, .json, .parquet, each optionally .gz or .zst), and for CSV delimiter (one character, "
+          "or \"tab\"), quote, escape (inside quotes, escape + c is c; the quote itself: \"\" is a "
+          "quote), header (false: columns = [...] names the fields in order)"},
+         [](EntitySpec& e, const toml::node& n, const std::string& k) -> Status {
+           return ParseFileSettings(n, k, e.files);
          }});
     return s;
   }();

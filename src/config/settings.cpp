@@ -90,6 +90,20 @@ const std::vector<Setting>& Settings() {
                      &Config::loader_list_interval_ms, 10, kDay));
     s.push_back(UInt("loader.max_reject_bytes", "A rejected row's raw text is cut at this many bytes",
                      &Config::loader_max_reject_bytes, 64, 1 << 30));
+    s.push_back(
+        UInt("loader.max_record_bytes",
+             "A record (CSV) or line (JSON lines) longer than this fails its file: what bounds a load's "
+             "memory whatever a file holds",
+             &Config::loader_max_record_bytes, 1024, uint64_t{1} << 32));
+    s.push_back(UInt("loader.max_inflate_ratio",
+                     "A compressed file that inflates more than this many times its size (past 64 MiB) is "
+                     "refused as a likely decompression bomb",
+                     &Config::loader_max_inflate_ratio, 2, 1000000));
+    s.push_back(
+        Text("loader.memory_limit",
+             "Memory limit of the DuckDB instance that reads Parquet files, e.g. \"256MB\" (spills to "
+             "disk beyond it)",
+             &Config::loader_memory_limit));
     s.push_back(UInt("merge.interval_ms",
                      "The merge task runs this often, and also as soon as a load commits",
                      &Config::merge_interval_ms, 10, kDay));
@@ -98,14 +112,22 @@ const std::vector<Setting>& Settings() {
              "How far back (in sequence time, from the newest record) late records can still be placed "
              "exactly; older log records are compacted and a record older than that is rejected (0: forever)",
              &Config::merge_log_retention_days, 0, 1000000));
+    s.push_back(
+        UInt("merge.max_rows_per_run",
+             "Raw rows one merge transaction takes at most (0: all); a larger backlog (a big file) is "
+             "merged in several transactions, so that a run's memory stays bounded (about 100 bytes a row)",
+             &Config::merge_max_rows_per_run, 0, uint64_t{1} << 40));
     s.push_back(UInt("warehouse.threads", "DuckDB worker threads (0: DuckDB's default, one per core)",
                      &Config::warehouse_threads, 0, 1024));
     s.push_back(
         UInt("warehouse.open_timeout_ms",
              "How long a command waits for a warehouse file another process holds (e.g. a brief `sql`)",
              &Config::warehouse_open_timeout_ms, 0, kDay));
-    s.push_back(Text("warehouse.memory_limit", "DuckDB memory limit, e.g. \"4GB\" (empty: DuckDB's default)",
-                     &Config::warehouse_memory_limit));
+    s.push_back(
+        Text("warehouse.memory_limit",
+             "DuckDB memory limit, e.g. \"4GB\"; beyond it DuckDB spills to disk (empty: DuckDB's default, "
+             "80% of the machine's memory). With loader.memory_limit, what bounds the process's memory",
+             &Config::warehouse_memory_limit));
     s.push_back(
         Text("warehouse.checkpoint_threshold",
              "Write-ahead log size at which DuckDB checkpoints during a merge, e.g. \"1GB\"; the merge "

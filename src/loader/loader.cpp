@@ -1,11 +1,14 @@
 #include "loader/loader.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "common/checksum.h"
 #include "common/fault.h"
 #include "loader/record_parser.h"
 
@@ -45,6 +48,59 @@ Loader::Loader(LoaderOptions options, std::vector<EntitySpec> entities, ObjectSt
 
 namespace {
 
+// Batches handed from the parser thread to the loader's, at most two waiting (what bounds a load's memory
+// to about three batches). Cancel makes the parser's next Push fail, so that it stops.
+class BatchPipe {
+ public:
+  Status Push(ParsedObject& batch) {
+    ParsedObject item;
+    batch.MoveBatchTo(item);
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return queue_.size() < kDepth || cancelled_; });
+    if (cancelled_) {
+      return *cancelled_;
+    }
+    queue_.push_back(std::move(item));
+    changed_.notify_all();
+    return Ok();
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    changed_.notify_all();
+  }
+  // The oldest batch, waiting for one; nullptr once the parser closed the pipe and every batch was taken.
+  ParsedObject* Front() {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    return queue_.empty() ? nullptr : &queue_.front();
+  }
+  void Pop() {
+    std::lock_guard lock(mu_);
+    queue_.pop_front();
+    changed_.notify_all();
+  }
+  void Cancel(const Error& why) {
+    std::lock_guard lock(mu_);
+    cancelled_ = why;
+    changed_.notify_all();
+  }
+
+ private:
+  static constexpr size_t kDepth = 2;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<ParsedObject> queue_;  // a deque: Front's pointer stays valid while Push adds behind it
+  bool closed_ = false;
+  std::optional<Error> cancelled_;
+};
+
+// A reject's reason as a message that names its line: most reasons start with it ("line 17: ...").
+std::string WithLine(const RejectedRow& r) {
+  std::string prefix = fmt::format("line {}", r.line);
+  return r.reason.starts_with(prefix) ? r.reason : prefix + ": " + r.reason;
+}
+
 std::vector<EntitySpec> RoutedEverything(EntitySpec entity) {
   entity.file_pattern = std::string(1, '*');  // (= "*" trips a false -Wrestrict in g++ 12)
   return {std::move(entity)};
@@ -67,64 +123,175 @@ Result<LoadReceipt> Loader::LoadObject(const ObjectInfo& object) {
       return LoadReceipt{LoadOutcome::kAlreadyDone, 0};
     }
   }
-  auto content = store_.Get(object.key);
-  if (!content.ok()) {
-    return content.error().Context("cannot load " + key);
-  }
-  LoadRequest request;
-  request.object = object;
-  request.object.size = content->size();
-  request.checksum = Sha256(*content);
-  auto done = warehouse_.HasLoad(object.key, request.checksum);
-  if (!done.ok()) {
-    return done.error();
-  }
-  if (*done) {
-    return LoadReceipt{LoadOutcome::kAlreadyDone, 0};
-  }
-
-  ParsedObject parsed;
+  std::string error;
+  uint64_t rows = 0;
+  uint64_t rejects = 0;
+  std::string entity_name;
+  Result<LoadReceipt> receipt = Error::Permanent("not loaded");
   auto entity = RouteObject(entities_, key);
-  if (!entity.ok()) {
-    parsed.failed = true;
-    parsed.error = entity.error().message;
+  Result<OpenedObject> opened = entity.ok() ? OpenObject(store_, object, **entity, options_.readers)
+                                            : Result<OpenedObject>(entity.error());
+  if (entity.ok()) {
+    entity_name = (*entity)->name;
+  }
+  if (opened.ok()) {
+    receipt = Stream(object, **entity, *opened, rows, rejects, error);
+  } else if (opened.error().kind == ErrorKind::kInvalidInput) {
+    // Recorded as failed without reading a record: no entity, an unknown suffix, not Parquet.
+    error = opened.error().message;
+    auto digest = DigestObject(store_, object.key);
+    if (!digest.ok()) {
+      return digest.error().Context("cannot load " + key);
+    }
+    auto format = entity.ok() ? FormatOf(key, (*entity)->files.format) : Result<ObjectFormat>(entity.error());
+    receipt = RecordFailure(object, entity_name, *digest, format.ok() ? Describe(*format) : std::string(),
+                            digest->size, error, {});
   } else {
-    request.entity = (*entity)->name;
-    ParseOptions parse_options{options_.max_reject_bytes, options_.on_error == OnError::kAbortFile};
-    ParseObject(*content, **entity, parse_options, parsed);
+    return opened.error().Context("cannot load " + key);
   }
-  request.failed = parsed.failed;
-  request.error = parsed.error;
-  request.rejects = std::move(parsed.rejects);
-  request.ignored_columns = parsed.ignored_columns;
-  if (!request.failed && !request.rejects.empty() && options_.on_error != OnError::kContinue) {
-    request.failed = true;
-    const RejectedRow& first = request.rejects.front();
-    request.error = options_.on_error == OnError::kSkipFile
-                        ? fmt::format(
-                              "{} rows rejected, the first on line {}: {} (on_error = skip_file loads none "
-                              "of the file)",
-                              request.rejects.size(), first.line, first.reason)
-                        : fmt::format("line {}: {} (on_error = abort_file)", first.line, first.reason);
-  }
-  if (!request.failed) {
-    request.rows = std::move(parsed.rows);
-  }
-  uint64_t rows = request.rows.size();
-  uint64_t rejects = request.rejects.size();
-  FaultPoint("loader.before_commit");
-  Result<LoadReceipt> receipt = warehouse_.CommitLoad(request);
-  FaultPoint("loader.after_commit");
   Count(receipt, rows, rejects);
   if (receipt.ok() && receipt->outcome != LoadOutcome::kAlreadyDone) {
     if (receipt->outcome == LoadOutcome::kFailed) {
-      spdlog::warn("cannot load {}: {}", key, request.error);
+      spdlog::warn("cannot load {}: {}", key, error);
     } else {
       spdlog::info("loaded {}: {} rows, {} rejected (load {})", key, rows, rejects, receipt->load_id);
     }
-    if (on_commit_ && !request.entity.empty()) {
-      on_commit_(request.entity);
+    if (on_commit_ && !entity_name.empty()) {
+      on_commit_(entity_name);
     }
+  }
+  return receipt;
+}
+
+Result<LoadReceipt> Loader::Stream(const ObjectInfo& object, const EntitySpec& entity, OpenedObject& opened,
+                                   uint64_t& rows, uint64_t& rejects, std::string& error) {
+  const std::string& key = object.key.get();
+  auto session = warehouse_.BeginLoad(object, entity.name);
+  if (!session.ok()) {
+    return session.error();
+  }
+  ParseOptions parse_options{options_.max_reject_bytes, options_.on_error == OnError::kAbortFile,
+                             options_.batch_rows, options_.batch_bytes, /*own_text=*/true};
+  const bool skip_file = options_.on_error == OnError::kSkipFile;
+  bool rows_discarded = false;  // skip_file, once a row was rejected: no row of the file is kept
+  uint64_t appended = 0;
+  uint64_t rejected = 0;
+  auto progress_at = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  // Both cores: the parser thread reads and checks the next batch while this one appends the last. Each
+  // batch owns its text (own_text), so the source can reuse its buffers as soon as a batch is handed over.
+  ParsedObject parsed;
+  Status streamed = Ok();
+  BatchPipe pipe;
+  std::thread parser([&] {
+    streamed = ParseRecords(*opened.source, entity, parse_options, parsed,
+                            [&](ParsedObject& batch) { return pipe.Push(batch); });
+    pipe.Close();
+  });
+  Status appending = Ok();
+  while (ParsedObject* batch = pipe.Front()) {
+    appending = [&]() -> Status {
+      if (skip_file && !rows_discarded && !batch->rejects.empty()) {
+        DIMSTREAM_TRY((*session)->DiscardRows());
+        rows_discarded = true;
+      }
+      if (!rows_discarded && batch->rows.size() > 0) {
+        DIMSTREAM_TRY((*session)->AppendRows(batch->rows));
+      }
+      if (!batch->rejects.empty() && options_.on_error != OnError::kAbortFile) {
+        DIMSTREAM_TRY((*session)->AppendRejects(batch->rejects));
+      }
+      FaultPoint("loader.batch");
+      return Ok();
+    }();
+    appended += batch->rows.size();
+    rejected += batch->rejects.size();
+    pipe.Pop();
+    if (!appending.ok()) {
+      pipe.Cancel(appending.error());
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= progress_at) {
+      spdlog::info("loading {}: {} rows, {} rejected so far", key, appended, rejected);
+      progress_at = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    }
+  }
+  parser.join();
+  if (!appending.ok()) {
+    return appending.error().Context("cannot load " + key);
+  }
+  if (!streamed.ok()) {
+    return streamed.error().Context("cannot load " + key);
+  }
+  if (parsed.failed && parsed.failure_kind != ErrorKind::kInvalidInput) {
+    return Error{parsed.failure_kind, parsed.error}.Context("cannot load " + key);
+  }
+  auto digest = opened.Finish();
+  if (!digest.ok()) {
+    return digest.error().Context("cannot load " + key);
+  }
+  const std::string format = Describe(opened.format);
+  const uint64_t uncompressed = opened.uncompressed_size();
+  const bool abort_file = options_.on_error == OnError::kAbortFile && parsed.total_rejects > 0;
+  if (parsed.failed || abort_file) {
+    // Nothing of the file stays: its rows go with the session, and the failure is recorded alone (with the
+    // first bad row, for abort_file).
+    session->reset();
+    std::vector<RejectedRow> first;
+    if (parsed.failed) {
+      error = parsed.error;
+    } else {
+      error = fmt::format("{} (on_error = abort_file)", WithLine(*parsed.first_reject));
+      first.push_back(*parsed.first_reject);
+      rejects = 1;
+    }
+    return RecordFailure(object, entity.name, *digest, format, uncompressed, error, std::move(first));
+  }
+  LoadSummary summary;
+  summary.checksum = digest->checksum;
+  summary.size = digest->size;
+  summary.format = format;
+  summary.uncompressed_size = uncompressed;
+  summary.rejects = rejects = parsed.total_rejects;
+  summary.ignored_columns = parsed.ignored_columns;
+  if (skip_file && parsed.total_rejects > 0) {
+    if (!rows_discarded) {
+      DIMSTREAM_TRY((*session)->DiscardRows());
+    }
+    summary.failed = true;
+    summary.error = error =
+        fmt::format("{} rows rejected, the first: {} (on_error = skip_file loads none of the file)",
+                    parsed.total_rejects, WithLine(*parsed.first_reject));
+  } else {
+    summary.rows = rows = parsed.total_rows;
+  }
+  FaultPoint("loader.before_commit");
+  Result<LoadReceipt> receipt = (*session)->Commit(summary);
+  FaultPoint("loader.after_commit");
+  if (!receipt.ok()) {
+    return receipt.error().Context("cannot load " + key);
+  }
+  return receipt;
+}
+
+Result<LoadReceipt> Loader::RecordFailure(const ObjectInfo& object, const std::string& entity,
+                                          const FileDigest& digest, const std::string& format,
+                                          uint64_t uncompressed, std::string error,
+                                          std::vector<RejectedRow> rejects) {
+  LoadRequest request;
+  request.object = object;
+  request.object.size = digest.size;
+  request.checksum = digest.checksum;
+  request.entity = entity;
+  request.failed = true;
+  request.error = std::move(error);
+  request.rejects = std::move(rejects);
+  request.format = format;
+  request.uncompressed_size = uncompressed;
+  FaultPoint("loader.before_commit");
+  Result<LoadReceipt> receipt = warehouse_.CommitLoad(request);
+  FaultPoint("loader.after_commit");
+  if (!receipt.ok()) {
+    return receipt.error().Context("cannot load " + object.key.get());
   }
   return receipt;
 }

@@ -8,6 +8,7 @@
 
 #include "common/stop.h"
 #include "config/entity.h"
+#include "loader/source_factory.h"
 #include "object_store/object_store.h"
 #include "queue/notification_queue.h"
 #include "warehouse/warehouse.h"
@@ -22,6 +23,10 @@ struct LoaderOptions {
   OnError on_error = OnError::kContinue;
   std::chrono::milliseconds list_interval{5000};
   uint64_t max_reject_bytes = 65536;
+  ReaderLimits readers;
+  // Rows and rejects handed to the warehouse at a time (with batch_bytes of records, whichever comes first).
+  size_t batch_rows = 131072;
+  size_t batch_bytes = size_t{32} << 20;
 };
 
 struct LoaderStats {
@@ -61,6 +66,14 @@ class Loader {
 
  private:
   void Count(const Result<LoadReceipt>& r, uint64_t rows, uint64_t rejects);
+  // Reads the object through its source into a load session, a batch at a time.
+  Result<LoadReceipt> Stream(const ObjectInfo& object, const EntitySpec& entity, OpenedObject& opened,
+                             uint64_t& rows, uint64_t& rejects, std::string& error);
+  // Records the object as failed with `error` (and `rejects`, for on_error = abort_file), nothing loaded.
+  Result<LoadReceipt> RecordFailure(const ObjectInfo& object, const std::string& entity,
+                                    const FileDigest& digest, const std::string& format,
+                                    uint64_t uncompressed, std::string error,
+                                    std::vector<RejectedRow> rejects);
 
   LoaderOptions options_;
   std::vector<EntitySpec> entities_;

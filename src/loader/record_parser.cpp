@@ -325,21 +325,37 @@ std::string PrintableUtf8(std::string_view text, size_t max_bytes) {
   return out;
 }
 
-void ParseRecords(RecordSource& source, const EntitySpec& entity, const ParseOptions& options,
-                  ParsedObject& out) {
+void ParsedObject::MoveBatchTo(ParsedObject& to) {
+  to.rows = std::move(rows);
+  to.rejects = std::move(rejects);
+  std::swap(to.arena, arena);
+  arena.Clear();
+  rows = RawRows{};
+  rows.has_sequence = to.rows.has_sequence;
+  for (const TypedColumn& c : to.rows.columns) {
+    rows.columns.emplace_back(c.type);
+  }
+  rejects.clear();
+}
+
+Status ParseRecords(RecordSource& source, const EntitySpec& entity, const ParseOptions& options,
+                    ParsedObject& out, const BatchSink& sink) {
+  auto fail = [&](const Error& error) {
+    out.failed = true;
+    out.failure_kind = error.kind;
+    out.error = error.message;
+  };
   std::vector<std::string> header;
   Status read = source.ReadHeader(header);
   if (!read.ok()) {
-    out.failed = true;
-    out.error = read.error().message;
-    return;
+    fail(read.error());
+    return Ok();
   }
   HeaderMap map;
   std::string header_error = MapHeader(header, entity, map);
   if (!header_error.empty()) {
-    out.failed = true;
-    out.error = header_error;
-    return;
+    fail(Error::Invalid(header_error));
+    return Ok();
   }
   out.ignored_columns = map.ignored;
   RawRows& rows = out.rows;
@@ -351,21 +367,47 @@ void ParseRecords(RecordSource& source, const EntitySpec& entity, const ParseOpt
   RowChecker checker(entity, map);
   auto reject = [&](const SourceRecord& r, std::string reason) {
     out.rejects.push_back({r.line, PrintableUtf8(r.raw, options.max_reject_bytes), std::move(reason)});
+    if (!out.first_reject) {
+      out.first_reject = out.rejects.back();
+    }
+    ++out.total_rejects;
   };
   // Views the source keeps stay as they are; the others are copied.
   auto keep = [&](std::string_view v) -> std::string_view {
-    return source.Stable(v) ? v : std::string_view(out.arena.emplace_back(v));
+    return !options.own_text && source.Stable(v) ? v : out.arena.Keep(v);
+  };
+  size_t batch_bytes = 0;
+  auto hand_over = [&]() -> Status {
+    if (!sink || (rows.size() == 0 && out.rejects.empty())) {
+      return Ok();
+    }
+    DIMSTREAM_TRY(sink(out));
+    rows.Clear();
+    out.rejects.clear();
+    out.arena.Clear();
+    source.Release();
+    batch_bytes = 0;
+    return Ok();
   };
   SourceRecord record;
   std::string why;
   while (true) {
-    if (options.stop_at_first_reject && !out.rejects.empty()) {
+    if (options.stop_at_first_reject && out.total_rejects > 0) {
       break;
+    }
+    if (sink &&
+        (rows.size() + out.rejects.size() >= options.batch_rows || batch_bytes >= options.batch_bytes)) {
+      DIMSTREAM_TRY(hand_over());
     }
     SourceStatus st = source.Next(record, why);
     if (st == SourceStatus::kEnd) {
       break;
     }
+    if (st == SourceStatus::kFailed) {
+      fail(source.failure());
+      return Ok();
+    }
+    batch_bytes += record.raw.size();
     if (st == SourceStatus::kBad) {
       reject(record, why);
       continue;
@@ -406,13 +448,16 @@ void ParseRecords(RecordSource& source, const EntitySpec& entity, const ParseOpt
     }
     rows.scd1_hash.push_back(checker.scd1_hash());
     rows.scd2_hash.push_back(checker.scd2_hash());
+    ++out.total_rows;
   }
+  out.ignored_columns += source.extra_columns();
+  return hand_over();
 }
 
 void ParseObject(std::string_view content, const EntitySpec& entity, const ParseOptions& options,
                  ParsedObject& out) {
   CsvSource source(content);
-  ParseRecords(source, entity, options, out);
+  (void)ParseRecords(source, entity, options, out);
 }
 
 }  // namespace dimstream

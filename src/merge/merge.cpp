@@ -147,7 +147,35 @@ uint64_t MergeJob::StateBytes() const {
 }
 
 Result<TaskRecord> MergeJob::RunOnce() {
-  return Run(KeyScope::kStaged);
+  bool more = false;
+  Result<TaskRecord> first = Run(KeyScope::kStaged, &more);
+  if (!first.ok() || !more) {
+    return first;
+  }
+  TaskRecord total = *first;
+  while (more) {
+    // What a transaction changed (deleted raw rows, closed versions) stays in DuckDB's memory until a
+    // checkpoint: between the transactions of one backlog, a checkpoint keeps memory from growing with it.
+    Status checkpoint = warehouse_.Checkpoint();
+    if (!checkpoint.ok()) {
+      spdlog::warn("checkpoint between merge transactions failed: {}", checkpoint.error().message);
+    }
+    Result<TaskRecord> next = Run(KeyScope::kStaged, &more);
+    if (!next.ok()) {
+      return next;
+    }
+    total.finished_at = next->finished_at;
+    total.status = next->status;
+    total.rows_in += next->rows_in;
+    total.rows_staged += next->rows_staged;
+    total.keys += next->keys;
+    total.versions_opened += next->versions_opened;
+    total.versions_closed += next->versions_closed;
+    total.scd1_updates += next->scd1_updates;
+    total.rows_rejected += next->rows_rejected;
+    total.watermark_to = next->watermark_to;
+  }
+  return total;
 }
 
 Result<TaskRecord> MergeJob::Rebuild() {
@@ -165,7 +193,7 @@ Result<TaskRecord> MergeJob::Attempt(KeyScope scope, TaskRecord& task, Delta& de
   return Apply(**session, scope, task, delta);
 }  // the session is gone here: rolled back unless Finish committed it
 
-Result<TaskRecord> MergeJob::Run(KeyScope scope) {
+Result<TaskRecord> MergeJob::Run(KeyScope scope, bool* more) {
   TaskRecord task;
   task.task_name = scope == KeyScope::kAll ? entity_.name + "_rebuild" : entity_.merge_job();
   task.started_at = NowMicros();
@@ -183,6 +211,9 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope) {
                  index_.colliding().size());
   }
   if (r.ok()) {
+    if (more != nullptr) {
+      *more = delta.more;
+    }
     // The index follows what was committed, and only that.
     if (scope == KeyScope::kAll || delta.rewarm) {
       index_.Clear();
@@ -273,10 +304,12 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
     return (watermark.ok() ? horizon : watermark).error();
   }
   task.watermark_from = watermark->value_or(0);
-  auto staged = session.Stage(task.watermark_from);
+  auto staged =
+      session.Stage(task.watermark_from, scope == KeyScope::kStaged ? options_.max_rows_per_run : 0);
   if (!staged.ok()) {
     return staged.error();
   }
+  delta.more = staged->more;
   if (*horizon) {
     // Older than the retained log: such a record can no longer be placed exactly, so it is rejected
     // with a reason rather than applied approximately or dropped.

@@ -28,6 +28,9 @@ struct MergeOptions {
   // Where the key index is saved when the merge is idle, so that a restart reads it instead of scanning the
   // warehouse (empty: never saved).
   std::filesystem::path index_snapshot;
+  // Raw rows one transaction merges at most (0: all of them): what bounds a run's memory (about 100 bytes a
+  // row) however large a load was. RunOnce goes on with the next ones until raw is drained.
+  uint64_t max_rows_per_run = 2000000;
 };
 
 // The seed's stored procedure, done right: one run takes the raw rows above the watermark into stage,
@@ -39,8 +42,10 @@ class MergeJob {
  public:
   MergeJob(EntitySpec entity, Warehouse& warehouse, MergeOptions options = {});
 
-  // One run. A run with nothing to merge changes nothing and returns rows_in == 0. A failed run is
-  // rolled back, recorded in task_history, and returned as the error.
+  // One run: the rows above the watermark, in transactions of at most max_rows_per_run rows (each recorded
+  // in task_history), the returned record summing them. A run with nothing to merge changes nothing and
+  // returns rows_in == 0. A failed transaction is rolled back, recorded in task_history, and returned as the
+  // error (the ones before it stay committed).
   Result<TaskRecord> RunOnce();
 
   // Merges what is pending, then recomputes every key's versions from the retained log in the same
@@ -68,9 +73,10 @@ class MergeJob {
     bool closed_all = false;                      // an in-order truncate closed every open version first
     bool rewarm = false;                          // the run refolded everything: read the index again
     std::optional<std::string> compacted_before;  // truncates before this sequence were compacted away
+    bool more = false;                            // the run stopped at max_rows_per_run
   };
 
-  Result<TaskRecord> Run(KeyScope scope);
+  Result<TaskRecord> Run(KeyScope scope, bool* more = nullptr);
   // One attempt at a run; a retryable "collision" error (see kCollisionMessage) means: try again, the key
   // ids involved are now marked colliding.
   Result<TaskRecord> Attempt(KeyScope scope, TaskRecord& task, Delta& delta);

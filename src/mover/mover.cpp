@@ -491,12 +491,13 @@ std::optional<Mover::Outcome> Mover::KeepUnloadedObject(const Candidate& file, c
   }
   // The put itself compares sizes and checksums; here the old content's checksum is needed as well, to
   // ask the ledger about it. Only for keys already in the bucket: a re-move after a crash, or a re-put.
-  Result<std::string> content = store_.Get(ref.key);
-  if (!content.ok()) {
-    return content.error().kind == ErrorKind::kNotFound ? std::nullopt
-                                                        : std::optional(Fail(file, content.error(), pass));
+  Result<std::unique_ptr<ByteStream>> stream = store_.Open(ref.key);
+  Result<FileDigest> digest = stream.ok() ? Sha256Stream(**stream) : Result<FileDigest>(stream.error());
+  if (!digest.ok()) {
+    return digest.error().kind == ErrorKind::kNotFound ? std::nullopt
+                                                       : std::optional(Fail(file, digest.error(), pass));
   }
-  ObjectRef old{ref.key, content->size(), Sha256(*content)};
+  ObjectRef old{ref.key, digest->size, digest->checksum};
   if (old.checksum == ref.checksum) {
     return std::nullopt;  // the same content: the put changes nothing
   }

@@ -413,7 +413,35 @@ Result<ObjectInfo> LocalObjectStore::Stat(const ObjectKey& key) {
   return InfoOf(key, st);
 }
 
-Result<std::string> LocalObjectStore::Get(const ObjectKey& key) {
+namespace {
+
+// An object read front to back from its open file descriptor.
+class FileStream : public ByteStream {
+ public:
+  FileStream(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
+  Result<size_t> Read(char* buffer, size_t size) override {
+    while (true) {
+      ssize_t got = ::read(fd_.get(), buffer, size);
+      if (got >= 0) {
+        consumed_ += static_cast<uint64_t>(got);
+        return static_cast<size_t>(got);
+      }
+      if (errno != EINTR) {
+        return Error::Retryable(fmt::format("cannot read {}: {}", what_, std::strerror(errno)));
+      }
+    }
+  }
+  uint64_t consumed() const override { return consumed_; }
+
+ private:
+  Fd fd_;
+  std::string what_;
+  uint64_t consumed_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ByteStream>> LocalObjectStore::Open(const ObjectKey& key) {
   auto fail = [&](const Error& error) {
     return error.Context(fmt::format("cannot get {} from {}", key.get(), description_));
   };
@@ -422,8 +450,8 @@ Result<std::string> LocalObjectStore::Get(const ObjectKey& key) {
     return fail(path.error());
   }
   // O_NOFOLLOW: a link swapped in after ResolveKey looked is still refused.
-  Fd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.ok()) {
+  int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
     int err = errno;
     if (err == ENOENT || err == ENOTDIR) {
       return fail(Error::NotFound("no such object"));
@@ -433,29 +461,33 @@ Result<std::string> LocalObjectStore::Get(const ObjectKey& key) {
     }
     return fail(Error::Retryable(std::strerror(err)));
   }
+  auto stream = std::make_unique<FileStream>(fd, fmt::format("{} in {}", key.get(), description_));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
+  if (::fstat(fd, &st) != 0) {
     return fail(Error::Retryable(std::strerror(errno)));
   }
   if (!S_ISREG(st.st_mode)) {
     return fail(Error::NotFound("not an object (a directory or a special file)"));
   }
-  std::string content;
-  content.reserve(static_cast<size_t>(st.st_size));
-  std::string block(kCopyBlockBytes, '\0');
-  while (true) {
-    ssize_t got = ::read(fd.get(), block.data(), block.size());
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return fail(Error::Retryable(std::strerror(errno)));
-    }
-    if (got == 0) {
-      return content;
-    }
-    content.append(block.data(), static_cast<size_t>(got));
+  // The loader reads an object once, front to back: let the kernel read ahead and drop what was read.
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return std::unique_ptr<ByteStream>(std::move(stream));
+}
+
+std::optional<fs::path> LocalObjectStore::LocalFile(const ObjectKey& key) {
+  Result<fs::path> path = ResolveKey(root_, key);
+  if (!path.ok()) {
+    return std::nullopt;
   }
+  return *path;
+}
+
+Result<std::string> LocalObjectStore::Get(const ObjectKey& key) {
+  auto stream = Open(key);
+  if (!stream.ok()) {
+    return stream.error();
+  }
+  return ReadWhole(**stream);
 }
 
 }  // namespace dimstream

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,9 @@ class LocalObjectStore : public ObjectStore {
 
   Result<ObjectInfo> Stat(const ObjectKey& key) override;
   Result<std::string> Get(const ObjectKey& key) override;
+  Result<std::unique_ptr<ByteStream>> Open(const ObjectKey& key) override;
+  // The object's file under the root (for readers that need random access, such as Parquet's).
+  std::optional<std::filesystem::path> LocalFile(const ObjectKey& key) override;
 
   // "file:///absolute/root".
   std::string Describe() const override;

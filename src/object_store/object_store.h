@@ -2,10 +2,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/byte_stream.h"
 #include "common/error.h"
 #include "common/types.h"
 
@@ -37,8 +39,20 @@ class ObjectStore {
 
   virtual Result<ObjectInfo> Stat(const ObjectKey& key) = 0;
 
-  // Reads the whole object. kNotFound when it does not exist (any more).
+  // Reads the whole object. kNotFound when it does not exist (any more). For small objects and tests: the
+  // loader streams with Open.
   virtual Result<std::string> Get(const ObjectKey& key) = 0;
+
+  // The object as a stream read front to back in bounded memory, whatever its size. kNotFound when it does
+  // not exist (any more); reading fails with kRetryable on an I/O error.
+  virtual Result<std::unique_ptr<ByteStream>> Open(const ObjectKey& key) = 0;
+
+  // A local file holding the object, when the adapter has one (the local bucket), for readers that need
+  // random access (Parquet); nullopt otherwise, and the caller copies the stream to a temporary file.
+  virtual std::optional<std::filesystem::path> LocalFile(const ObjectKey& key) {
+    (void)key;
+    return std::nullopt;
+  }
 
   // Where the bucket is, for messages and `status` (for example "file:///srv/bucket"). Never credentials.
   virtual std::string Describe() const = 0;

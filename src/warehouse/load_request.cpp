@@ -38,4 +38,21 @@ std::string_view RawRows::SeqKey(size_t row) const {
   return std::string_view(seq_keys).substr(begin, seq_key_end[row] - begin);
 }
 
+void RawRows::Clear() {
+  for (TypedColumn& c : columns) {
+    c.valid.clear();
+    c.ints.clear();
+    c.wides.clear();
+    c.doubles.clear();
+    c.texts.clear();
+  }
+  op.clear();
+  line.clear();
+  key_id.clear();
+  seq_keys.clear();
+  seq_key_end.clear();
+  scd1_hash.clear();
+  scd2_hash.clear();
+}
+
 }  // namespace dimstream

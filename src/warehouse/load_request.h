@@ -47,6 +47,8 @@ struct RawRows {
 
   size_t size() const { return line.size(); }
   std::string_view SeqKey(size_t row) const;
+  // No rows, the columns and their types kept (and the vectors' capacity, for the next batch).
+  void Clear();
 };
 
 struct RejectedRow {
@@ -65,6 +67,21 @@ struct LoadRequest {
   RawRows rows;
   std::vector<RejectedRow> rejects;
   uint64_t ignored_columns = 0;  // columns of the file the entity does not declare (load_history counts them)
+  std::string format;
+  uint64_t uncompressed_size = 0;
+};
+
+// How a load ends, once its rows and rejects are in (LoadSession::Commit).
+struct LoadSummary {
+  Checksum checksum;   // of the object's bytes as stored (compressed, when it is)
+  uint64_t size = 0;   // the object's bytes as stored
+  std::string format;  // how it was read: "csv", "csv.gz", "jsonl.zst", "parquet", ...; empty: not known
+  uint64_t uncompressed_size = 0;  // bytes after decompression (the size itself when not compressed)
+  bool failed = false;  // the object as a whole was rejected; `error` says why, and no rows are kept
+  std::string error;
+  uint64_t rows = 0;     // rows appended (0 when failed)
+  uint64_t rejects = 0;  // rejects appended
+  uint64_t ignored_columns = 0;
 };
 
 enum class LoadOutcome { kLoaded, kFailed, kAlreadyDone };

@@ -101,6 +101,7 @@ struct StageResult {
   uint64_t rows_staged = 0;  // after dropping superseded ones and exact duplicates
   int64_t new_watermark = 0;
   Micros newest_loaded_at = 0;  // the latest load commit among the staged rows (for freshness)
+  bool more = false;            // cut at max_rows: raw holds more rows above new_watermark
 };
 
 // Which key ids a merge session reads and replaces: those staged in this run, every one (rebuild), or those
@@ -117,8 +118,9 @@ class MergeSession {
   virtual Result<std::optional<int64_t>> ReadParameter(const std::string& name) = 0;
   virtual Status WriteParameter(const std::string& name, int64_t value) = 0;
   // Raw rows above `watermark` into stage, superseded ones dropped (per key and sequence; truncates per
-  // sequence).
-  virtual Result<StageResult> Stage(int64_t watermark) = 0;
+  // sequence). With `max_rows` (0: no limit), only the first max_rows of them in arrival order: what bounds a
+  // run's memory however large a load was; the next run goes on from new_watermark.
+  virtual Result<StageResult> Stage(int64_t watermark, uint64_t max_rows = 0) = 0;
   // Moves the staged records whose (timestamp) sequence is before `horizon` into the rejects table with
   // `reason`, and counts them as rejected in load_history. Returns how many.
   virtual Result<uint64_t> RejectStagedBefore(Micros horizon, const std::string& reason) = 0;

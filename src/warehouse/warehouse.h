@@ -27,6 +27,23 @@ struct QueryResult {
   std::vector<std::vector<Value>> rows;
 };
 
+// One load's transaction: the rows and rejects of an object are appended batch by batch, in bounded memory
+// whatever the object's size, and commit together with its load_history row, or not at all. Destroying a
+// session that did not commit rolls it back. Used from one thread; a warehouse runs one load at a time.
+class LoadSession {
+ public:
+  virtual ~LoadSession() = default;
+  // Accepted rows, into the entity's raw table.
+  virtual Status AppendRows(const RawRows& rows) = 0;
+  // Rejected rows, into the entity's rejects table.
+  virtual Status AppendRejects(const std::vector<RejectedRow>& rejects) = 0;
+  // Takes back every row appended so far (on_error = skip_file once a row is rejected); rejects stay.
+  virtual Status DiscardRows() = 0;
+  // Records the load and commits. kAlreadyDone (and nothing kept) when this key and checksum were loaded
+  // or failed before: the checksum is known only once the object has been read.
+  virtual Result<LoadReceipt> Commit(const LoadSummary& summary) = 0;
+};
+
 // Port: the warehouse. The roles say what to do; the adapter owns the SQL dialect, the schema and the
 // transactions. Thread-safe: the loader, the merge task and the query server call it from their threads.
 class Warehouse {
@@ -38,9 +55,13 @@ class Warehouse {
   virtual Result<bool> HasVersion(const ObjectKey& key, const std::string& version_tag) = 0;
   // True when this key and checksum were already loaded or failed.
   virtual Result<bool> HasLoad(const ObjectKey& key, const Checksum& checksum) = 0;
-  // Commits the rows, the rejects and the load_history row together, exactly once per key and checksum,
-  // into the tables of request.entity (a failed request of no entity records load_history alone).
-  virtual Result<LoadReceipt> CommitLoad(const LoadRequest& request) = 0;
+  // Opens the transaction of one load of `object` into the tables of `entity` (empty: the object matched
+  // no entity, and only a failure can be recorded).
+  virtual Result<std::unique_ptr<LoadSession>> BeginLoad(const ObjectInfo& object,
+                                                         const std::string& entity) = 0;
+  // A whole load at once, through BeginLoad: the rows, the rejects and the load_history row together,
+  // exactly once per key and checksum (a failed request of no entity records load_history alone).
+  Result<LoadReceipt> CommitLoad(const LoadRequest& request);
 
   // A merge run's transaction on the tables of the entity called `entity`.
   virtual Result<std::unique_ptr<MergeSession>> BeginMerge(const std::string& entity) = 0;

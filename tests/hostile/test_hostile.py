@@ -4,8 +4,10 @@ bounded memory.
 
     python3 tests/hostile/test_hostile.py --binary build/dimstream [-v] [--keep]
 
-The committed files in tests/hostile/corpus/ and the big files this script generates (a 100 MiB line three
-ways, 10,000 columns, random bytes) go into one fresh landing directory; one `dimstream run --until-idle` runs
+The committed files in tests/hostile/corpus/ and the files this script generates (a 100 MiB line three ways,
+10,000 columns, random bytes, JSON nested 100,000 deep, Parquet files written by dimstream itself, and the
+compressed files of make_compressed.py: a truncated gzip, two 10 GiB bombs, a zstd checksum mismatch) go into
+one fresh landing directory; one `dimstream run --until-idle` runs
 under an address-space limit (RLIMIT_AS) and its peak resident memory is measured. Then load_history,
 customer_rejects, `status --files` and customer_history are checked against tests/hostile/expected.json, every
 data record of a loaded file must be either loaded or rejected, and `dimstream check` must pass.
@@ -23,8 +25,10 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+sys.path.insert(0, HERE)
 
 import dimstream_e2e as e2e  # noqa: E402
+import make_compressed  # noqa: E402
 
 CORPUS = os.path.join(HERE, "corpus")
 EXPECTED = os.path.join(HERE, "expected.json")
@@ -36,11 +40,18 @@ GiB = 1 << 30
 ADDRESS_SPACE_LIMIT = 3 * GiB
 # The peak resident memory the run may reach (ru_maxrss of the finished process).
 PEAK_RSS_LIMIT = 2 * GiB
-RUN_TIMEOUT = 300  # seconds; only stops a hung run (the whole test takes well under a minute)
+RUN_TIMEOUT = 300  # seconds; only stops a hung run (the run takes under half a minute)
+# A decompression bomb (10 GiB) must be refused after inflating at most this much (the guard allows 64 MiB,
+# then loader.max_inflate_ratio = 250 times what was read), and the bombs alone within BOMB_SECONDS (inflating
+# them whole would take minutes).
+BOMB_INFLATE_LIMIT = 128 * MiB
+BOMB_SECONDS = 60
 
 # DuckDB's threads and glibc's per-thread malloc arenas each reserve address space: pin them, so that the
 # limit means the same on a machine with many cores.
-CONFIG = "[warehouse]\nthreads = 2\n"
+# The corpus holds a 100 MiB value that loads into the dimension; comparing it in `check` takes more than the
+# default budget (warehouse.memory_limit = 512MB), as it would for a user with such values.
+CONFIG = "[warehouse]\nthreads = 2\nmemory_limit = \"2GB\"\n"
 ENV = {"MALLOC_ARENA_MAX": "2"}
 
 HEADER = b"customer_id,first_name,last_name,email,street,city,state,country"
@@ -112,8 +123,72 @@ def columns_10000(path):
         f.write(b",".join([b"9104,A,B,a@b.c,s,c,st,co"] + fill + [b"v"]) + b"\r\n")  # 10,001
 
 
+def json_deep_nesting(path):
+    """JSON lines nested far deeper than the reader's limit (simdjson's 1024 levels), in a column, in a key of no
+    column and as a whole line; one value nested 1,000 deep (within the limit) loads as its JSON text."""
+    deep = 100000
+    with open(path, "wb") as f:
+        f.write(b'{"customer_id": 8601, "first_name": "before"}\n')
+        f.write(b'{"customer_id": 8602, "street": ' + b"[" * deep + b"]" * deep + b"}\n")
+        f.write(b'{"customer_id": 8603, "street": ' + b"[" * deep + b"}\n")
+        f.write(b"[" * deep + b"\n")
+        f.write(b'{"customer_id": 8605, "unknown": ' + b'{"a": ' * deep + b"1" + b"}" * deep + b"}\n")
+        f.write(b'{"customer_id": 8606, "street": ' + b"[" * 1000 + b"]" * 1000 + b"}\n")
+        f.write(b'{"customer_id": 8607, "first_name": "after"}\n')
+
+
+# Parquet files are written by dimstream itself (DuckDB's COPY ... TO ... (FORMAT parquet)) in a scratch data
+# directory of their own; setUpClass sets it.
+PARQUET_SCRATCH = None
+
+
+def _write_parquet(path, select):
+    ds = e2e.Dimstream(PARQUET_SCRATCH)
+    ds.run("sql", f"COPY ({select}) TO {sql_literal(path)} (FORMAT parquet)")
+
+
+def parquet_corrupt_footer(path):
+    """A valid Parquet file cut in half: no footer, no closing magic."""
+    _write_parquet(path + ".whole", "SELECT (8700 + i)::BIGINT AS customer_id, 'cut' AS first_name FROM range(1, 4) t(i)")
+    with open(path + ".whole", "rb") as f:
+        data = f.read()
+    os.remove(path + ".whole")
+    with open(path, "wb") as f:
+        f.write(data[: len(data) // 2])
+
+
+def parquet_key_varchar(path):
+    """customer_id stored as VARCHAR: text that is a bigint loads (as in CSV, surrounding spaces too), other text
+    and NULL are rejected, by row number."""
+    _write_parquet(path, "SELECT * FROM (VALUES ('abc', 'letters'), ('8801', 'digits'), (' 8802 ', 'spaces'), "
+                         "(NULL, 'null key'), ('123456789012345678901234567890', 'too big')) t(customer_id, first_name)")
+
+
+def parquet_key_double(path):
+    """customer_id stored as DOUBLE: 1.5 is not a bigint; nor is 8902.0, whose text is "8902.0"."""
+    _write_parquet(path, "SELECT * FROM (VALUES (1.5::DOUBLE, 'fraction'), (8902.0::DOUBLE, 'whole'), "
+                         "('nan'::DOUBLE, 'nan')) t(customer_id, first_name)")
+
+
+def parquet_nested(path):
+    """A STRUCT, a LIST and a MAP attribute: loaded as their JSON text; a TIMESTAMPTZ updated_at as its UTC
+    instant."""
+    _write_parquet(path, "SELECT * FROM (VALUES "
+                         "(8951::BIGINT, 'struct', {'a': 1, 'b': 'x\"y'}, [1, 2, 3], MAP {'k': 1}, "
+                         "TIMESTAMPTZ '2024-05-01 12:00:00+02'), "
+                         "(8952::BIGINT, 'nulls', NULL, [NULL, 4], NULL, TIMESTAMPTZ '2024-05-02 00:00:00+00'), "
+                         "(8953::BIGINT, 'empty', {'a': NULL, 'b': NULL}, [], MAP {}, "
+                         "TIMESTAMPTZ '2024-05-03 00:00:00-05:30')"
+                         ") t(customer_id, first_name, street, city, state, updated_at)")
+
+
 GENERATORS = {f.__name__: f for f in (random_binary, random_rows, line_100mb_field, line_100mb_wrong_field_count,
-                                      line_100mb_delimiters, columns_10000)}
+                                      line_100mb_delimiters, columns_10000, json_deep_nesting,
+                                      parquet_corrupt_footer, parquet_key_varchar, parquet_key_double,
+                                      parquet_nested)}
+# The compressed files (make_compressed.py): a truncated gzip, a gzip and a zstd bomb (10 GiB each), a zstd
+# stream whose checksum does not match.
+GENERATORS.update({f.__name__: f for f in make_compressed.GENERATORS.values()})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -177,6 +252,35 @@ def record_start_lines(data):
     return starts
 
 
+def format_of(name):
+    """The format a file's name tells (src/loader/file_format.cpp), as load_history.format spells it."""
+    base, compression = name.lower(), ""
+    for suffix in (".gz", ".zst"):
+        if base.endswith(suffix):
+            base, compression = base[: -len(suffix)], suffix
+    for suffix, fmt in ((".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"),
+                        (".parquet", "parquet")):
+        if base.endswith(suffix):
+            return fmt + compression
+    raise AssertionError(f"{name}: no suffix tells its format")
+
+
+def record_lines(name, data):
+    """The lines where the data records of a file start, counted from its bytes; None when they cannot be
+    (compressed files, Parquet: expected.json gives their count). CSV: record_start_lines without the header.
+    JSON lines: every line with more than spaces, tabs and a CR is a record (a bad one is rejected), numbered
+    as physical lines from 1."""
+    fmt = format_of(name)
+    if fmt == "csv":
+        return record_start_lines(data)[1:]
+    if fmt == "jsonl":
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        return [i + 1 for i, line in enumerate(lines) if line.strip(b" \t\r")]
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------------
 
 def run_capped(cmd, log_dir, name, timeout=RUN_TIMEOUT):
@@ -235,13 +339,17 @@ class Hostile(unittest.TestCase):
         os.makedirs(inputs)
         os.makedirs(cls.ds.landing)
         cls.inputs = {}
+        global PARQUET_SCRATCH
+        PARQUET_SCRATCH = os.path.join(cls.tmp, "parquet-writer")
         for name in cls.committed:
             shutil.copyfile(os.path.join(CORPUS, name), os.path.join(inputs, name))
             cls.inputs[name] = os.path.join(inputs, name)
+        started = time.monotonic()
         for name, exp in cls.expected.items():
             if "generated" in exp:
                 GENERATORS[exp["generated"]](os.path.join(inputs, name))
                 cls.inputs[name] = os.path.join(inputs, name)
+        print(f"\n[hostile] generated files written in {time.monotonic() - started:.1f} s", file=sys.stderr)
         for name, path in cls.inputs.items():
             tmp = os.path.join(cls.ds.landing, "." + name + ".tmp")
             shutil.copyfile(path, tmp)
@@ -254,7 +362,8 @@ class Hostile(unittest.TestCase):
               f"{ADDRESS_SPACE_LIMIT / MiB:.0f} MiB), {cls.seconds:.1f} s", file=sys.stderr)
         if cls.rc == 0:
             cls.loads = {r["object_key"]: r for r in cls.ds.sql(
-                "SELECT object_key, status, rows_loaded, rows_rejected, error FROM load_history")}
+                "SELECT object_key, status, rows_loaded, rows_rejected, error, format, size, uncompressed_size "
+                "FROM load_history")}
             cls.rejects = {}
             for r in cls.ds.sql("SELECT object_key, line, reason, raw, strlen(raw) AS raw_bytes "
                                 "FROM customer_rejects ORDER BY object_key, line"):
@@ -276,6 +385,8 @@ class Hostile(unittest.TestCase):
             if "generated" in exp:
                 self.assertIn(exp["generated"], GENERATORS, f"{name}: no generator named {exp['generated']}")
             self.assertIn(exp["status"], ("loaded", "failed"), name)
+            if exp["status"] == "loaded" and format_of(name) not in ("csv", "jsonl"):
+                self.assertIn("records", exp, f"{name}: a loaded {format_of(name)} file needs 'records'")
 
     def test_memory_is_bounded(self):
         self.assertLess(self.peak, PEAK_RSS_LIMIT,
@@ -334,15 +445,63 @@ class Hostile(unittest.TestCase):
             if self.loads[name]["status"] != "loaded":
                 continue
             with self.subTest(file=name):
-                with open(self.inputs[name], "rb") as f:
-                    starts = record_start_lines(f.read())[1:]  # without the header
+                exp = self.expected[name]
                 loaded = int(self.loads[name]["rows_loaded"])
                 rejected = int(self.loads[name]["rows_rejected"])
-                self.assertEqual(loaded + rejected, len(starts),
-                                 f"{name}: {loaded} loaded + {rejected} rejected, but it has {len(starts)} data "
-                                 f"records")
-                stray = sorted(set(self.rejects.get(name, {})) - set(starts))
-                self.assertEqual(stray, [], f"{name}: rejected lines where no record starts")
+                if "records" in exp:
+                    count, starts = exp["records"], None
+                    if format_of(name) == "parquet":
+                        starts = list(range(1, count + 1))  # rows are numbered from 1
+                else:
+                    with open(self.inputs[name], "rb") as f:
+                        starts = record_lines(name, f.read())
+                    self.assertIsNotNone(starts, f"{name}: give its record count as 'records' in expected.json")
+                    count = len(starts)
+                self.assertEqual(loaded + rejected, count,
+                                 f"{name}: {loaded} loaded + {rejected} rejected, but it has {count} data records")
+                if starts is not None:
+                    stray = sorted(set(self.rejects.get(name, {})) - set(starts))
+                    self.assertEqual(stray, [], f"{name}: rejected lines where no record starts")
+
+    def test_format_and_sizes(self):
+        """load_history and `status --files` name each file's format, told by its suffix, and its sizes."""
+        files = {r["object_key"]: r for r in self.ds.status_files()}
+        for name in sorted(self.inputs):
+            with self.subTest(file=name):
+                lh = self.loads[name]
+                size = os.path.getsize(self.inputs[name])
+                self.assertEqual(lh["format"], format_of(name), name)
+                self.assertEqual(int(lh["size"]), size, f"{name}: stored size")
+                self.assertEqual((files[name]["format"], files[name]["stored_bytes"],
+                                  files[name]["uncompressed_bytes"]),
+                                 (lh["format"], lh["size"], lh["uncompressed_size"]), f"{name}: status --files")
+                if lh["status"] == "loaded" and not format_of(name).endswith((".gz", ".zst")):
+                    self.assertEqual(int(lh["uncompressed_size"]), size, f"{name}: uncompressed size")
+
+    def test_bombs_stop_early(self):
+        """A decompression bomb is refused after inflating a bounded amount, not its 10 GiB: little work, so
+        little time (and memory, which test_memory_is_bounded checks for the whole run)."""
+        for name in ("bomb.csv.gz", "bomb.csv.zst"):
+            with self.subTest(file=name):
+                inflated = int(self.loads[name]["uncompressed_size"] or 0)
+                self.assertLess(inflated, BOMB_INFLATE_LIMIT,
+                                f"{name}: {inflated / MiB:.0f} MiB inflated before it was refused")
+
+    def test_bombs_alone_are_refused_quickly(self):
+        """The two bombs alone, in a data directory of their own: the run ends within BOMB_SECONDS."""
+        ds = e2e.Dimstream(os.path.join(self.tmp, "bombs"))
+        os.makedirs(ds.landing)
+        names = ("bomb.csv.gz", "bomb.csv.zst")
+        for name in names:
+            os.link(self.inputs[name], os.path.join(ds.landing, name))
+        rc, peak, seconds, out, err = run_capped(ds.cmd("--config", self.config, "run", "--until-idle", "--quiet"),
+                                                 self.logs, "bombs", timeout=10 * BOMB_SECONDS)
+        print(f"\n[hostile] bombs alone: exit {rc}, peak RSS {peak / MiB:.0f} MiB, {seconds:.1f} s", file=sys.stderr)
+        self.assertEqual(rc, 0, f"{e2e.tail(out)}\n{e2e.tail(err)}")
+        self.assertLess(seconds, BOMB_SECONDS, "refusing two bombs took too long")
+        self.assertLess(peak, PEAK_RSS_LIMIT)
+        got = {r["object_key"]: r["status"] for r in ds.sql("SELECT object_key, status FROM load_history")}
+        self.assertEqual(got, {n: "failed" for n in names})
 
     def test_status_shows_both_counts(self):
         files = {r["object_key"]: r for r in self.ds.status_files()}
@@ -381,7 +540,8 @@ class Hostile(unittest.TestCase):
                                        f" FROM customer_history WHERE customer_id = {int(key)}")
                     self.assertEqual(len(rows), 1, f"{name}: customer_id {key} should have one version")
                     got = {e: rows[0][f"c{i}"] for i, e in enumerate(want)}
-                    self.assertEqual(got, {e: str(v) for e, v in want.items()}, f"{name}: customer_id {key}")
+                    self.assertEqual(got, {e: None if v is None else str(v) for e, v in want.items()},
+                                     f"{name}: customer_id {key}")
 
     def test_check_passes(self):
         rc, peak, seconds, out, err = run_capped(self.ds.cmd("--config", self.config, "check"), self.logs, "check")

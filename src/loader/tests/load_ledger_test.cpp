@@ -1,6 +1,9 @@
 // The loader against a real bucket directory and a real DuckDB file: exactly once per key and checksum.
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
+#include <chrono>
 #include <fstream>
 
 #include "common/stop.h"
@@ -109,6 +112,107 @@ TEST_F(LoadLedgerTest, SequenceIsEventTimeOrLoadCommitTime) {
   EXPECT_EQ(Count("SELECT count(*) FROM customer_raw r JOIN load_history h ON r._load_id = h.load_id WHERE "
                   "r.customer_id = 2 AND r._seq = h.sequence_time"),
             1);
+}
+
+// A CSV of `rows` customers, row i with key i.
+std::string Customers(int rows, int bad_at = -1) {
+  std::string csv = "customer_id,first_name,updated_at\n";
+  for (int i = 0; i < rows; ++i) {
+    csv +=
+        i == bad_at ? "oops,Bad,2024-01-01T00:00:00Z\n" : fmt::format("{},n{},2024-01-01T00:00:00Z\n", i, i);
+  }
+  return csv;
+}
+
+std::string Gzip(const std::string& bytes) {
+  std::string out(compressBound(bytes.size()) + 64, '\0');
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// A file of many batches is one load: its rows, one load_history row with its format and sizes.
+TEST_F(LoadLedgerTest, ManyBatchesAreOneLoad) {
+  Write("big.csv.gz", Gzip(Customers(5000)));
+  LoaderOptions options;
+  options.batch_rows = 64;
+  EXPECT_EQ(LoadAll(options), 1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 5000);
+  EXPECT_EQ(Count("SELECT count(DISTINCT _load_id) FROM customer_raw"), 1);
+  EXPECT_EQ(Count("SELECT rows_loaded FROM load_history"), 5000);
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE format = 'csv.gz' AND uncompressed_size = " +
+                  std::to_string(Customers(5000).size()) +
+                  " AND size = " + std::to_string(Gzip(Customers(5000)).size())),
+            1);
+}
+
+// A file that turns out unreadable after some batches were appended keeps none of them.
+TEST_F(LoadLedgerTest, FailureAfterSomeBatchesKeepsNoRow) {
+  std::string gz = Gzip(Customers(5000));
+  Write("cut.csv.gz", gz.substr(0, gz.size() / 2));
+  LoaderOptions options;
+  options.batch_rows = 64;
+  EXPECT_EQ(LoadAll(options), 1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 0);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM load_history WHERE status = 'failed' AND error LIKE '%truncated%' AND "
+            "format = 'csv.gz'"),
+      1);
+}
+
+// on_error = skip_file: a row rejected in a late batch takes back the rows of the earlier ones.
+TEST_F(LoadLedgerTest, SkipFileTakesBackEarlierBatches) {
+  Write("a.csv", Customers(3000, 2500));
+  LoaderOptions options;
+  options.batch_rows = 100;
+  options.on_error = OnError::kSkipFile;
+  EXPECT_EQ(LoadAll(options), 1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_rejects WHERE line = 2502"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE status = 'failed' AND rows_loaded = 0 AND "
+                  "rows_rejected = 1"),
+            1);
+}
+
+TEST_F(LoadLedgerTest, AbortFileKeepsOnlyTheFirstReject) {
+  Write("a.csv", Customers(3000, 2500));
+  LoaderOptions options;
+  options.batch_rows = 100;
+  options.on_error = OnError::kAbortFile;
+  EXPECT_EQ(LoadAll(options), 1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_rejects"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history WHERE status = 'failed' AND error LIKE 'line "
+                  "2502:%abort_file%'"),
+            1);
+}
+
+// The same content under a new version tag is not loaded twice, even though its checksum is known only
+// once it has been read.
+TEST_F(LoadLedgerTest, ReadAgainUnderANewVersionTagChangesNothing) {
+  Write("a.jsonl", "{\"customer_id\": 1, \"first_name\": \"Ann\"}\n");
+  EXPECT_EQ(LoadAll(), 1u);
+  std::filesystem::last_write_time(
+      dir_ / "bucket" / "a.jsonl",
+      std::filesystem::last_write_time(dir_ / "bucket" / "a.jsonl") + std::chrono::hours(1));
+  EXPECT_EQ(LoadAll(), 0u);
+  EXPECT_EQ(Count("SELECT count(*) FROM load_history"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM customer_raw"), 1);
+}
+
+TEST_F(LoadLedgerTest, UnknownSuffixFailsNamingTheSuffixes) {
+  Write("a.txt", "customer_id\n1\n");
+  EXPECT_EQ(LoadAll(), 1u);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM load_history WHERE status = 'failed' AND error LIKE '%.jsonl%.parquet%'"),
+      1);
 }
 
 }  // namespace

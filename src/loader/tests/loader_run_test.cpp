@@ -24,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-// The bucket directory, with hooks: `vanish` keys are deleted just before their first Get (after the
+// The bucket directory, with hooks: `vanish` keys are deleted just before their first Get or Open (after the
 // loader has seen them listed or stat'ed), and List fails `list_failures` times with a retryable error.
 class FaultyStore : public ObjectStore {
  public:
@@ -42,15 +42,21 @@ class FaultyStore : public ObjectStore {
   }
   Result<ObjectInfo> Stat(const ObjectKey& key) override { return real_.Stat(key); }
   Result<std::string> Get(const ObjectKey& key) override {
-    {
-      std::lock_guard lock(mu_);
-      if (vanish.erase(key.get()) > 0) {
-        fs::remove(root_ / key.get());
-      }
-    }
+    Vanish(key);
     return real_.Get(key);
   }
+  Result<std::unique_ptr<ByteStream>> Open(const ObjectKey& key) override {
+    Vanish(key);
+    return real_.Open(key);
+  }
   std::string Describe() const override { return real_.Describe(); }
+
+  void Vanish(const ObjectKey& key) {
+    std::lock_guard lock(mu_);
+    if (vanish.erase(key.get()) > 0) {
+      fs::remove(root_ / key.get());
+    }
+  }
 
   std::set<std::string> vanish;  // set before the loader runs
   std::atomic<int> list_failures{0};

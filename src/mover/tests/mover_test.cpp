@@ -132,6 +132,7 @@ class FlakyStore : public ObjectStore {
   Result<std::vector<ObjectInfo>> List() override { return inner_.List(); }
   Result<ObjectInfo> Stat(const ObjectKey& key) override { return inner_.Stat(key); }
   Result<std::string> Get(const ObjectKey& key) override { return inner_.Get(key); }
+  Result<std::unique_ptr<ByteStream>> Open(const ObjectKey& key) override { return inner_.Open(key); }
   std::string Describe() const override { return inner_.Describe(); }
 
  private:

@@ -1,5 +1,7 @@
 #include "warehouse/duckdb/duckdb_merge_session.h"
 
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "common/clock.h"
@@ -55,16 +57,38 @@ class DuckDbMergeSession : public MergeSession {
                      {e_.merge_job(), name, std::to_string(value), Timestamp{NowMicros()}});
   }
 
-  Result<StageResult> Stage(int64_t watermark) override {
+  Result<StageResult> Stage(int64_t watermark, uint64_t max_rows) override {
     StageResult r;
     DIMSTREAM_TRY(conn_.Exec("DELETE FROM " + t_.stage));
+    // The run's last arrival: the max_rows-th above the watermark when there are more (a top-N, not a sort).
+    int64_t upto = std::numeric_limits<int64_t>::max();
+    if (max_rows > 0) {
+      auto cut = conn_.ScalarInt(
+          fmt::format("SELECT _arrival FROM {} WHERE _arrival > $1 ORDER BY _arrival LIMIT 1 OFFSET $2",
+                      t_.raw),
+          {watermark, static_cast<int64_t>(max_rows)});
+      if (!cut.ok()) {
+        return cut.error();
+      }
+      if (cut->has_value()) {
+        // A row past the first max_rows exists: stop before it.
+        auto last = conn_.ScalarInt(
+            fmt::format("SELECT max(_arrival) FROM {} WHERE _arrival > $1 AND _arrival < $2", t_.raw),
+            {watermark, **cut});
+        if (!last.ok()) {
+          return last.error();
+        }
+        upto = last->value_or(watermark);
+        r.more = true;
+      }
+    }
     QueryResultHandle counts;
     DIMSTREAM_TRY(conn_.Run(
         fmt::format(
             "SELECT count(*), coalesce(max(_arrival), $1), coalesce(epoch_us(max(_loaded_at)), 0) FROM {} "
-            "WHERE _arrival > $1",
+            "WHERE _arrival > $1 AND _arrival <= $2",
             t_.raw),
-        {watermark}, &counts));
+        {watermark, upto}, &counts));
     ChunkReader reader(counts.get());
     reader.ForEach([&](idx_t row) {
       r.rows_in = static_cast<uint64_t>(reader.GetInt64(0, row));
@@ -81,11 +105,12 @@ class DuckDbMergeSession : public MergeSession {
     // By the typed sequence columns rather than _seq_key: the same groups (the encoding is one to one),
     // cheaper.
     std::string group = t_.exact_kid ? t_.kid : EntityTables::Of("", t_.keys);  // a truncate's are NULL
-    DIMSTREAM_TRY(
-        conn_.Run(fmt::format("INSERT INTO {0} SELECT * FROM {1} WHERE _arrival > $1 AND _arrival IN "
-                              "(SELECT max(_arrival) FROM {1} WHERE _arrival > $1 GROUP BY {2}, {3})",
-                              t_.stage, t_.raw, group, EntityTables::Of("", t_.seq)),
-                  {watermark}));
+    DIMSTREAM_TRY(conn_.Run(
+        fmt::format("INSERT INTO {0} SELECT * FROM {1} WHERE _arrival > $1 AND _arrival <= $2 AND "
+                    "_arrival IN (SELECT max(_arrival) FROM {1} WHERE _arrival > $1 AND _arrival <= $2 "
+                    "GROUP BY {2}, {3})",
+                    t_.stage, t_.raw, group, EntityTables::Of("", t_.seq)),
+        {watermark, upto}));
     auto staged = conn_.ScalarInt("SELECT count(*) FROM " + t_.stage);
     if (!staged.ok()) {
       return staged.error();

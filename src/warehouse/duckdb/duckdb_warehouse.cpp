@@ -4,9 +4,9 @@
 
 #include "common/clock.h"
 #include "common/fault.h"
+#include "warehouse/duckdb/duckdb_load_session.h"
 #include "warehouse/duckdb/duckdb_merge_session.h"
 #include "warehouse/duckdb/query_text.h"
-#include "warehouse/duckdb/raw_append.h"
 #include "warehouse/duckdb/schema.h"
 #include "warehouse/sql.h"
 
@@ -130,77 +130,23 @@ Result<bool> DuckDbWarehouse::HasLoadWhere(const char* column, const std::string
   return v->value_or(0) > 0;
 }
 
-Result<LoadReceipt> DuckDbWarehouse::CommitLoad(const LoadRequest& request) {
-  std::lock_guard lock(load_mu_);
+Result<std::unique_ptr<LoadSession>> DuckDbWarehouse::BeginLoad(const ObjectInfo& object,
+                                                                const std::string& entity) {
+  const Entity* e = Find(entity);
+  if (e == nullptr && !entity.empty()) {
+    return Error::Invalid("no entity '" + entity + "' in this warehouse");
+  }
+  std::unique_lock lock(load_mu_);
   auto c = keeper_->Connect();
   if (!c.ok()) {
-    return c.error().Context("cannot load " + request.object.key.get());
+    return c.error().Context("cannot load " + object.key.get());
   }
-  Connection& conn = *c->conn;
-  DIMSTREAM_TRY(conn.Exec("BEGIN TRANSACTION"));
-  auto body = [&]() -> Result<LoadReceipt> {
-    auto seen = conn.ScalarInt(fmt::format("SELECT count(*) FROM {} WHERE object_key = $1 AND checksum = $2",
-                                           QuoteIdent(kLoadHistory)),
-                               {request.object.key.get(), request.checksum.get()});
-    if (!seen.ok()) {
-      return seen.error();
-    }
-    if (seen->value_or(0) > 0) {
-      return LoadReceipt{LoadOutcome::kAlreadyDone, 0};
-    }
-    QueryResultHandle last;
-    DIMSTREAM_TRY(
-        conn.Run(fmt::format("SELECT coalesce(max(load_id), 0), coalesce(epoch_us(max(sequence_time)), 0) "
-                             "FROM {}",
-                             QuoteIdent(kLoadHistory)),
-                 {}, &last));
-    int64_t load_id = 0;
-    Micros last_sequence = 0;
-    ChunkReader reader(last.get());
-    reader.ForEach([&](idx_t row) {
-      load_id = reader.GetInt64(0, row) + 1;
-      last_sequence = reader.GetInt64(1, row);
-    });
-    Micros now = NowMicros();
-    // The sequence of a file without event time: its load's commit order, as a time that never goes back.
-    Micros sequence_time = std::max(now, last_sequence + 1);
-    // Arrival position: the load's place in commit order, then the line (SEMANTICS.md section 4).
-    duck::LoadStamp stamp{load_id, load_id << 32, now, sequence_time};
-    const Entity* entity = Find(request.entity);
-    if (entity == nullptr && !request.entity.empty()) {
-      return Error::Invalid("no entity '" + request.entity + "' in this warehouse");
-    }
-    if (entity != nullptr) {
-      if (!request.failed) {
-        DIMSTREAM_TRY(duck::AppendRaw(conn, entity->tables, request, stamp));
-      }
-      DIMSTREAM_TRY(duck::AppendRejects(conn, entity->tables, request, stamp));
-    }
-    DIMSTREAM_TRY(conn.Run(
-        fmt::format("INSERT INTO {} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                    QuoteIdent(kLoadHistory)),
-        {load_id, request.object.key.get(), request.checksum.get(), request.object.version_tag,
-         request.object.size, std::string(request.failed ? "failed" : "loaded"),
-         static_cast<int64_t>(request.failed ? 0 : request.rows.size()),
-         static_cast<int64_t>(request.rejects.size()), request.error.empty() ? Param{} : Param{request.error},
-         Timestamp{now}, Timestamp{sequence_time}, request.entity.empty() ? Param{} : Param{request.entity},
-         static_cast<int64_t>(request.ignored_columns)}));
-    FaultPoint("load.before_commit");
-    DIMSTREAM_TRY(keeper_->Commit(conn, *c->db));
-    FaultPoint("load.after_commit");
-    return LoadReceipt{request.failed ? LoadOutcome::kFailed : LoadOutcome::kLoaded, load_id};
-  };
-  Result<LoadReceipt> r = body();
-  if (!r.ok() || r->outcome == LoadOutcome::kAlreadyDone) {
-    (void)conn.Exec("ROLLBACK");
+  auto session =
+      duck::NewLoadSession(std::move(*c), *keeper_, std::move(lock), e ? &e->tables : nullptr, object);
+  if (!session.ok()) {
+    return session.error().Context("cannot load " + object.key.get());
   }
-  if (!r.ok() && duck::LeavesInstanceUnusable(r.error().message)) {
-    keeper_->Retire(*c->db, r.error().message);
-  }
-  if (!r.ok()) {
-    return r.error().Context("cannot load " + request.object.key.get());
-  }
-  return r;
+  return session;
 }
 
 Result<std::unique_ptr<MergeSession>> DuckDbWarehouse::BeginMerge(const std::string& entity) {

@@ -47,7 +47,8 @@ class DuckDbWarehouse : public Warehouse {
 
   Result<bool> HasVersion(const ObjectKey& key, const std::string& version_tag) override;
   Result<bool> HasLoad(const ObjectKey& key, const Checksum& checksum) override;
-  Result<LoadReceipt> CommitLoad(const LoadRequest& request) override;
+  Result<std::unique_ptr<LoadSession>> BeginLoad(const ObjectInfo& object,
+                                                 const std::string& entity) override;
   Result<std::unique_ptr<MergeSession>> BeginMerge(const std::string& entity) override;
   Status RecordTask(const TaskRecord& task) override;
   Result<QueryResult> Query(const std::string& sql) override;

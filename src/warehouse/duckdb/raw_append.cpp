@@ -33,10 +33,9 @@ char OpChar(Operation op) {
 
 }  // namespace
 
-Status AppendRaw(Connection& conn, const EntityTables& tables, const LoadRequest& request,
-                 const LoadStamp& stamp) {
+Status AppendRaw(Connection& conn, const EntityTables& tables, const std::string& object_key,
+                 const RawRows& rows, const LoadStamp& stamp) {
   const EntitySpec& e = tables.e;
-  const RawRows& rows = request.rows;
   ChunkAppender raw(conn, e.raw_table());
   DIMSTREAM_TRY(raw.status());
   const size_t inputs = rows.columns.size();
@@ -51,7 +50,7 @@ Status AppendRaw(Connection& conn, const EntityTables& tables, const LoadRequest
       PutValue(raw, c, rows.columns[c], i);
     }
     idx_t m = inputs;
-    raw.Text(m++, request.object.key.get());
+    raw.Text(m++, object_key);
     raw.Int64(m++, static_cast<int64_t>(rows.line[i]));
     raw.Int64(m++, stamp.arrival_base + static_cast<int64_t>(rows.line[i]));
     raw.Int64(m++, stamp.load_id);
@@ -81,11 +80,11 @@ Status AppendRaw(Connection& conn, const EntityTables& tables, const LoadRequest
   return raw.Close();
 }
 
-Status AppendRejects(Connection& conn, const EntityTables& tables, const LoadRequest& request,
-                     const LoadStamp& stamp) {
+Status AppendRejects(Connection& conn, const EntityTables& tables, const std::string& object_key,
+                     const std::vector<RejectedRow>& rows, const LoadStamp& stamp) {
   Appender rejects(conn, tables.e.rejects_table());
-  for (const RejectedRow& r : request.rejects) {
-    rejects.Text(request.object.key.get());
+  for (const RejectedRow& r : rows) {
+    rejects.Text(object_key);
     rejects.Int64(static_cast<int64_t>(r.line));
     rejects.Text(r.raw);
     rejects.Text(r.reason);

@@ -16,11 +16,11 @@ struct LoadStamp {
   Micros sequence_time = 0;
 };
 
-// Appends the request's accepted rows to the entity's raw table, typed, a data chunk at a time, inside
-// `conn`'s open transaction; then its rejected rows to the rejects table.
-Status AppendRaw(Connection& conn, const EntityTables& tables, const LoadRequest& request,
-                 const LoadStamp& stamp);
-Status AppendRejects(Connection& conn, const EntityTables& tables, const LoadRequest& request,
-                     const LoadStamp& stamp);
+// Appends a batch of a load's accepted rows to the entity's raw table, typed, a data chunk at a time, inside
+// `conn`'s open transaction; its rejected rows to the rejects table.
+Status AppendRaw(Connection& conn, const EntityTables& tables, const std::string& object_key,
+                 const RawRows& rows, const LoadStamp& stamp);
+Status AppendRejects(Connection& conn, const EntityTables& tables, const std::string& object_key,
+                     const std::vector<RejectedRow>& rejects, const LoadStamp& stamp);
 
 }  // namespace dimstream::duck

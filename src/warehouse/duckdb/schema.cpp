@@ -20,7 +20,7 @@ std::vector<TableDdl> Tables(const std::vector<const EntityTables*>& entities) {
        "VARCHAR, "
        "rows_loaded BIGINT, rows_rejected BIGINT, error VARCHAR, loaded_at TIMESTAMP, sequence_time "
        "TIMESTAMP, "
-       "entity VARCHAR, ignored_columns BIGINT"},
+       "entity VARCHAR, ignored_columns BIGINT, format VARCHAR, uncompressed_size BIGINT"},
       {"parameter_control",
        "job_name VARCHAR, parameter_name VARCHAR, parameter_value VARCHAR, updated_at TIMESTAMP"},
       {"task_history",
