@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "common/testing/failing_stream.h"
 #include "loader/record_parser.h"
 
 namespace dimstream {
@@ -147,27 +148,6 @@ TEST(CsvSourceTest, RecordLongerThanTheLimitFailsTheFile) {
   EXPECT_NE(got[1].raw.find("line 3 is longer than"), std::string::npos) << got[1].raw;
 }
 
-// A stream that fails after some bytes, as a bucket read may.
-class FailingStream : public ByteStream {
- public:
-  FailingStream(std::string bytes, size_t fail_at) : bytes_(std::move(bytes)), fail_at_(fail_at) {}
-  Result<size_t> Read(char* buffer, size_t size) override {
-    if (pos_ >= fail_at_) {
-      return Error::Retryable("connection reset");
-    }
-    size_t n = std::min(size, fail_at_ - pos_);
-    std::memcpy(buffer, bytes_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-  uint64_t consumed() const override { return pos_; }
-
- private:
-  std::string bytes_;
-  size_t fail_at_;
-  size_t pos_ = 0;
-};
-
 TEST(CsvSourceTest, StreamErrorKeepsItsKind) {
   CsvOptions options;
   options.block_bytes = 16;
@@ -175,7 +155,9 @@ TEST(CsvSourceTest, StreamErrorKeepsItsKind) {
   for (int i = 0; i < 100; ++i) {
     csv += fmt::format("{},name\n", i);
   }
-  CsvSource source(std::make_unique<FailingStream>(csv, 200), options);
+  CsvSource source(
+      std::make_unique<test_support::FailingStream>(csv.substr(0, 200), Error::Retryable("connection reset")),
+      options);
   ParsedObject out;
   ASSERT_TRUE(ParseRecords(source, EntitySpec{}, {}, out).ok());
   EXPECT_TRUE(out.failed);

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "common/testing/failing_stream.h"
+
 namespace dimstream {
 namespace {
 
@@ -131,23 +133,6 @@ Error ReadError(Compression c, std::string_view bytes, size_t chunk = 4096, Infl
   EXPECT_FALSE(r.ok()) << "read " << (r.ok() ? r->size() : 0) << " bytes without error";
   return r.ok() ? Error::Permanent("no error") : r.error();
 }
-
-// Returns Retryable once `fail_at` bytes have been read, as an object store's connection that drops.
-class FailingStream : public ByteStream {
- public:
-  FailingStream(std::string_view bytes, size_t fail_at) : inner_(bytes, 1000), fail_at_(fail_at) {}
-  Result<size_t> Read(char* buffer, size_t size) override {
-    if (inner_.consumed() >= fail_at_) {
-      return Error::Retryable("reading bucket/x.csv.gz: connection reset by peer");
-    }
-    return inner_.Read(buffer, std::min<size_t>(size, fail_at_ - inner_.consumed()));
-  }
-  uint64_t consumed() const override { return inner_.consumed(); }
-
- private:
-  MemoryStream inner_;
-  size_t fail_at_;
-};
 
 struct Codec {
   Compression compression;
@@ -286,7 +271,10 @@ TEST_P(DecompressTest, UnderlyingErrorPassesThroughUnchanged) {
   std::string data = RandomBytes(200000, 9);
   std::string packed = Compress(data);
   for (size_t fail_at : {size_t{0}, size_t{5}, packed.size() / 2, packed.size() - 1}) {
-    auto s = Decompressing(c(), std::make_unique<FailingStream>(packed, fail_at));
+    auto s =
+        Decompressing(c(), std::make_unique<test_support::FailingStream>(
+                               packed.substr(0, fail_at),
+                               Error::Retryable("reading bucket/x.csv.gz: connection reset by peer"), 1000));
     std::string got;
     auto r = ReadAll(*s, 1000, &got);
     ASSERT_FALSE(r.ok());

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/testing/failing_stream.h"
 #include "loader/record_parser.h"
 
 namespace dimstream {
@@ -411,31 +412,10 @@ TEST(JsonLinesSourceTest, ViewsStayValidUntilRelease) {
   EXPECT_FALSE(source.Stable(std::string_view(why.data(), 1)));
 }
 
-// Gives its bytes, then fails.
-class FailingStream : public ByteStream {
- public:
-  FailingStream(std::string bytes, Error error) : bytes_(std::move(bytes)), error_(std::move(error)) {}
-  Result<size_t> Read(char* buffer, size_t size) override {
-    if (pos_ == bytes_.size()) {
-      return error_;
-    }
-    size_t n = std::min(size, bytes_.size() - pos_);
-    std::memcpy(buffer, bytes_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-  uint64_t consumed() const override { return pos_; }
-
- private:
-  std::string bytes_;
-  Error error_;
-  size_t pos_ = 0;
-};
-
 TEST(JsonLinesSourceTest, StreamErrorsPassThrough) {
-  JsonLinesSource source(
-      std::make_unique<FailingStream>("{\"customer_id\": 1}\n{\"custo", Error::Retryable("connection reset")),
-      kColumns, kOptional, 1000);
+  JsonLinesSource source(std::make_unique<test_support::FailingStream>("{\"customer_id\": 1}\n{\"custo",
+                                                                       Error::Retryable("connection reset")),
+                         kColumns, kOptional, 1000);
   std::vector<std::string> header;
   ASSERT_TRUE(source.ReadHeader(header).ok());
   SourceRecord r;
@@ -446,8 +426,9 @@ TEST(JsonLinesSourceTest, StreamErrorsPassThrough) {
   EXPECT_EQ(source.failure().message, "connection reset");
   EXPECT_EQ(source.Next(r, why), SourceStatus::kFailed);
 
-  JsonLinesSource at_start(std::make_unique<FailingStream>("", Error::Invalid("corrupt gzip data")), kColumns,
-                           kOptional, 1000);
+  JsonLinesSource at_start(
+      std::make_unique<test_support::FailingStream>("", Error::Invalid("corrupt gzip data")), kColumns,
+      kOptional, 1000);
   Status st = at_start.ReadHeader(header);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().kind, ErrorKind::kInvalidInput);
