@@ -38,6 +38,7 @@
 #include "cli/command_support.h"
 #include "common/csv_reader.h"
 #include "common/stop.h"
+#include "common/utf8.h"
 #include "config/config.h"
 #include "config/entity.h"
 #include "generator/generator.h"
@@ -397,37 +398,6 @@ Status WriteZstd(const fs::path& csv, const fs::path& out) {
     return Error::Permanent("cannot write " + out.string());
   }
   return Ok();
-}
-
-void AppendJsonString(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20) {
-          out += fmt::format("\\u{:04x}", u);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 // JSON lines from the CSV: one object per record, keyed by the header's names, every field a JSON string

@@ -1,5 +1,7 @@
 #include "common/utf8.h"
 
+#include <fmt/format.h>
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -74,6 +76,53 @@ bool IsValidUtf8(std::string_view s) {
     p += length;
   }
   return true;
+}
+
+size_t Utf8CharLength(std::string_view s) {
+  auto c = static_cast<unsigned char>(s[0]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  return n != 0 && n <= s.size() && IsValidUtf8(s.substr(0, n)) ? n : 0;
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  const bool utf8 = IsValidUtf8(s);
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || utf8)) {
+      continue;
+    }
+    size_t n = c >= 0x80 ? Utf8CharLength(s.substr(i)) : 0;
+    if (n > 0) {
+      i += n - 1;
+      continue;
+    }
+    out.append(s.substr(run, i - run));
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c < 0x20 ? fmt::format("\\u{:04x}", c) : fmt::format("\\\\x{:02X}", c);
+        break;
+    }
+  }
+  out.append(s.substr(run));
+  out += '"';
 }
 
 }  // namespace dimstream

@@ -112,57 +112,6 @@ std::string QuoteIdentifier(std::string_view name) {
   return out + "\"";
 }
 
-// Length of the well-formed UTF-8 character at the start of `s`, 0 if there is none.
-size_t Utf8Length(std::string_view s) {
-  auto c = static_cast<unsigned char>(s[0]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  return n != 0 && n <= s.size() && IsValidUtf8(s.substr(0, n)) ? n : 0;
-}
-
-// Appends `s` as a JSON string. Bytes that are not UTF-8 (a BLOB's) are written as the text \xNN, as a
-// reject shows them, so that `raw` is always valid UTF-8: a binary column the entity does not declare must
-// not make the parser reject the row for its bytes.
-void AppendJsonString(std::string_view s, std::string& out) {
-  out += '"';
-  const bool utf8 = IsValidUtf8(s);
-  size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || utf8)) {
-      continue;
-    }
-    size_t n = c >= 0x80 ? Utf8Length(s.substr(i)) : 0;
-    if (n > 0) {
-      i += n - 1;
-      continue;
-    }
-    out.append(s.substr(run, i - run));
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c < 0x20 ? fmt::format("\\u{:04x}", c) : fmt::format("\\\\x{:02X}", c);
-        break;
-    }
-  }
-  out.append(s.substr(run));
-  out += '"';
-}
-
 }  // namespace
 
 struct ParquetSource::Impl {
@@ -348,7 +297,7 @@ struct ParquetSource::Impl {
       }
       nested.push_back(IsNested(id));
       std::string key;
-      AppendJsonString(column, key);
+      AppendJsonString(key, column);
       keys.push_back(key + ":");
       names.push_back(std::move(column));
     }
@@ -428,7 +377,7 @@ struct ParquetSource::Impl {
       if (nested[c]) {
         raw += text;
       } else {
-        AppendJsonString(text, raw);
+        AppendJsonString(raw, text);
       }
     }
     raw += '}';

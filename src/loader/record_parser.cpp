@@ -14,16 +14,6 @@
 namespace dimstream {
 namespace {
 
-// Length of the valid UTF-8 character at the start of `s`, or 0 if it is not one.
-size_t Utf8CharLength(std::string_view s) {
-  auto c = static_cast<unsigned char>(s[0]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  if (n == 0 || n > s.size()) {
-    return 0;
-  }
-  return IsValidUtf8(s.substr(0, n)) ? n : 0;
-}
-
 std::string Shown(std::string_view value) {
   return "\"" + PrintableUtf8(value, 64) + "\"";
 }

@@ -58,22 +58,6 @@ Result<CsvTable> ReadTable(std::string_view csv, const CsvOptions& options) {
   return table;
 }
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (byte < 0x20) {
-      out += fmt::format("\\u{:04x}", byte);
-    } else {
-      out += c;  // bytes from 0x80 on as they are: the CSV's UTF-8
-    }
-  }
-  out += '"';
-}
-
 std::string JsonLines(const CsvTable& table) {
   std::string out;
   for (const auto& row : table.rows) {
