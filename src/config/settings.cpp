@@ -115,7 +115,8 @@ const std::vector<Setting>& Settings() {
     s.push_back(
         UInt("merge.max_rows_per_run",
              "Raw rows one merge transaction takes at most (0: all); a larger backlog (a big file) is "
-             "merged in several transactions, so that a run's memory stays bounded (about 100 bytes a row)",
+             "merged in several transactions, so that a run's memory stays bounded (about 100 bytes a key of "
+             "the run)",
              &Config::merge_max_rows_per_run, 0, uint64_t{1} << 40));
     s.push_back(UInt("warehouse.threads", "DuckDB worker threads (0: DuckDB's default, one per core)",
                      &Config::warehouse_threads, 0, 1024));

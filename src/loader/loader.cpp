@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/fault.h"
+#include "common/free_memory.h"
 #include "loader/record_parser.h"
 
 namespace dimstream {
@@ -136,6 +137,9 @@ Result<LoadReceipt> Loader::LoadObject(const ObjectInfo& object) {
   }
   if (opened.ok()) {
     receipt = Stream(object, **entity, *opened, rows, rejects, error);
+    if (rows + rejects > options_.batch_rows) {
+      ReturnFreeMemory();  // its batches, freed on two threads
+    }
   } else if (opened.error().kind == ErrorKind::kInvalidInput) {
     // Recorded as failed without reading a record: no entity, an unknown suffix, not Parquet.
     error = opened.error().message;

@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/fault.h"
+#include "common/free_memory.h"
 #include "common/typed_value.h"
 #include "merge/fold.h"
 
@@ -22,6 +23,8 @@ constexpr const char* kHorizon = "HORIZON";
 constexpr const char* kCollisionMessage = "keys sharing a key id met in the incremental path";
 // A run meets each collision once; more attempts than this mean something else is wrong.
 constexpr int kMaxAttempts = 8;
+// A run of this many raw rows gives what it freed back to the system after it (ReturnFreeMemory).
+constexpr uint64_t kLargeRun = 262144;
 
 bool IsCollision(const Error& e) {
   return e.kind == ErrorKind::kRetryable && e.message == kCollisionMessage;
@@ -149,6 +152,9 @@ uint64_t MergeJob::StateBytes() const {
 Result<TaskRecord> MergeJob::RunOnce() {
   bool more = false;
   Result<TaskRecord> first = Run(KeyScope::kStaged, &more);
+  if (first.ok() && first->rows_in >= kLargeRun) {
+    ReturnFreeMemory();
+  }
   if (!first.ok() || !more) {
     return first;
   }
@@ -163,6 +169,9 @@ Result<TaskRecord> MergeJob::RunOnce() {
     Result<TaskRecord> next = Run(KeyScope::kStaged, &more);
     if (!next.ok()) {
       return next;
+    }
+    if (next->rows_in >= kLargeRun) {
+      ReturnFreeMemory();
     }
     total.finished_at = next->finished_at;
     total.status = next->status;
@@ -397,6 +406,14 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
   std::vector<OpenVersionEdit> edits;
   std::vector<std::pair<uint64_t, int64_t>> latest_upserts;  // scd1_scope = all_versions
   std::vector<MergeRecord> records;
+  // The versions go to the session in parts: a run of millions of records never holds all of them.
+  Status handed_over = Ok();
+  auto hand_over = [&] {
+    if (handed_over.ok() && !versions.empty()) {
+      handed_over = session.AddVersions(versions);
+    }
+    versions.clear();
+  };
   auto flush = [&] {
     if (records.empty()) {
       return;
@@ -430,6 +447,9 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
     }
     delta.states.emplace_back(key_id, fold.next);
     records.clear();
+    if (versions.size() >= options_.versions_per_part) {
+      hand_over();
+    }
   };
   DIMSTREAM_TRY(session.ReadStage([&](const MergeRecord& r) {
     if (!records.empty() && records.front().key_id != r.key_id) {
@@ -438,6 +458,8 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
     records.push_back(r);
   }));
   flush();
+  hand_over();
+  DIMSTREAM_TRY(handed_over);
   step("read stage and fold");
   DIMSTREAM_TRY(session.ListKeys(refold));
   DIMSTREAM_TRY(session.AppendStageToLog(KeyScope::kListed));
@@ -450,7 +472,7 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
   } else {
     FaultPoint("merge.after_fold");
   }
-  auto mismatched = session.ApplyIncrement(edits, versions);
+  auto mismatched = session.ApplyIncrement(edits);
   if (!mismatched.ok()) {
     return mismatched.error();
   }

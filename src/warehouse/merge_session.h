@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -165,13 +166,14 @@ class MergeSession {
   // An in-order truncate (newer than every merged record): closes at `truncate` the open version of every
   // key that has no staged record in this run.
   virtual Status CloseUnstagedOpenVersions(const MergeRecord& truncate) = 0;
-  // A run's changes to keys whose staged records are all newer than their log: applies `edits` to the
-  // versions open before the run (in history; their rows in current are deleted), then appends `versions`
-  // (values from stage) to history and the open ones to current. An edit whose history row does not have
-  // the key columns of its ref_arrival changes nothing; the key ids of such edits are returned (empty when
-  // every edit found its row) and the caller must roll back.
-  virtual Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
-                                                       const std::vector<Version>& versions) = 0;
+  // A run's changes to keys whose staged records are all newer than their log: its new versions, handed
+  // over in parts as the fold goes (so that a run's versions are never all in this process's memory), then
+  // ApplyIncrement applies `edits` to the versions open before the run (in history; their rows in current are
+  // deleted), appends the added versions (values from stage) to history and the open ones to current. An
+  // edit whose history row does not have the key columns of its ref_arrival changes nothing; the key ids of
+  // such edits are returned (empty when every edit found its row) and the caller must roll back.
+  virtual Status AddVersions(std::span<const Version> versions) = 0;
+  virtual Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits) = 0;
   // scd1_scope = all_versions: gives every version of each key the SCD1 values of its latest upsert
   // (key id, arrival of that record, in stage when `in_stage`, else in the log).
   virtual Status SetScd1OfAllVersions(const std::vector<std::pair<uint64_t, int64_t>>& latest,

@@ -103,6 +103,25 @@ class CollisionTest : public ::testing::Test {
     EXPECT_EQ(History(), before) << "rebuild changed the history";
   }
 
+  // Keys 7 and 8 opened, then an SCD1 change of 7 and an SCD2 change of 8.
+  void ExpectScd1InPlace() {
+    LoadAndMerge("1.csv", "7,A,red,1,I\n8,B,red,1,I\n");
+    auto rowid = [&](const std::string& code) {
+      auto r =
+          warehouse_->Query("SELECT CAST(rowid AS VARCHAR) FROM tag_history WHERE CAST(code AS VARCHAR) = '" +
+                            code + "' AND is_current");
+      EXPECT_TRUE(r.ok() && r->rows.size() == 1);
+      return r.ok() && r->rows.size() == 1 ? *r->rows[0][0] : std::string();
+    };
+    std::string a = rowid("7");
+    std::string b = rowid("8");
+    LoadAndMerge("2.csv", "7,A2,red,2,U\n8,B,blue,2,U\n");
+    EXPECT_EQ(rowid("7"), a);
+    EXPECT_NE(rowid("8"), b);
+    EXPECT_EQ(History(), (std::vector<std::string>{"7|A2|red|1|", "8|B|red|1|2", "8|B|blue|2|"}));
+    ExpectSound();
+  }
+
   test_support::TestDir dir_{"dimstream_collision"};
   EntitySpec entity_;
   std::unique_ptr<LocalObjectStore> store_;
@@ -189,6 +208,21 @@ TEST_F(CollisionTest, BigintKeysWithFewerBits) {
   LoadAndMerge("3.csv", "1,A,blue,3,U\n3,C,red,3,U\n5,E,red,3,I\n");
   EXPECT_EQ(History(), (std::vector<std::string>{"1|A|red|1|3", "1|A|blue|3|", "3|C|red|2|", "5|E|red|3|"}));
   ExpectSound();
+}
+
+// Not a collision: an SCD1 change of an open version rewrites its history row in place (an UPDATE keeps the
+// row's rowid; a DELETE and an INSERT would not, and DuckDB would hold the delete in memory for good), while
+// an SCD2 change closes the row in place and appends the new version. With both kinds of key id.
+TEST_F(CollisionTest, AnScd1ChangeRewritesTheHistoryRowInPlaceWhereKeyIdsAreHashes) {
+  Open(Tags(2));
+  ExpectScd1InPlace();
+}
+
+TEST_F(CollisionTest, AnScd1ChangeRewritesTheHistoryRowInPlaceWhereTheKeyIsItsId) {
+  EntitySpec e = Tags(64);
+  e.types["code"] = ColumnType::Bigint();
+  Open(e);
+  ExpectScd1InPlace();
 }
 
 }  // namespace

@@ -650,11 +650,15 @@ void PlanFeatures(const std::vector<FilePlan>& files, const std::map<std::string
 const char* const kHistory = "customer_history (key, 7 attributes, valid_from us, valid_to us, is_current)";
 const char* const kCurrent = "customer_current (key, 7 attributes, valid_from us)";
 
-RunOutcome Execute(Plan& plan, const fs::path& dir, bool rebuild = false, uint64_t max_rows_per_run = 0) {
+RunOutcome Execute(Plan& plan, const fs::path& dir, bool rebuild = false, uint64_t max_rows_per_run = 0,
+                   size_t versions_per_part = 0) {
   RunOutcome out;
   EntitySpec entity;
   MergeOptions merge_options;
   merge_options.max_rows_per_run = max_rows_per_run;
+  if (versions_per_part != 0) {
+    merge_options.versions_per_part = versions_per_part;
+  }
   Pipeline pipeline(dir, entity, merge_options);
   if (!pipeline.error().empty()) {
     out.error = pipeline.error();
@@ -734,8 +738,9 @@ std::string BatchingIrrelevantCase(uint64_t seed, const fs::path& dir, Tally&) {
   options.merge_chance = static_cast<double>(rng.Below(101)) / 100.0;
   Plan b = MakePlan(rng, set.records, options, "b");
   RunOutcome ra = Execute(a, dir);
-  // Split B is also merged a few rows per transaction (merge.max_rows_per_run), cutting files in the middle.
-  RunOutcome rb = Execute(b, dir, false, 1 + rng.Below(40));
+  // Split B is also merged a few rows per transaction (merge.max_rows_per_run), cutting files in the middle,
+  // its versions handed to the warehouse a few at a time.
+  RunOutcome rb = Execute(b, dir, false, 1 + rng.Below(40), 1 + rng.Below(4));
   std::string problems;
   if (!ra.error.empty() || !rb.error.empty()) {
     problems = "pipeline error: " + ra.error + " / " + rb.error + "\n";

@@ -429,9 +429,10 @@ class DuckDbMergeSession : public MergeSession {
         fmt::format("DELETE FROM {} WHERE {}", t_.current, fmt::format(fmt::runtime(unstaged), t_.current)));
   }
 
-  Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
-                                               const std::vector<Version>& versions) override {
-    return writer_.ApplyIncrement(edits, versions);
+  Status AddVersions(std::span<const Version> versions) override { return writer_.AddVersions(versions); }
+
+  Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits) override {
+    return writer_.ApplyIncrement(edits);
   }
 
   Status SetScd1OfAllVersions(const std::vector<std::pair<uint64_t, int64_t>>& latest,

@@ -68,6 +68,12 @@ Result<duckdb_database> DuckDbWarehouse::OpenDatabase(const DuckDbOptions& optio
   if (!options.memory_limit.empty()) {
     duckdb_set_config(config, "memory_limit", options.memory_limit.c_str());
   }
+  // memory_limit bounds DuckDB's buffers, not what its allocator keeps after freeing them: by default it
+  // returns memory to the system only once more than 128 MiB is outstanding after a task. Measured on a
+  // 10M-row load and merge: peak resident 1,086 MB with 16 MB here against 1,174 MB without, 1,018 MB with
+  // the allocator's background threads too, at the same speed.
+  duckdb_set_config(config, "allocator_flush_threshold", "16MB");
+  duckdb_set_config(config, "allocator_background_threads", "true");
   if (!options.checkpoint_threshold.empty()) {
     duckdb_set_config(config, "checkpoint_threshold", options.checkpoint_threshold.c_str());
   }

@@ -9,6 +9,8 @@ namespace {
 
 constexpr const char* kEdits = "dimstream_edits";
 constexpr const char* kVersions = "dimstream_versions";
+constexpr const char* kIncrement = "dimstream_increment";  // AddVersions': apart, as a refold in the run
+                                                           // writes kVersions in between
 constexpr const char* kReplaced = "dimstream_replaced";
 constexpr const char* kLatest = "dimstream_latest";
 
@@ -20,12 +22,20 @@ void VersionWriter::AppendKid(Appender& app, const EntityTables& t, uint64_t key
 }
 
 Status VersionWriter::WriteVersions(const std::vector<Version>& versions) {
+  DIMSTREAM_TRY(CreateVersionsTable(kVersions));
+  return AppendVersions(kVersions, versions);
+}
+
+Status VersionWriter::CreateVersionsTable(const char* table) {
+  return conn_.Exec(fmt::format(
+      "CREATE OR REPLACE TEMP TABLE {} (opened BIGINT, updated BIGINT, scd1 BIGINT, closed "
+      "BIGINT, del BOOLEAN{})",
+      table, t_.compact_seq ? fmt::format(", vf {0}, vt {0}", t_.e.sequence_type().SqlName()) : ""));
+}
+
+Status VersionWriter::AppendVersions(const char* table, std::span<const Version> versions) {
   const ColumnType seq = t_.e.sequence_type();
-  DIMSTREAM_TRY(conn_.Exec(
-      fmt::format("CREATE OR REPLACE TEMP TABLE {} (opened BIGINT, updated BIGINT, scd1 BIGINT, closed "
-                  "BIGINT, del BOOLEAN{})",
-                  kVersions, t_.compact_seq ? fmt::format(", vf {0}, vt {0}", seq.SqlName()) : "")));
-  ChunkAppender rows(conn_, "temp", kVersions);
+  ChunkAppender rows(conn_, "temp", table);
   DIMSTREAM_TRY(rows.status());
   for (const Version& v : versions) {
     rows.Int64(0, v.opened_arrival);
@@ -42,8 +52,16 @@ Status VersionWriter::WriteVersions(const std::vector<Version>& versions) {
   return rows.Close();
 }
 
-std::string VersionWriter::VersionRows(const std::string& src, const std::string& closers, bool history,
-                                       bool replaced) const {
+Status VersionWriter::AddVersions(std::span<const Version> versions) {
+  if (!increment_open_) {
+    DIMSTREAM_TRY(CreateVersionsTable(kIncrement));
+    increment_open_ = true;
+  }
+  return versions.empty() ? Ok() : AppendVersions(kIncrement, versions);
+}
+
+std::string VersionWriter::VersionRows(const char* versions, const std::string& src,
+                                       const std::string& closers, bool history, bool replaced) const {
   // The key and SCD2 values of `updated`, the SCD1 values of `scd1`; valid_from and valid_to the versions'
   // own (compact) or the sequences of `opened` (or of the replaced version) and `closed` (in `closers`).
   bool all_versions = t_.e.scd1_scope == Scd1Scope::kAllVersions;
@@ -71,7 +89,7 @@ std::string VersionWriter::VersionRows(const std::string& src, const std::string
   if (!t_.exact_kid) {
     cols.push_back("u._kid");
   }
-  std::string from = fmt::format("FROM {} v JOIN {} u ON u._arrival = v.updated", Temp(kVersions), src);
+  std::string from = fmt::format("FROM {} v JOIN {} u ON u._arrival = v.updated", Temp(versions), src);
   if (all_versions) {
     from += fmt::format(" JOIN {} s1 ON s1._arrival = v.scd1", src);
   }
@@ -89,18 +107,25 @@ std::string VersionWriter::VersionRows(const std::string& src, const std::string
                      history ? "" : " WHERE v.closed IS NULL");
 }
 
-Status VersionWriter::Insert(const std::string& src, const std::string& closers, bool replaced) {
-  DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) {}", t_.history, t_.HistoryColumns(),
-                                       VersionRows(src, closers, true, replaced))));
+Status VersionWriter::Insert(const char* versions, const std::string& src, const std::string& closers,
+                             bool replaced, bool skip_rewritten) {
+  std::string history = VersionRows(versions, src, closers, true, replaced);
+  if (skip_rewritten) {
+    // Their history rows were updated in place (RewriteInPlace).
+    history +=
+        fmt::format(" WHERE NOT EXISTS (SELECT 1 FROM {} e WHERE e.opened = v.opened AND e.closed IS NULL)",
+                    Temp(kEdits));
+  }
+  DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) {}", t_.history, t_.HistoryColumns(), history)));
   return conn_.Exec(fmt::format("INSERT INTO {} ({}) {}", t_.current, t_.CurrentColumns(),
-                                VersionRows(src, closers, false, replaced)));
+                                VersionRows(versions, src, closers, false, replaced)));
 }
 
 Status VersionWriter::AppendFromLog(const std::vector<Version>& versions, const std::string& records) {
   DIMSTREAM_TRY(WriteVersions(versions));
   std::string closers = fmt::format("(SELECT _arrival, {0} FROM {1} UNION ALL SELECT _arrival, {0} FROM {2})",
                                     EntityTables::Of("", t_.seq), records, t_.truncates);
-  return Insert(records, closers, false);
+  return Insert(kVersions, records, closers, false, false);
 }
 
 Status VersionWriter::BaseRecords(const std::vector<Version>& base, const std::string& into) {
@@ -121,8 +146,9 @@ Status VersionWriter::BaseRecords(const std::vector<Version>& base, const std::s
       Temp(kVersions), joins));
 }
 
-Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
-                                                            const std::vector<Version>& versions) {
+Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(const std::vector<OpenVersionEdit>& edits) {
+  DIMSTREAM_TRY(AddVersions({}));  // the table, if the run had no versions
+  increment_open_ = false;
   DIMSTREAM_TRY(conn_.Exec(fmt::format(
       "CREATE OR REPLACE TEMP TABLE {} (kid {}, opened BIGINT, ref BIGINT, closed BIGINT, del BOOLEAN)",
       kEdits, t_.kid_type)));
@@ -164,24 +190,21 @@ Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(const std::vector<Op
     matched_closes = *n;
   }
   bool replaced = false;
-  if (rewrites > 0) {
-    if (!t_.compact_seq) {
-      // A rewritten version keeps its valid_from: read it from current before its row goes.
-      std::string valid_from;
-      for (size_t i = 0; i < t_.seq.size(); ++i) {
-        valid_from += fmt::format(", cur.{} AS {}", t_.valid_from[i], t_.seq[i]);
-      }
-      DIMSTREAM_TRY(
-          conn_.Exec(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT cur._opened_arrival AS opened{} "
-                                 "FROM {} cur JOIN {} e ON {} = "
-                                 "e.kid AND cur._opened_arrival = e.opened WHERE e.closed IS NULL",
-                                 kReplaced, valid_from, t_.current, edits_table, t_.KidOf("cur"))));
-      replaced = true;
+  if (rewrites > 0 && !t_.compact_seq) {
+    // A rewritten version keeps its valid_from: read it from current before its row goes.
+    std::string valid_from;
+    for (size_t i = 0; i < t_.seq.size(); ++i) {
+      valid_from += fmt::format(", cur.{} AS {}", t_.valid_from[i], t_.seq[i]);
     }
-    auto n =
-        conn_.Changed(fmt::format("DELETE FROM {0} USING {1} e{2} WHERE e.closed IS NULL AND {3} = e.kid AND "
-                                  "{0}._opened_arrival = e.opened{4}",
-                                  t_.history, edits_table, ref_join, kid, same_key));
+    DIMSTREAM_TRY(
+        conn_.Exec(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT cur._opened_arrival AS opened{} "
+                               "FROM {} cur JOIN {} e ON {} = "
+                               "e.kid AND cur._opened_arrival = e.opened WHERE e.closed IS NULL",
+                               kReplaced, valid_from, t_.current, edits_table, t_.KidOf("cur"))));
+    replaced = true;
+  }
+  if (rewrites > 0) {
+    auto n = conn_.Changed(RewriteInPlace(ref_join, same_key));
     if (!n.ok()) {
       return n.error();
     }
@@ -195,9 +218,31 @@ Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(const std::vector<Op
         fmt::format("DELETE FROM {0} USING {1} e WHERE {2} = e.kid AND {0}._opened_arrival = e.opened",
                     t_.current, edits_table, t_.KidOf(t_.current))));
   }
-  DIMSTREAM_TRY(WriteVersions(versions));
-  DIMSTREAM_TRY(Insert(t_.stage, t_.stage, replaced));
+  DIMSTREAM_TRY(Insert(kIncrement, t_.stage, t_.stage, replaced, /*skip_rewritten=*/rewrites > 0));
   return std::vector<uint64_t>{};
+}
+
+std::string VersionWriter::RewriteInPlace(const std::string& ref_join, const std::string& same_key) const {
+  // An UPDATE of the row rather than a DELETE and an INSERT: DuckDB keeps the deletes of a row group in
+  // memory (about 16 bytes for each row of every 2,048-row vector with one), outside its memory_limit, for
+  // as long as the table holds the group; rewrites spread over a large history would make the process grow
+  // with the dimension. The key, SCD2 values and valid_from of a rewritten version stay as they are.
+  std::string set;
+  for (const auto& c : t_.scd1) {
+    set += fmt::format("{0} = s1.{0}, ", c);
+  }
+  for (size_t i = 0; i < t_.valid_to.size(); ++i) {
+    set += fmt::format("{} = {}, ", t_.valid_to[i], t_.compact_seq ? "v.vt" : "c." + t_.seq[i]);
+  }
+  std::string closers =
+      t_.compact_seq ? "" : fmt::format(" LEFT JOIN {} c ON c._arrival = v.closed", t_.stage);
+  return fmt::format(
+      "UPDATE {0} SET {1}is_current = v.closed IS NULL, _ended_by_delete = v.del, "
+      "_updated_arrival = v.updated, _scd1_hash = s1._scd1_hash "
+      "FROM {2} e JOIN {3} v ON v.opened = e.opened JOIN {4} s1 ON s1._arrival = v.scd1{5}{6} "
+      "WHERE e.closed IS NULL AND {7} = e.kid AND {0}._opened_arrival = e.opened{8}",
+      t_.history, set, Temp(kEdits), Temp(kIncrement), t_.stage, closers, ref_join, t_.KidOf(t_.history),
+      same_key);
 }
 
 Result<std::vector<uint64_t>> VersionWriter::Mismatched(const std::string& ref_join, size_t missing) {
@@ -208,15 +253,12 @@ Result<std::vector<uint64_t>> VersionWriter::Mismatched(const std::string& ref_j
         "back and the index read again",
         missing, t_.e.history_table()));
   }
-  // A close that did not happen leaves its row open; a replacement that did not happen leaves its row.
+  // An edit that did not happen found no history row of its key (closes and rewrites both keep the row).
   QueryResultHandle r;
-  DIMSTREAM_TRY(conn_.Run(
-      fmt::format(
-          "SELECT DISTINCT e.kid FROM {0} e WHERE (e.closed IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {1} "
-          "h{2} WHERE h._kid = e.kid AND h._opened_arrival = e.opened{3})) OR (e.closed IS NULL AND EXISTS "
-          "(SELECT 1 FROM {1} h WHERE h._kid = e.kid AND h._opened_arrival = e.opened))",
-          Temp(kEdits), t_.history, ref_join, t_.AndSameKey("h", "r")),
-      {}, &r));
+  DIMSTREAM_TRY(conn_.Run(fmt::format("SELECT DISTINCT e.kid FROM {0} e WHERE NOT EXISTS (SELECT 1 FROM {1} "
+                                      "h{2} WHERE h._kid = e.kid AND h._opened_arrival = e.opened{3})",
+                                      Temp(kEdits), t_.history, ref_join, t_.AndSameKey("h", "r")),
+                          {}, &r));
   ChunkReader reader(r.get());
   reader.ForEach([&](idx_t row) { out.push_back(reader.GetUInt64(0, row)); });
   if (out.empty()) {

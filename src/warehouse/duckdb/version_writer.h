@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,10 +27,10 @@ class VersionWriter {
  public:
   VersionWriter(Connection& conn, const EntityTables& tables) : conn_(conn), t_(tables) {}
 
-  // See MergeSession::ApplyIncrement: the edits of versions open before the run, checked by key columns
-  // where key ids are hashes, then `versions` from stage.
-  Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
-                                               const std::vector<Version>& versions);
+  // See MergeSession::AddVersions and ApplyIncrement: the edits of versions open before the run, checked by
+  // key columns where key ids are hashes, then the added versions from stage.
+  Status AddVersions(std::span<const Version> versions);
+  Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits);
   // Appends `versions` (values from `records`, a table or temporary table of log rows) to history and the
   // open ones to current.
   Status AppendFromLog(const std::vector<Version>& versions, const std::string& records);
@@ -45,15 +46,23 @@ class VersionWriter {
  private:
   // The versions into the temporary versions table.
   Status WriteVersions(const std::vector<Version>& versions);
-  // The SELECT of history rows (history) or current rows of the temporary versions table.
-  std::string VersionRows(const std::string& src, const std::string& closers, bool history,
-                          bool replaced) const;
-  Status Insert(const std::string& src, const std::string& closers, bool replaced);
+  Status CreateVersionsTable(const char* table);
+  Status AppendVersions(const char* table, std::span<const Version> versions);
+  // The SELECT of history rows (history) or current rows of the temporary table `versions`.
+  std::string VersionRows(const char* versions, const std::string& src, const std::string& closers,
+                          bool history, bool replaced) const;
+  // History rows of the versions (without those rewritten in place when `skip_rewritten`), current rows of
+  // the open ones.
+  Status Insert(const char* versions, const std::string& src, const std::string& closers, bool replaced,
+                bool skip_rewritten);
+  // The UPDATE that rewrites the history rows of the versions open before the run in place (SCD1 changes).
+  std::string RewriteInPlace(const std::string& ref_join, const std::string& same_key) const;
   // The key ids of the edits that found no history row of their key.
   Result<std::vector<uint64_t>> Mismatched(const std::string& ref_join, size_t missing);
 
   Connection& conn_;
   const EntityTables& t_;
+  bool increment_open_ = false;  // AddVersions created the run's table
 };
 
 }  // namespace dimstream::duck

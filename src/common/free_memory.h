@@ -1,0 +1,10 @@
+#pragma once
+
+namespace dimstream {
+
+// Gives the memory that the C library's allocator holds free back to the system. A large load or merge
+// transaction allocates hundreds of MB in bursts; glibc keeps what was freed in its arenas, so that the
+// process's resident size would stay at the largest burst's. Called between transactions (a few ms).
+void ReturnFreeMemory();
+
+}  // namespace dimstream
