@@ -35,11 +35,11 @@ struct Config {
 
   uint64_t merge_interval_ms = 1000;
   uint64_t merge_log_retention_days = 0;
-  uint64_t merge_max_rows_per_run = 1000000;
+  uint64_t merge_max_rows_per_run = 2000000;
 
   uint64_t warehouse_threads = 0;
   uint64_t warehouse_open_timeout_ms = 30000;
-  std::string warehouse_memory_limit = "384MB";
+  std::string warehouse_memory_limit = "320MB";
   std::string warehouse_checkpoint_threshold = "1GB";
 
   std::string log_level = "info";

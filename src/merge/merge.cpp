@@ -1,5 +1,6 @@
 #include "merge/merge.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -472,7 +473,9 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
   } else {
     FaultPoint("merge.after_fold");
   }
-  auto mismatched = session.ApplyIncrement(edits);
+  size_t rewrites = std::count_if(edits.begin(), edits.end(),
+                                  [](const OpenVersionEdit& e) { return e.closed_arrival == 0; });
+  auto mismatched = session.ApplyIncrement(edits, rewrites >= options_.in_place_rewrites_from);
   if (!mismatched.ok()) {
     return mismatched.error();
   }

@@ -172,8 +172,14 @@ class MergeSession {
   // deleted), appends the added versions (values from stage) to history and the open ones to current. An
   // edit whose history row does not have the key columns of its ref_arrival changes nothing; the key ids of
   // such edits are returned (empty when every edit found its row) and the caller must roll back.
+  // `rewrite_in_place`: a version that only takes new SCD1 values is an UPDATE of its history row, not a
+  // DELETE and an INSERT (slower to commit, but DuckDB keeps every delete spread over a table in memory,
+  // outside its memory_limit, about 16 bytes a row of each 2,048-row vector with one, for as long as the
+  // table holds the vector: a large backlog's rewrites spread over history would make the process grow with
+  // it).
   virtual Status AddVersions(std::span<const Version> versions) = 0;
-  virtual Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits) = 0;
+  virtual Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
+                                                       bool rewrite_in_place) = 0;
   // scd1_scope = all_versions: gives every version of each key the SCD1 values of its latest upsert
   // (key id, arrival of that record, in stage when `in_stage`, else in the log).
   virtual Status SetScd1OfAllVersions(const std::vector<std::pair<uint64_t, int64_t>>& latest,

@@ -68,7 +68,9 @@ class CollisionTest : public ::testing::Test {
     auto w = DuckDbWarehouse::Open({dir_.path() / "w.duckdb"}, entity_);
     ASSERT_TRUE(w.ok()) << w.error().message;
     warehouse_ = std::move(*w);
-    merge_ = std::make_unique<MergeJob>(entity_, *warehouse_);
+    MergeOptions options;
+    options.in_place_rewrites_from = in_place_rewrites_from_;
+    merge_ = std::make_unique<MergeJob>(entity_, *warehouse_, options);
   }
   void LoadAndMerge(const std::string& name, const std::string& rows) {
     std::ofstream(dir_.path() / "bucket" / name, std::ios::binary) << "code,label,color,n,op\n" << rows;
@@ -104,7 +106,7 @@ class CollisionTest : public ::testing::Test {
   }
 
   // Keys 7 and 8 opened, then an SCD1 change of 7 and an SCD2 change of 8.
-  void ExpectScd1InPlace() {
+  void ExpectScd1InPlace(bool in_place = true) {
     LoadAndMerge("1.csv", "7,A,red,1,I\n8,B,red,1,I\n");
     auto rowid = [&](const std::string& code) {
       auto r =
@@ -116,12 +118,13 @@ class CollisionTest : public ::testing::Test {
     std::string a = rowid("7");
     std::string b = rowid("8");
     LoadAndMerge("2.csv", "7,A2,red,2,U\n8,B,blue,2,U\n");
-    EXPECT_EQ(rowid("7"), a);
+    EXPECT_EQ(rowid("7") == a, in_place);
     EXPECT_NE(rowid("8"), b);
     EXPECT_EQ(History(), (std::vector<std::string>{"7|A2|red|1|", "8|B|red|1|2", "8|B|blue|2|"}));
     ExpectSound();
   }
 
+  size_t in_place_rewrites_from_ = MergeOptions{}.in_place_rewrites_from;
   test_support::TestDir dir_{"dimstream_collision"};
   EntitySpec entity_;
   std::unique_ptr<LocalObjectStore> store_;
@@ -214,15 +217,23 @@ TEST_F(CollisionTest, BigintKeysWithFewerBits) {
 // row's rowid; a DELETE and an INSERT would not, and DuckDB would hold the delete in memory for good), while
 // an SCD2 change closes the row in place and appends the new version. With both kinds of key id.
 TEST_F(CollisionTest, AnScd1ChangeRewritesTheHistoryRowInPlaceWhereKeyIdsAreHashes) {
+  in_place_rewrites_from_ = 1;
   Open(Tags(2));
   ExpectScd1InPlace();
 }
 
 TEST_F(CollisionTest, AnScd1ChangeRewritesTheHistoryRowInPlaceWhereTheKeyIsItsId) {
+  in_place_rewrites_from_ = 1;
   EntitySpec e = Tags(64);
   e.types["code"] = ColumnType::Bigint();
   Open(e);
   ExpectScd1InPlace();
+}
+
+// Fewer rewrites than in_place_rewrites_from: the row is deleted and appended again.
+TEST_F(CollisionTest, AFewScd1ChangesReplaceTheirHistoryRows) {
+  Open(Tags(2));
+  ExpectScd1InPlace(false);
 }
 
 }  // namespace

@@ -658,6 +658,8 @@ RunOutcome Execute(Plan& plan, const fs::path& dir, bool rebuild = false, uint64
   merge_options.max_rows_per_run = max_rows_per_run;
   if (versions_per_part != 0) {
     merge_options.versions_per_part = versions_per_part;
+    // Rewrites in place, or by DELETE and INSERT.
+    merge_options.in_place_rewrites_from = versions_per_part % 2 == 1 ? 1 : SIZE_MAX;
   }
   Pipeline pipeline(dir, entity, merge_options);
   if (!pipeline.error().empty()) {

@@ -146,7 +146,8 @@ Status VersionWriter::BaseRecords(const std::vector<Version>& base, const std::s
       Temp(kVersions), joins));
 }
 
-Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(const std::vector<OpenVersionEdit>& edits) {
+Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
+                                                            bool rewrite_in_place) {
   DIMSTREAM_TRY(AddVersions({}));  // the table, if the run had no versions
   increment_open_ = false;
   DIMSTREAM_TRY(conn_.Exec(fmt::format(
@@ -204,29 +205,32 @@ Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(const std::vector<Op
     replaced = true;
   }
   if (rewrites > 0) {
-    auto n = conn_.Changed(RewriteInPlace(ref_join, same_key));
+    auto n = conn_.Changed(
+        rewrite_in_place
+            ? RewriteInPlace(ref_join, same_key)
+            : fmt::format("DELETE FROM {0} USING {1} e{2} WHERE e.closed IS NULL AND {3} = e.kid AND "
+                          "{0}._opened_arrival = e.opened{4}",
+                          t_.history, edits_table, ref_join, kid, same_key));
     if (!n.ok()) {
       return n.error();
     }
     matched_rewrites = *n;
   }
   if (matched_closes != closes || matched_rewrites != rewrites) {
-    return Mismatched(ref_join, closes - matched_closes + rewrites - matched_rewrites);
+    return Mismatched(ref_join, closes - matched_closes + rewrites - matched_rewrites, rewrite_in_place);
   }
   if (!edits.empty()) {
     DIMSTREAM_TRY(conn_.Exec(
         fmt::format("DELETE FROM {0} USING {1} e WHERE {2} = e.kid AND {0}._opened_arrival = e.opened",
                     t_.current, edits_table, t_.KidOf(t_.current))));
   }
-  DIMSTREAM_TRY(Insert(kIncrement, t_.stage, t_.stage, replaced, /*skip_rewritten=*/rewrites > 0));
+  DIMSTREAM_TRY(
+      Insert(kIncrement, t_.stage, t_.stage, replaced, /*skip_rewritten=*/rewrite_in_place && rewrites > 0));
   return std::vector<uint64_t>{};
 }
 
 std::string VersionWriter::RewriteInPlace(const std::string& ref_join, const std::string& same_key) const {
-  // An UPDATE of the row rather than a DELETE and an INSERT: DuckDB keeps the deletes of a row group in
-  // memory (about 16 bytes for each row of every 2,048-row vector with one), outside its memory_limit, for
-  // as long as the table holds the group; rewrites spread over a large history would make the process grow
-  // with the dimension. The key, SCD2 values and valid_from of a rewritten version stay as they are.
+  // The key, SCD2 values and valid_from of a rewritten version stay as they are.
   std::string set;
   for (const auto& c : t_.scd1) {
     set += fmt::format("{0} = s1.{0}, ", c);
@@ -245,7 +249,8 @@ std::string VersionWriter::RewriteInPlace(const std::string& ref_join, const std
       same_key);
 }
 
-Result<std::vector<uint64_t>> VersionWriter::Mismatched(const std::string& ref_join, size_t missing) {
+Result<std::vector<uint64_t>> VersionWriter::Mismatched(const std::string& ref_join, size_t missing,
+                                                        bool rewrite_in_place) {
   std::vector<uint64_t> out;
   if (t_.exact_kid) {
     return Error::Permanent(fmt::format(
@@ -253,12 +258,18 @@ Result<std::vector<uint64_t>> VersionWriter::Mismatched(const std::string& ref_j
         "back and the index read again",
         missing, t_.e.history_table()));
   }
-  // An edit that did not happen found no history row of its key (closes and rewrites both keep the row).
+  // A close that did not happen, or a rewrite in place, found no history row of its key; a rewrite by
+  // DELETE that did not happen left its row.
   QueryResultHandle r;
-  DIMSTREAM_TRY(conn_.Run(fmt::format("SELECT DISTINCT e.kid FROM {0} e WHERE NOT EXISTS (SELECT 1 FROM {1} "
-                                      "h{2} WHERE h._kid = e.kid AND h._opened_arrival = e.opened{3})",
-                                      Temp(kEdits), t_.history, ref_join, t_.AndSameKey("h", "r")),
-                          {}, &r));
+  DIMSTREAM_TRY(
+      conn_.Run(fmt::format("SELECT DISTINCT e.kid FROM {0} e "
+                            "WHERE ((e.closed IS NOT NULL OR {4}) AND NOT EXISTS (SELECT 1 FROM {1} h{2} "
+                            "WHERE h._kid = e.kid AND h._opened_arrival = e.opened{3})) "
+                            "OR (e.closed IS NULL AND NOT {4} AND EXISTS (SELECT 1 FROM {1} h "
+                            "WHERE h._kid = e.kid AND h._opened_arrival = e.opened))",
+                            Temp(kEdits), t_.history, ref_join, t_.AndSameKey("h", "r"),
+                            rewrite_in_place ? "true" : "false"),
+                {}, &r));
   ChunkReader reader(r.get());
   reader.ForEach([&](idx_t row) { out.push_back(reader.GetUInt64(0, row)); });
   if (out.empty()) {

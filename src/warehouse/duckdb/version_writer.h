@@ -30,7 +30,8 @@ class VersionWriter {
   // See MergeSession::AddVersions and ApplyIncrement: the edits of versions open before the run, checked by
   // key columns where key ids are hashes, then the added versions from stage.
   Status AddVersions(std::span<const Version> versions);
-  Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits);
+  Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
+                                               bool rewrite_in_place);
   // Appends `versions` (values from `records`, a table or temporary table of log rows) to history and the
   // open ones to current.
   Status AppendFromLog(const std::vector<Version>& versions, const std::string& records);
@@ -58,7 +59,8 @@ class VersionWriter {
   // The UPDATE that rewrites the history rows of the versions open before the run in place (SCD1 changes).
   std::string RewriteInPlace(const std::string& ref_join, const std::string& same_key) const;
   // The key ids of the edits that found no history row of their key.
-  Result<std::vector<uint64_t>> Mismatched(const std::string& ref_join, size_t missing);
+  Result<std::vector<uint64_t>> Mismatched(const std::string& ref_join, size_t missing,
+                                           bool rewrite_in_place);
 
   Connection& conn_;
   const EntityTables& t_;
