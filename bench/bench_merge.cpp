@@ -1143,8 +1143,8 @@ struct SqlParam {
 };
 
 // The seed's database: its own DuckDB file, opened with the warehouse's DuckDB settings except its memory
-// limit (DuckDB's default instead: the seed's MERGE INTO runs out of memory in dimstream's default budget,
-// 320MB, at 1M keys), and one connection.
+// limit (DuckDB's default instead: the seed's MERGE INTO ran out of memory with 320MB at 1M keys, and
+// needs more than dimstream does), and one connection.
 // Owned by the baseline phase; used from the main thread only.
 class SeedDb {
  public:

@@ -39,7 +39,7 @@ struct Config {
 
   uint64_t warehouse_threads = 0;
   uint64_t warehouse_open_timeout_ms = 30000;
-  std::string warehouse_memory_limit = "320MB";
+  std::string warehouse_memory_limit = "384MB";
   std::string warehouse_checkpoint_threshold = "1GB";
 
   std::string log_level = "info";
