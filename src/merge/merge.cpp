@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 
 #include <spdlog/spdlog.h>
@@ -151,21 +152,16 @@ uint64_t MergeJob::StateBytes() const {
 }
 
 Result<TaskRecord> MergeJob::RunOnce() {
-  bool more = false;
-  Result<TaskRecord> first = Run(KeyScope::kStaged, &more);
-  if (first.ok() && first->rows_in >= kLargeRun) {
-    ReturnFreeMemory();
-  }
-  if (!first.ok() || !more) {
-    return first;
-  }
-  TaskRecord total = *first;
+  std::optional<TaskRecord> total;
+  bool more = true;
   while (more) {
-    // What a transaction changed (deleted raw rows, closed versions) stays in DuckDB's memory until a
-    // checkpoint: between the transactions of one backlog, a checkpoint keeps memory from growing with it.
-    Status checkpoint = warehouse_.Checkpoint();
-    if (!checkpoint.ok()) {
-      spdlog::warn("checkpoint between merge transactions failed: {}", checkpoint.error().message);
+    if (total) {
+      // What a transaction changed (deleted raw rows, closed versions) stays in DuckDB's memory until a
+      // checkpoint: between the transactions of one backlog, a checkpoint keeps memory from growing with it.
+      Status checkpoint = warehouse_.Checkpoint();
+      if (!checkpoint.ok()) {
+        spdlog::warn("checkpoint between merge transactions failed: {}", checkpoint.error().message);
+      }
     }
     Result<TaskRecord> next = Run(KeyScope::kStaged, &more);
     if (!next.ok()) {
@@ -174,18 +170,22 @@ Result<TaskRecord> MergeJob::RunOnce() {
     if (next->rows_in >= kLargeRun) {
       ReturnFreeMemory();
     }
-    total.finished_at = next->finished_at;
-    total.status = next->status;
-    total.rows_in += next->rows_in;
-    total.rows_staged += next->rows_staged;
-    total.keys += next->keys;
-    total.versions_opened += next->versions_opened;
-    total.versions_closed += next->versions_closed;
-    total.scd1_updates += next->scd1_updates;
-    total.rows_rejected += next->rows_rejected;
-    total.watermark_to = next->watermark_to;
+    if (!total) {
+      total = *next;
+      continue;
+    }
+    total->finished_at = next->finished_at;
+    total->status = next->status;
+    total->rows_in += next->rows_in;
+    total->rows_staged += next->rows_staged;
+    total->keys += next->keys;
+    total->versions_opened += next->versions_opened;
+    total->versions_closed += next->versions_closed;
+    total->scd1_updates += next->scd1_updates;
+    total->rows_rejected += next->rows_rejected;
+    total->watermark_to = next->watermark_to;
   }
-  return total;
+  return *total;
 }
 
 Result<TaskRecord> MergeJob::Rebuild() {

@@ -9,8 +9,8 @@ namespace {
 
 constexpr const char* kEdits = "dimstream_edits";
 constexpr const char* kVersions = "dimstream_versions";
-constexpr const char* kIncrement = "dimstream_increment";  // AddVersions': apart, as a refold in the run
-                                                           // writes kVersions in between
+// AddVersions' table: not kVersions, which a refold in the same run writes while the parts come in.
+constexpr const char* kIncrement = "dimstream_increment";
 constexpr const char* kReplaced = "dimstream_replaced";
 constexpr const char* kLatest = "dimstream_latest";
 
@@ -191,20 +191,20 @@ Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(const std::vector<Op
     matched_closes = *n;
   }
   bool replaced = false;
-  if (rewrites > 0 && !t_.compact_seq) {
-    // A rewritten version keeps its valid_from: read it from current before its row goes.
-    std::string valid_from;
-    for (size_t i = 0; i < t_.seq.size(); ++i) {
-      valid_from += fmt::format(", cur.{} AS {}", t_.valid_from[i], t_.seq[i]);
-    }
-    DIMSTREAM_TRY(
-        conn_.Exec(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT cur._opened_arrival AS opened{} "
-                               "FROM {} cur JOIN {} e ON {} = "
-                               "e.kid AND cur._opened_arrival = e.opened WHERE e.closed IS NULL",
-                               kReplaced, valid_from, t_.current, edits_table, t_.KidOf("cur"))));
-    replaced = true;
-  }
   if (rewrites > 0) {
+    if (!t_.compact_seq) {
+      // A rewritten version keeps its valid_from: read it from current before its row goes.
+      std::string valid_from;
+      for (size_t i = 0; i < t_.seq.size(); ++i) {
+        valid_from += fmt::format(", cur.{} AS {}", t_.valid_from[i], t_.seq[i]);
+      }
+      DIMSTREAM_TRY(
+          conn_.Exec(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT cur._opened_arrival AS opened{} "
+                                 "FROM {} cur JOIN {} e ON {} = "
+                                 "e.kid AND cur._opened_arrival = e.opened WHERE e.closed IS NULL",
+                                 kReplaced, valid_from, t_.current, edits_table, t_.KidOf("cur"))));
+      replaced = true;
+    }
     auto n = conn_.Changed(
         rewrite_in_place
             ? RewriteInPlace(ref_join, same_key)
