@@ -45,6 +45,20 @@ Result<std::vector<std::string>> CheckInvariants(const QueryFn& query, const Ent
     dims.push_back(a);
   }
   std::string values = IdentList(dims) + ", " + from;
+  // For the join of the open versions (h) with the current rows (c): the key of either side, the key
+  // condition, and "no partner, or a value differs" (IS DISTINCT FROM: NULL equals NULL).
+  std::string either_key;
+  std::string key_match;
+  for (const auto& k : entity.key_columns) {
+    either_key +=
+        fmt::format("{0}coalesce(h.{1}, c.{1}) AS {1}", either_key.empty() ? "" : ", ", QuoteIdent(k));
+    key_match += fmt::format("{0}h.{1} = c.{1}", key_match.empty() ? "" : " AND ", QuoteIdent(k));
+  }
+  std::string first_key = QuoteIdent(entity.key_columns.front());
+  std::vector<std::string> compared = dims;
+  compared.insert(compared.end(), from_cols.begin(), from_cols.end());
+  std::string differs = fmt::format("h.{0} IS NULL OR c.{0} IS NULL OR ({1}) IS DISTINCT FROM ({2})",
+                                    first_key, IdentList(compared, "h."), IdentList(compared, "c."));
   struct Invariant {
     std::string name;
     std::string keys_sql;  // returns the offending keys, as text
@@ -64,11 +78,14 @@ Result<std::vector<std::string>> CheckInvariants(const QueryFn& query, const Ent
            "SELECT DISTINCT {0} FROM (SELECT {1}, {2}, _ended_by_delete{3} FROM {4}) WHERE {5} IS NOT NULL "
            "AND (valid_to IS NULL OR ({2}) > ({6}) OR (({2}) < ({6}) AND NOT _ended_by_delete))",
            key_text, keys, to, next_from, history, QuoteIdent("n_" + from_cols.front()), next_row)},
+      {entity.current_table() + " holds a key more than once",
+       fmt::format("SELECT {0} FROM {1} GROUP BY {2} HAVING count(*) > 1", key_text, current, keys)},
+      // Joined on the key, not compared as sets (EXCEPT ALL): only one side is held in a hash table, so
+      // a check of a table with 100 MiB values needs 0.66 GB, not 1.5 (measured on the hostile corpus).
       {entity.current_table() + " differs from the open versions of " + entity.history_table(),
-       fmt::format(
-           "SELECT DISTINCT {0} FROM ((SELECT {1} FROM {2} WHERE is_current EXCEPT ALL SELECT {1} FROM {3}) "
-           "UNION ALL (SELECT {1} FROM {3} EXCEPT ALL SELECT {1} FROM {2} WHERE is_current))",
-           key_text, values, history, current)},
+       fmt::format("SELECT DISTINCT {0} FROM (SELECT {1} FROM (SELECT {2} FROM {3} WHERE is_current) h "
+                   "FULL OUTER JOIN (SELECT {2} FROM {4}) c ON {5} WHERE {6})",
+                   key_text, either_key, values, history, current, key_match, differs)},
   };
   std::vector<std::string> failures;
   for (const Invariant& inv : invariants) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -15,8 +16,10 @@ class TestDir {
  public:
   explicit TestDir(const std::string& prefix) {
     const auto* unit = ::testing::UnitTest::GetInstance();
+    std::string name = unit->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');  // a parameterised test's name: "Test/Param"
     path_ = std::filesystem::temp_directory_path() /
-            (prefix + "_" + std::to_string(unit->random_seed()) + "_" + unit->current_test_info()->name());
+            (prefix + "_" + std::to_string(unit->random_seed()) + "_" + name);
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
