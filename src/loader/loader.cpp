@@ -10,7 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/fault.h"
-#include "common/free_memory.h"
+#include "common/process_memory.h"
 #include "loader/record_parser.h"
 
 namespace dimstream {

@@ -11,7 +11,7 @@
 
 #include "common/clock.h"
 #include "common/fault.h"
-#include "common/free_memory.h"
+#include "common/process_memory.h"
 #include "common/typed_value.h"
 #include "merge/fold.h"
 
@@ -162,6 +162,9 @@ Result<TaskRecord> MergeJob::RunOnce() {
       if (!checkpoint.ok()) {
         spdlog::warn("checkpoint between merge transactions failed: {}", checkpoint.error().message);
       }
+      ProcessMemory memory = ReadProcessMemory();
+      spdlog::debug("checkpoint between merge transactions (resident {} MiB, peak so far {} MiB)",
+                    memory.resident >> 20, memory.peak >> 20);
     }
     Result<TaskRecord> next = Run(KeyScope::kStaged, &more);
     if (!next.ok()) {
@@ -304,8 +307,10 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
   auto mark = std::chrono::steady_clock::now();
   auto step = [&](const char* name) {
     auto now = std::chrono::steady_clock::now();
-    spdlog::debug("merge step {}: {} ms", name,
-                  std::chrono::duration_cast<std::chrono::microseconds>(now - mark).count() / 1000.0);
+    ProcessMemory memory = ReadProcessMemory();
+    spdlog::debug("merge step {}: {} ms (resident {} MiB, peak so far {} MiB)", name,
+                  std::chrono::duration_cast<std::chrono::microseconds>(now - mark).count() / 1000.0,
+                  memory.resident >> 20, memory.peak >> 20);
     mark = now;
   };
   auto watermark = session.ReadParameter(kWatermark);
@@ -407,13 +412,18 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
   std::vector<OpenVersionEdit> edits;
   std::vector<std::pair<uint64_t, int64_t>> latest_upserts;  // scd1_scope = all_versions
   std::vector<MergeRecord> records;
-  // The versions go to the session in parts: a run of millions of records never holds all of them.
+  size_t rewrites = 0;  // edits that rewrite an open version rather than close it
+  // The versions and edits go to the session in parts: a run of millions of records never holds all of them.
   Status handed_over = Ok();
   auto hand_over = [&] {
     if (handed_over.ok() && !versions.empty()) {
       handed_over = session.AddVersions(versions);
     }
+    if (handed_over.ok() && !edits.empty()) {
+      handed_over = session.AddEdits(edits);
+    }
     versions.clear();
+    edits.clear();
   };
   auto flush = [&] {
     if (records.empty()) {
@@ -442,13 +452,14 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
     if (fold.edit) {
       edits.push_back(*fold.edit);
       task.versions_closed += fold.edit->closed_arrival != 0 ? 1 : 0;
+      rewrites += fold.edit->closed_arrival == 0 ? 1 : 0;
     }
     if (entity_.scd1_scope == Scd1Scope::kAllVersions && fold.latest_upsert != 0) {
       latest_upserts.emplace_back(key_id, fold.latest_upsert);
     }
     delta.states.emplace_back(key_id, fold.next);
     records.clear();
-    if (versions.size() >= options_.versions_per_part) {
+    if (versions.size() >= options_.versions_per_part || edits.size() >= options_.versions_per_part) {
       hand_over();
     }
   };
@@ -473,9 +484,11 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
   } else {
     FaultPoint("merge.after_fold");
   }
-  size_t rewrites = std::count_if(edits.begin(), edits.end(),
-                                  [](const OpenVersionEdit& e) { return e.closed_arrival == 0; });
-  auto mismatched = session.ApplyIncrement(edits, rewrites >= options_.in_place_rewrites_from);
+  if (task.rows_in >= kLargeRun) {
+    // What the fold freed, back to the system before DuckDB's largest statements run.
+    ReturnFreeMemory();
+  }
+  auto mismatched = session.ApplyIncrement(rewrites >= options_.in_place_rewrites_from);
   if (!mismatched.ok()) {
     return mismatched.error();
   }

@@ -28,11 +28,12 @@ struct MergeOptions {
   // Where the key index is saved when the merge is idle, so that a restart reads it instead of scanning the
   // warehouse (empty: never saved).
   std::filesystem::path index_snapshot;
-  // Raw rows one transaction merges at most (0: all of them): what bounds a run's memory (about 100 bytes a
-  // key of the run, besides the key index) however large a load was. RunOnce goes on with the next ones until
-  // raw is drained.
+  // Raw rows one transaction merges at most (0: all of them): what bounds a run's memory (the run's key
+  // states, 48 bytes a key, besides the key index) however large a load was. RunOnce goes on with the next
+  // ones until raw is drained.
   uint64_t max_rows_per_run = 2000000;
-  // Versions an incremental run hands to the warehouse at a time (MergeSession::AddVersions), about 8 MB.
+  // Versions, and edits of open versions, an incremental run hands to the warehouse at a time
+  // (MergeSession::AddVersions, AddEdits): about 8 MB.
   size_t versions_per_part = 65536;
   // From this many SCD1 rewrites in one run on (a backlog), they are UPDATEs of the history rows rather than
   // a DELETE and an INSERT each (see MergeSession::ApplyIncrement): slower to commit, memory bounded.

@@ -166,10 +166,11 @@ class MergeSession {
   // An in-order truncate (newer than every merged record): closes at `truncate` the open version of every
   // key that has no staged record in this run.
   virtual Status CloseUnstagedOpenVersions(const MergeRecord& truncate) = 0;
-  // A run's changes to keys whose staged records are all newer than their log: its new versions, handed
-  // over in parts as the fold goes (so that a run's versions are never all in this process's memory), then
-  // ApplyIncrement applies `edits` to the versions open before the run (in history; their rows in current are
-  // deleted), appends the added versions (values from stage) to history and the open ones to current. An
+  // A run's changes to keys whose staged records are all newer than their log: its new versions and its
+  // edits of the versions open before the run, each handed over in parts as the fold goes (so that a run's
+  // changes are never all in this process's memory), then ApplyIncrement applies the edits (in history;
+  // their rows in current are deleted), appends the added versions (values from stage) to history and the
+  // open ones to current. An
   // edit whose history row does not have the key columns of its ref_arrival changes nothing; the key ids of
   // such edits are returned (empty when every edit found its row) and the caller must roll back.
   // `rewrite_in_place`: a version that only takes new SCD1 values is an UPDATE of its history row, not a
@@ -178,8 +179,8 @@ class MergeSession {
   // table holds the vector: a large backlog's rewrites spread over history would make the process grow with
   // it).
   virtual Status AddVersions(std::span<const Version> versions) = 0;
-  virtual Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
-                                                       bool rewrite_in_place) = 0;
+  virtual Status AddEdits(std::span<const OpenVersionEdit> edits) = 0;
+  virtual Result<std::vector<uint64_t>> ApplyIncrement(bool rewrite_in_place) = 0;
   // scd1_scope = all_versions: gives every version of each key the SCD1 values of its latest upsert
   // (key id, arrival of that record, in stage when `in_stage`, else in the log).
   virtual Status SetScd1OfAllVersions(const std::vector<std::pair<uint64_t, int64_t>>& latest,

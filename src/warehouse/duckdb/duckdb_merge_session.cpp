@@ -431,9 +431,10 @@ class DuckDbMergeSession : public MergeSession {
 
   Status AddVersions(std::span<const Version> versions) override { return writer_.AddVersions(versions); }
 
-  Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
-                                               bool rewrite_in_place) override {
-    return writer_.ApplyIncrement(edits, rewrite_in_place);
+  Status AddEdits(std::span<const OpenVersionEdit> edits) override { return writer_.AddEdits(edits); }
+
+  Result<std::vector<uint64_t>> ApplyIncrement(bool rewrite_in_place) override {
+    return writer_.ApplyIncrement(rewrite_in_place);
   }
 
   Status SetScd1OfAllVersions(const std::vector<std::pair<uint64_t, int64_t>>& latest,

@@ -146,28 +146,39 @@ Status VersionWriter::BaseRecords(const std::vector<Version>& base, const std::s
       Temp(kVersions), joins));
 }
 
-Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
-                                                            bool rewrite_in_place) {
-  DIMSTREAM_TRY(AddVersions({}));  // the table, if the run had no versions
-  increment_open_ = false;
-  DIMSTREAM_TRY(conn_.Exec(fmt::format(
-      "CREATE OR REPLACE TEMP TABLE {} (kid {}, opened BIGINT, ref BIGINT, closed BIGINT, del BOOLEAN)",
-      kEdits, t_.kid_type)));
-  size_t closes = 0;
-  size_t rewrites = 0;
-  {
-    Appender app(conn_, "temp", kEdits);
-    for (const OpenVersionEdit& e : edits) {
-      AppendKid(app, t_, e.key_id);
-      app.Int64(e.opened_arrival);
-      app.Int64(e.ref_arrival);
-      e.closed_arrival != 0 ? app.Int64(e.closed_arrival) : app.Null();
-      app.Bool(e.by_delete);
-      app.EndRow();
-      (e.closed_arrival != 0 ? closes : rewrites)++;
-    }
-    DIMSTREAM_TRY(app.Close());
+Status VersionWriter::AddEdits(std::span<const OpenVersionEdit> edits) {
+  if (!edits_open_) {
+    DIMSTREAM_TRY(conn_.Exec(fmt::format(
+        "CREATE OR REPLACE TEMP TABLE {} (kid {}, opened BIGINT, ref BIGINT, closed BIGINT, del BOOLEAN)",
+        kEdits, t_.kid_type)));
+    edits_open_ = true;
+    closes_ = 0;
+    rewrites_ = 0;
   }
+  if (edits.empty()) {
+    return Ok();
+  }
+  Appender app(conn_, "temp", kEdits);
+  for (const OpenVersionEdit& e : edits) {
+    AppendKid(app, t_, e.key_id);
+    app.Int64(e.opened_arrival);
+    app.Int64(e.ref_arrival);
+    e.closed_arrival != 0 ? app.Int64(e.closed_arrival) : app.Null();
+    app.Bool(e.by_delete);
+    app.EndRow();
+    (e.closed_arrival != 0 ? closes_ : rewrites_)++;
+  }
+  return app.Close();
+}
+
+Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(bool rewrite_in_place) {
+  // The tables, if the run had no versions or no edits.
+  DIMSTREAM_TRY(AddVersions({}));
+  DIMSTREAM_TRY(AddEdits({}));
+  increment_open_ = false;
+  edits_open_ = false;
+  const size_t closes = closes_;
+  const size_t rewrites = rewrites_;
   const std::string edits_table = Temp(kEdits);
   const std::string kid = t_.KidOf(t_.history);
   // The key columns a history row must have: those of a staged record of the key (where key ids are hashes).
@@ -219,7 +230,7 @@ Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(const std::vector<Op
   if (matched_closes != closes || matched_rewrites != rewrites) {
     return Mismatched(ref_join, closes - matched_closes + rewrites - matched_rewrites, rewrite_in_place);
   }
-  if (!edits.empty()) {
+  if (closes + rewrites > 0) {
     DIMSTREAM_TRY(conn_.Exec(
         fmt::format("DELETE FROM {0} USING {1} e WHERE {2} = e.kid AND {0}._opened_arrival = e.opened",
                     t_.current, edits_table, t_.KidOf(t_.current))));

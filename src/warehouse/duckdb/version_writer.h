@@ -27,11 +27,11 @@ class VersionWriter {
  public:
   VersionWriter(Connection& conn, const EntityTables& tables) : conn_(conn), t_(tables) {}
 
-  // See MergeSession::AddVersions and ApplyIncrement: the edits of versions open before the run, checked by
-  // key columns where key ids are hashes, then the added versions from stage.
+  // See MergeSession::AddVersions, AddEdits and ApplyIncrement: the edits of versions open before the run,
+  // checked by key columns where key ids are hashes, then the added versions from stage.
   Status AddVersions(std::span<const Version> versions);
-  Result<std::vector<uint64_t>> ApplyIncrement(const std::vector<OpenVersionEdit>& edits,
-                                               bool rewrite_in_place);
+  Status AddEdits(std::span<const OpenVersionEdit> edits);
+  Result<std::vector<uint64_t>> ApplyIncrement(bool rewrite_in_place);
   // Appends `versions` (values from `records`, a table or temporary table of log rows) to history and the
   // open ones to current.
   Status AppendFromLog(const std::vector<Version>& versions, const std::string& records);
@@ -65,6 +65,9 @@ class VersionWriter {
   Connection& conn_;
   const EntityTables& t_;
   bool increment_open_ = false;  // AddVersions created the run's table
+  bool edits_open_ = false;      // AddEdits created the run's table
+  size_t closes_ = 0;            // the edits added that close a version
+  size_t rewrites_ = 0;          // and those that rewrite one (SCD1)
 };
 
 }  // namespace dimstream::duck
