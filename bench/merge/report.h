@@ -1,0 +1,49 @@
+#pragma once
+
+// The report of dimstream_bench_merge: every phase's figures next to the goals of issue 5, printed as a
+// table on stdout (report.cpp) and written as JSON (report_json.cpp).
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "bench/merge/common.h"
+#include "bench/merge/dimstream_side.h"
+#include "bench/merge/seed_baseline.h"
+#include "bench/merge/workload.h"
+
+namespace dimstream {
+
+// The targets of issue 5, shown next to the figures (they are set for 10M keys on a 2-core machine).
+constexpr double kGoalChangesPerSecond = 1e6;
+constexpr double kGoalRatio = 20.0;
+constexpr double kGoalFreshnessP99Seconds = 1.0;
+constexpr double kGoalStateBytesPerKey = 100.0;
+constexpr double kGoalRestartSeconds = 5.0;
+
+struct Report {
+  const BenchOptions& o;
+  const std::vector<PlannedFile>& plan;
+  const DimResult& dim;
+  const SeedResult& seed;
+  const CompareResult& compare;
+  double generate_seconds = 0;
+  uint64_t initial_keys = 0;
+  uint64_t expected_keys = 0;
+  uint64_t expected_versions = 0;
+  std::vector<std::string> failures;  // the checks that failed (--smoke, --check)
+
+  double Ratio() const;
+  double FreshP(double pct) const;
+  double StatePerKey() const;
+  const MemorySample* Memory(std::string_view phase) const;
+  // RSS growth per initial key over the initial load + merge, and the part of it that is not DuckDB's.
+  std::pair<double, double> PerKey() const;
+
+  void Print() const;
+
+  Json ToJson() const;
+};
+
+}  // namespace dimstream

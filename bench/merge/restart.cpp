@@ -1,0 +1,95 @@
+#include "bench/merge/restart.h"
+
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "bench/merge/dimstream_side.h"
+#include "merge/check.h"
+#include "warehouse/sql.h"
+
+namespace dimstream {
+
+Status RunRestart(const BenchOptions& o, const std::vector<PlannedFile>& plan, const Paths& p,
+                  const EntitySpec& entity, const DuckDbOptions& db, const MergeOptions& merge_options,
+                  LocalObjectStore& store, std::unique_ptr<DuckDbWarehouse>& warehouse, uint64_t keys,
+                  DimResult& r) {
+  r.restart.keys = keys;
+  fmt::print(stderr, "  restart at {} keys\n", Count(keys));
+  auto closing = Clock::now();
+  warehouse.reset();
+  r.restart.close_s = Seconds(Clock::now() - closing);
+  auto reopening = Clock::now();
+  auto reopened = DuckDbWarehouse::Open(db, entity);
+  if (!reopened.ok()) {
+    return reopened.error().Context("reopening the warehouse");
+  }
+  warehouse = std::move(reopened).value();
+  r.restart.reopen_s = Seconds(Clock::now() - reopening);
+  {
+    // After a crash the snapshot is stale (its watermark is behind) and Warm scans the warehouse instead:
+    // timed here with a job that has no snapshot, not counted in the restart.
+    MergeJob scan(entity, *warehouse, MergeOptions{});
+    auto scanning = Clock::now();
+    Status scanned = scan.Warm();
+    r.restart.warm_scan_s = Seconds(Clock::now() - scanning);
+    if (!scanned.ok()) {
+      return scanned.error().Context("MergeJob::Warm from the warehouse");
+    }
+  }
+  MergeJob merge(entity, *warehouse, merge_options);
+  auto warming = Clock::now();
+  Status warm = merge.Warm();
+  r.restart.warm_s = Seconds(Clock::now() - warming);
+  if (!warm.ok()) {
+    return warm.error().Context("MergeJob::Warm");
+  }
+  r.restart.state_bytes = merge.StateBytes();
+  Loader loader(LoaderOptionsFromDefaults(), entity, store, nullptr, *warehouse);
+  const PlannedFile* restart_file = FilesOf(plan, FileGroup::kRestart).front();
+  auto loading = Clock::now();
+  auto rows = LoadPlanned(loader, store, p, *restart_file);
+  if (!rows.ok()) {
+    return rows.error();
+  }
+  r.restart.load_s = Seconds(Clock::now() - loading);
+  Timings first;
+  auto task = TimedMerge(merge, first);
+  if (!task.ok()) {
+    return task.error();
+  }
+  r.restart.first_merge_s = first.Total();
+  r.restart.first_merge_rows = task->rows_in;
+  r.merged_rows += task->rows_in;
+  keys += restart_file->mix.new_keys;
+  r.memory.push_back(Sample("after restart: Warm + first merge", warehouse.get(), &merge, keys));
+
+  // What the run leaves, read with the restarted merge job still open.
+  if (o.check) {
+    auto failures = CheckInvariants(*warehouse, entity);
+    if (!failures.ok()) {
+      return failures.error().Context("CheckInvariants");
+    }
+    r.invariant_failures = *failures;
+  }
+  auto order =
+      warehouse->Query("SELECT object_key FROM load_history WHERE status = 'loaded' ORDER BY load_id");
+  if (!order.ok()) {
+    return order.error();
+  }
+  for (const auto& row : order->rows) {
+    if (!row.empty() && row[0]) {
+      r.load_order.push_back(*row[0]);
+    }
+  }
+  auto current = QueryInt(*warehouse, "SELECT count(*) FROM " + QuoteIdent(entity.current_table()));
+  auto history = QueryInt(*warehouse, "SELECT count(*) FROM " + QuoteIdent(entity.history_table()));
+  if (!current.ok() || !history.ok()) {
+    return (current.ok() ? history.error() : current.error());
+  }
+  r.current_rows = *current;
+  r.history_rows = *history;
+  return Ok();
+}
+
+}  // namespace dimstream
