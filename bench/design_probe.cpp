@@ -249,5 +249,6 @@ int main(int argc, char** argv) {
   app.add_option("--work-dir", o.work_dir, "Where the DuckDB file goes (default: a temp dir)");
   app.add_flag("--keep", o.keep, "Keep the work directory");
   CLI11_PARSE(app, argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as it is measured, also into a file
   return dimstream::bench::Run(o);
 }
