@@ -3,7 +3,8 @@
 //   1. merge-run commits that only append: --runs transactions of --rows-per-run narrow rows (6 fixed-width
 //      columns) + a watermark update, and the same with wide rows (a key, 6 text columns, a sequence);
 //   2. one compaction slice: the latest delta row of each key in 1/--slices of the key range replaces that
-//      key's base row (DELETE + INSERT + DELETE of the delta rows), one transaction;
+//      key's base row (DELETE + INSERT + DELETE of the delta rows), one transaction; then the wide runs
+//      again while another connection compacts the other slices;
 //   3. reads through a merge-on-read view (base rows without a delta row, plus each key's latest delta row)
 //      with 1M, 10M and 30M delta rows, next to the same reads of a compacted table: a full-scan aggregate
 //      and one key's lookup; the view either groups the delta when read or filters out the rows the merge
@@ -11,9 +12,11 @@
 // Prints each figure; the README's design section quotes them.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_common.h"
@@ -137,6 +140,44 @@ constexpr const char* kMarkedView =
     "UNION ALL SELECT d.kid, d.a1, d.a2, d.a3, d.a4, d.a5, d.a6, d.seq FROM delta d "
     "ANTI JOIN superseded s ON s.arrival = d.arrival";
 
+struct Slice {
+  uint64_t rows = 0;  // delta rows compacted
+  double seconds = 0;
+};
+
+// Compacts slice `k` of --slices of the key range: each key's latest delta row replaces its base row, and
+// the slice's delta rows go, in one transaction (rolled back on an error).
+Result<Slice> CompactSlice(duck::Connection& c, const ProbeOptions& o, unsigned k) {
+  uint64_t width = o.keys / o.slices;
+  std::string in_slice =
+      " kid BETWEEN " + std::to_string(width * k) + " AND " + std::to_string(width * (k + 1) - 1);
+  auto t0 = Clock::now();
+  DIMSTREAM_TRY(c.Exec("BEGIN"));
+  auto rows = c.ScalarInt("SELECT count(*) FROM delta WHERE" + in_slice);
+  Status s = rows.ok() ? Ok() : Status(rows.error());
+  if (s.ok()) {
+    s = c.Exec("DELETE FROM base WHERE" + in_slice + " AND kid IN (SELECT kid FROM delta WHERE" + in_slice +
+               ")");
+  }
+  if (s.ok()) {
+    s = c.Exec(
+        "INSERT INTO base SELECT kid, arg_max(a1, arrival), arg_max(a2, arrival), arg_max(a3, arrival), "
+        "arg_max(a4, arrival), arg_max(a5, arrival), arg_max(a6, arrival), max(seq) FROM delta WHERE" +
+        in_slice + " GROUP BY kid");
+  }
+  if (s.ok()) {
+    s = c.Exec("DELETE FROM delta WHERE" + in_slice);
+  }
+  if (s.ok()) {
+    s = c.Exec("COMMIT");
+  }
+  if (!s.ok()) {
+    (void)c.Exec("ROLLBACK");
+    return s.error();
+  }
+  return Slice{static_cast<uint64_t>(rows->value_or(0)), Seconds(Clock::now() - t0)};
+}
+
 int Run(const ProbeOptions& o) {
   fs::path dir =
       o.work_dir.empty() ? fs::temp_directory_path() / "dimstream-design-probe" : fs::path(o.work_dir);
@@ -179,27 +220,46 @@ int Run(const ProbeOptions& o) {
                AppendRuns(c, o, "delta", true, o.wide_runs, arrival), o.rows_per_run);
 
     // One compaction slice over the delta the wide runs left.
-    uint64_t width = o.keys / o.slices;
-    std::string lo = std::to_string(width * (o.slices / 2));
-    std::string hi = std::to_string(width * (o.slices / 2 + 1) - 1);
-    std::string in_slice = " kid BETWEEN " + lo + " AND " + hi;
-    auto delta_rows = c.ScalarInt("SELECT count(*) FROM delta WHERE" + in_slice);
-    auto t0 = Clock::now();
-    Check(c.Exec("BEGIN"), "begin");
-    Check(c.Exec("DELETE FROM base WHERE" + in_slice + " AND kid IN (SELECT kid FROM delta WHERE" + in_slice +
-                 ")"),
-          "slice delete");
-    Check(
-        c.Exec(
-            "INSERT INTO base SELECT kid, arg_max(a1, arrival), arg_max(a2, arrival), arg_max(a3, arrival), "
-            "arg_max(a4, arrival), arg_max(a5, arrival), arg_max(a6, arrival), max(seq) FROM delta WHERE" +
-            in_slice + " GROUP BY kid"),
-        "slice insert");
-    Check(c.Exec("DELETE FROM delta WHERE" + in_slice), "slice clean");
-    Check(c.Exec("COMMIT"), "commit");
-    std::printf("compaction slice 1/%u of the keys (%lld delta rows): %.1f ms\n", o.slices,
-                static_cast<long long>(delta_rows.ok() ? delta_rows->value_or(0) : -1),
-                1000 * Seconds(Clock::now() - t0));
+    unsigned first = o.slices / 2;
+    auto slice = CompactSlice(c, o, first);
+    Check(slice.ok() ? Ok() : Status(slice.error()), "compaction slice");
+    std::printf("compaction slice 1/%u of the keys (%llu delta rows): %.1f ms\n", o.slices,
+                static_cast<unsigned long long>(slice->rows), 1000 * slice->seconds);
+
+    // Runs and compaction at once: the wide runs again while another connection compacts the other slices
+    // one after the other (what a background compaction would do between and during runs).
+    {
+      std::atomic<bool> stop{false};
+      std::vector<double> slice_times;
+      uint64_t compacted = 0;
+      unsigned conflicts = 0;
+      std::thread compactor([&] {
+        duck::Connection c2(db);
+        for (unsigned k = 1; k < o.slices && !stop; ++k) {
+          auto done = CompactSlice(c2, o, (first + k) % o.slices);
+          if (!done.ok()) {
+            ++conflicts;  // a write conflict with a run: that slice is left for later
+            continue;
+          }
+          slice_times.push_back(done->seconds);
+          compacted += done->rows;
+        }
+      });
+      auto runs = AppendRuns(c, o, "delta", true, o.wide_runs, arrival);
+      stop = true;
+      compactor.join();
+      ReportRuns("the same wide runs while another connection compacts slices", runs, o.rows_per_run);
+      double sum = 0;
+      for (double x : slice_times) {
+        sum += x;
+      }
+      std::printf(
+          "  meanwhile %zu compaction slices (%llu delta rows, %u failed on a conflict): mean %.1f ms, "
+          "p99 %.1f ms: %.0f rows/s\n",
+          slice_times.size(), static_cast<unsigned long long>(compacted), conflicts,
+          slice_times.empty() ? 0 : 1000 * sum / static_cast<double>(slice_times.size()),
+          1000 * Percentile(slice_times, 0.99), sum > 0 ? static_cast<double>(compacted) / sum : 0);
+    }
 
     // Reads through the view, at each delta size.
     Check(c.Exec(kView), "view");
