@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -333,6 +334,10 @@ int main(int argc, char** argv) {
   app.add_option("--work-dir", o.work_dir, "Where the DuckDB file goes (default: a temp dir)");
   app.add_flag("--keep", o.keep, "Keep the work directory");
   CLI11_PARSE(app, argc, argv);
+  if (o.slices == 0 || o.keys < o.slices || o.rows_per_run == 0 || o.runs == 0 || o.wide_runs == 0) {
+    std::fprintf(stderr, "design probe: --keys must be at least --slices, and every count above 0\n");
+    return 2;
+  }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as it is measured, also into a file
   return dimstream::bench::Run(o);
 }
