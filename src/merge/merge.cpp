@@ -28,6 +28,15 @@ constexpr int kMaxAttempts = 8;
 // A run of this many raw rows gives what it freed back to the system after it (ReturnFreeMemory).
 constexpr uint64_t kLargeRun = 262144;
 
+// "resident N MiB, peak so far M MiB" for a debug line; read only when debug lines are written.
+std::string MemoryForDebug() {
+  if (!spdlog::should_log(spdlog::level::debug)) {
+    return {};
+  }
+  ProcessMemory memory = ReadProcessMemory();
+  return fmt::format("resident {} MiB, peak so far {} MiB", memory.resident >> 20, memory.peak >> 20);
+}
+
 bool IsCollision(const Error& e) {
   return e.kind == ErrorKind::kRetryable && e.message == kCollisionMessage;
 }
@@ -162,9 +171,7 @@ Result<TaskRecord> MergeJob::RunOnce() {
       if (!checkpoint.ok()) {
         spdlog::warn("checkpoint between merge transactions failed: {}", checkpoint.error().message);
       }
-      ProcessMemory memory = ReadProcessMemory();
-      spdlog::debug("checkpoint between merge transactions (resident {} MiB, peak so far {} MiB)",
-                    memory.resident >> 20, memory.peak >> 20);
+      spdlog::debug("checkpoint between merge transactions ({})", MemoryForDebug());
     }
     Result<TaskRecord> next = Run(KeyScope::kStaged, &more);
     if (!next.ok()) {
@@ -307,10 +314,9 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
   auto mark = std::chrono::steady_clock::now();
   auto step = [&](const char* name) {
     auto now = std::chrono::steady_clock::now();
-    ProcessMemory memory = ReadProcessMemory();
-    spdlog::debug("merge step {}: {} ms (resident {} MiB, peak so far {} MiB)", name,
+    spdlog::debug("merge step {}: {} ms ({})", name,
                   std::chrono::duration_cast<std::chrono::microseconds>(now - mark).count() / 1000.0,
-                  memory.resident >> 20, memory.peak >> 20);
+                  MemoryForDebug());
     mark = now;
   };
   auto watermark = session.ReadParameter(kWatermark);
