@@ -81,6 +81,15 @@ void AddStep(StepTimes& steps, std::string_view name, double seconds) {
   steps.emplace_back(std::string(name), seconds);
 }
 
+double StepSeconds(const StepTimes& steps, std::string_view name) {
+  for (const auto& [n, s] : steps) {
+    if (n == name) {
+      return s;
+    }
+  }
+  return 0.0;
+}
+
 DuckDbOptions WarehouseOptions(const BenchOptions& o, const Paths& p) {
   Config defaults;
   DuckDbOptions db;

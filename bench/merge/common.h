@@ -96,6 +96,10 @@ struct Timings {
 using StepTimes = std::vector<std::pair<std::string, double>>;
 
 void AddStep(StepTimes& steps, std::string_view name, double seconds);
+// The seconds of one step (0 when it never ran).
+double StepSeconds(const StepTimes& steps, std::string_view name);
+// The merge's step that compacts the delta after the runs (merge on read).
+inline constexpr std::string_view kCompactionStep = "compact the delta";
 
 // ---- dimstream ----
 

@@ -61,6 +61,11 @@ Status MergeJob::Warm() {
   if (!watermark.ok() || !horizon.ok()) {
     return (watermark.ok() ? horizon : watermark).error();
   }
+  auto delta_rows = (*session)->DeltaRows();
+  if (!delta_rows.ok()) {
+    return delta_rows.error();
+  }
+  delta_rows_ = *delta_rows;
   int64_t newest_truncate = INT64_MIN;
   DIMSTREAM_TRY((*session)->ReadTruncates([&](const MergeRecord& t) {
     truncates_.push_back(t);
@@ -180,6 +185,11 @@ Result<TaskRecord> MergeJob::RunOnce() {
     if (next->rows_in >= kLargeRun) {
       ReturnFreeMemory();
     }
+    if (delta_rows_ > options_.delta_rows_max) {
+      // Now, so that reads through the views stay fast; down to half the bound, so that the next runs do not
+      // each pay for a small compaction.
+      CompactDelta(options_.delta_rows_max / 2, std::chrono::hours(24));
+    }
     if (!total) {
       total = *next;
       continue;
@@ -265,9 +275,19 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope, bool* more) {
     if (r->rows_in > 0 || scope == KeyScope::kAll) {
       dirty_ = true;
       saved_ = false;
+      delta_rows_ = delta.delta_rows;
+      last_busy_ = std::chrono::steady_clock::now();
     } else {
-      // Idle: the moment to write the WAL into the tables, rather than in the middle of a later run, and to
-      // save the key index for the next start.
+      // Idle: the moment to compact the delta (once no file came for a while: between the files of a steady
+      // stream it would delay the next one), to write the WAL into the tables, rather than in the middle of a
+      // later run, and to save the key index for the next start.
+      if (delta_rows_ > 0 &&
+          std::chrono::steady_clock::now() - last_busy_ >= options_.idle_compaction_after) {
+        CompactDelta(0, options_.idle_compaction);
+        if (delta_rows_ > 0) {
+          return r;  // the next idle run goes on with it
+        }
+      }
       if (dirty_) {
         Status checkpoint = warehouse_.Checkpoint();
         if (!checkpoint.ok()) {
@@ -377,6 +397,11 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
     DIMSTREAM_TRY(Compact(session, horizon->value_or(INT64_MIN), delta));
     step("compact the log");
   }
+  auto delta_rows = session.DeltaRows();
+  if (!delta_rows.ok()) {
+    return delta_rows.error();
+  }
+  delta.delta_rows = *delta_rows;
   committing_ = true;
   DIMSTREAM_TRY(session.Finish(staged->new_watermark, task));
   committing_ = false;
@@ -608,6 +633,35 @@ Status MergeJob::Refold(MergeSession& session, KeyScope scope, TaskRecord& task,
   }
   FaultPoint("merge.after_replace");
   return Ok();
+}
+
+void MergeJob::CompactDelta(uint64_t keep, std::chrono::milliseconds budget) {
+  const auto began = std::chrono::steady_clock::now();
+  uint64_t moved = 0;
+  while (delta_rows_ > keep) {
+    auto session = warehouse_.BeginMerge(entity_.name);
+    Result<Compaction> c =
+        session.ok() ? (*session)->CompactDelta(std::min(options_.compaction_slice, delta_rows_ - keep))
+                     : Result<Compaction>(session.error());
+    Status committed = c.ok() ? (*session)->Commit() : Status(c.error());
+    if (!committed.ok()) {
+      spdlog::warn("{}: compaction of the delta failed (rolled back; the next run tries again): {}",
+                   entity_.name, committed.error().message);
+      return;
+    }
+    dirty_ = true;
+    moved += c->moved;
+    delta_rows_ = c->left;
+    if (c->moved == 0 || std::chrono::steady_clock::now() - began >= budget) {
+      break;
+    }
+  }
+  spdlog::debug(
+      "merge step compact the delta: {} ms ({} rows moved, {} left; {})",
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - began)
+              .count() /
+          1000.0,
+      moved, delta_rows_, MemoryForDebug());
 }
 
 Status MergeJob::Compact(MergeSession& session, Micros horizon, Delta& delta) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -38,6 +39,15 @@ struct MergeOptions {
   // From this many SCD1 rewrites in one run on (a backlog), they are UPDATEs of the history rows rather than
   // a DELETE and an INSERT each (see MergeSession::ApplyIncrement): slower to commit, memory bounded.
   size_t in_place_rewrites_from = 262144;
+  // Merge on read (where the warehouse keeps a delta of the versions runs changed,
+  // MergeSession::CompactDelta; reads through the views slow down as it grows): once a run leaves more than
+  // `delta_rows_max` delta rows, they are compacted down to half of it right after the run, and once the
+  // merge has been idle for `idle_compaction_after`, all of them, for at most `idle_compaction` at a time.
+  uint64_t delta_rows_max = 100000;
+  // Delta rows one compaction transaction moves at most: what bounds how long it can delay the next run.
+  uint64_t compaction_slice = 50000;
+  std::chrono::milliseconds idle_compaction_after = std::chrono::milliseconds(2000);
+  std::chrono::milliseconds idle_compaction = std::chrono::milliseconds(500);
 };
 
 // The seed's stored procedure, done right: one run takes the raw rows above the watermark into stage,
@@ -81,6 +91,7 @@ class MergeJob {
     bool rewarm = false;                          // the run refolded everything: read the index again
     std::optional<std::string> compacted_before;  // truncates before this sequence were compacted away
     bool more = false;                            // the run stopped at max_rows_per_run
+    uint64_t delta_rows = 0;                      // the warehouse's delta once the run commits
   };
 
   Result<TaskRecord> Run(KeyScope scope, bool* more = nullptr);
@@ -103,6 +114,9 @@ class MergeJob {
   void SaveIndex();
   // Log retention: compacts the records before the new horizon once it has moved far enough from `horizon`.
   Status Compact(MergeSession& session, Micros horizon, Delta& delta);
+  // Merge on read: compacts slices of the delta, each its own transaction, until at most `keep` rows are
+  // left or `budget` has passed (at least one slice). A failure is logged, the next call tries again.
+  void CompactDelta(uint64_t keep, std::chrono::milliseconds budget);
 
   EntitySpec entity_;
   Warehouse& warehouse_;
@@ -112,6 +126,8 @@ class MergeJob {
   std::vector<MergeRecord> truncates_;      // every retained truncate record, in order; valid while warmed_
   std::optional<uint64_t> truncate_floor_;  // OrderedFloor of the newest truncate ever merged
   uint64_t collision_retries_ = 0;
+  uint64_t delta_rows_ = 0;                            // the warehouse's delta rows, as of the last commit
+  std::chrono::steady_clock::time_point last_busy_{};  // the last commit of a run with rows
   bool warmed_ = false;
   bool dirty_ = false;       // runs committed since the last checkpoint
   bool saved_ = false;       // the snapshot on disk holds the index as it is now

@@ -105,6 +105,12 @@ struct StageResult {
   bool more = false;            // cut at max_rows: raw holds more rows above new_watermark
 };
 
+// What a compaction of the delta did (MergeSession::CompactDelta).
+struct Compaction {
+  uint64_t moved = 0;  // delta rows moved into the tables they compact to
+  uint64_t left = 0;   // delta rows still waiting
+};
+
 // Which key ids a merge session reads and replaces: those staged in this run, every one (rebuild), or those
 // given to MergeSession::ListKeys (the ones a run must refold from their log).
 enum class KeyScope { kStaged, kAll, kListed };
@@ -187,6 +193,17 @@ class MergeSession {
                                       bool in_stage) = 0;
   // Advances the watermark (LETS), deletes merged raw rows, empties stage, records the run, commits.
   virtual Status Finish(int64_t new_watermark, const TaskRecord& task) = 0;
+
+  // Merge on read: where the warehouse resolves current and history when they are read, from tables it
+  // compacts to and a delta of the versions runs changed since (narrow rows that ApplyIncrement appends
+  // instead of rewriting wide ones), moves up to `max_rows` delta rows (0: all) into those tables. The
+  // tables read the same before and after. Other operations of the session compact what they need first.
+  // Where the warehouse has no delta: nothing to move.
+  virtual Result<Compaction> CompactDelta(uint64_t max_rows) = 0;
+  // How many rows the delta holds (0 where there is none).
+  virtual Result<uint64_t> DeltaRows() = 0;
+  // Commits a session that only compacted: the watermark stays, no run is recorded.
+  virtual Status Commit() = 0;
 };
 
 }  // namespace dimstream

@@ -356,7 +356,9 @@ class WarehouseFull(DiskTestCase):
             e2e.drop_file(f, ds.landing)
         self.wait_in_log(proc, root, NO_SPACE, "the loader to report the full disk")
         self.wait_in_log(proc, root, "attempt 3", "the loader to retry")
-        e2e.wait_for(lambda: read_log(os.path.join(root, "run.stderr")).count("merge run failed") >= 3,
+        # A merge run that fits into what is left commits; then compacting its delta fails instead.
+        e2e.wait_for(lambda: sum(read_log(os.path.join(root, "run.stderr")).count(failure)
+                                 for failure in ("merge run failed", "compaction of the delta failed")) >= 3,
                      interval=0.1, what="the merge task to fail and retry")
         os.remove(filler)
         e2e.wait_for(lambda: len(self.loads(ds, config)) == len(self.files), interval=0.2,

@@ -33,25 +33,28 @@ struct Breakage {
   const char* invariant;  // the start of the one failure expected
 };
 
-// Each breaks key (a, 1) only; the dimension holds (a, 1) with two versions and (b, 2) with one.
+// Each breaks key (a, 1) only; the dimension holds (a, 1) with two versions and (b, 2) with one, compacted:
+// the views item_current and item_history read the base tables alone.
 const Breakage kBreakages[] = {
-    {"UPDATE item_current SET label = 'other' WHERE code = 'a'",
+    {"UPDATE item_current_base SET label = 'other' WHERE code = 'a'",
      "item_current differs from the open versions"},
-    {"UPDATE item_current SET label = NULL WHERE code = 'a'", "item_current differs from the open versions"},
-    {"UPDATE item_current SET valid_from = valid_from + 1 WHERE code = 'a'",
+    {"UPDATE item_current_base SET label = NULL WHERE code = 'a'",
      "item_current differs from the open versions"},
-    {"DELETE FROM item_current WHERE code = 'a'", "item_current differs from the open versions"},
-    {"INSERT INTO item_current SELECT * FROM item_current WHERE code = 'a'",
+    {"UPDATE item_current_base SET valid_from = valid_from + 1 WHERE code = 'a'",
+     "item_current differs from the open versions"},
+    {"DELETE FROM item_current_base WHERE code = 'a'", "item_current differs from the open versions"},
+    {"INSERT INTO item_current_base SELECT * FROM item_current_base WHERE code = 'a'",
      "item_current holds a key more than"},
-    {"UPDATE item_history SET valid_to = valid_from + 1, is_current = false "
+    {"UPDATE item_history_base SET valid_to = valid_from + 1, is_current = false "
      "WHERE code = 'a' AND is_current",
      "item_current differs from the open versions"},
-    {"UPDATE item_history SET is_current = false WHERE code = 'a' AND is_current", "is_current disagrees"},
-    {"UPDATE item_history SET is_current = true, valid_to = NULL WHERE code = 'a'",
+    {"UPDATE item_history_base SET is_current = false WHERE code = 'a' AND is_current",
+     "is_current disagrees"},
+    {"UPDATE item_history_base SET is_current = true, valid_to = NULL WHERE code = 'a'",
      "more than one current version"},
-    {"UPDATE item_history SET valid_to = valid_from - 1 WHERE code = 'a' AND NOT is_current",
+    {"UPDATE item_history_base SET valid_to = valid_from - 1 WHERE code = 'a' AND NOT is_current",
      "a version ends before it starts"},
-    {"UPDATE item_history SET valid_to = valid_to + 1 WHERE code = 'a' AND NOT is_current",
+    {"UPDATE item_history_base SET valid_to = valid_to + 1 WHERE code = 'a' AND NOT is_current",
      "versions overlap or leave a gap"},
 };
 
@@ -77,9 +80,16 @@ class CheckTest : public ::testing::TestWithParam<std::tuple<bool, size_t>> {
     ASSERT_TRUE(info.ok());
     auto loaded = loader.LoadObject(*info);
     ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-    MergeJob merge(entity_, *warehouse_, MergeOptions{});
+    MergeOptions options;
+    options.idle_compaction_after = std::chrono::milliseconds(0);
+    MergeJob merge(entity_, *warehouse_, options);
     auto merged = merge.RunOnce();
     ASSERT_TRUE(merged.ok()) << merged.error().message;
+    auto idle = merge.RunOnce();  // idle: compacts the delta
+    ASSERT_TRUE(idle.ok()) << idle.error().message;
+    auto delta = warehouse_->Query("SELECT count(*) FROM item_delta");
+    ASSERT_TRUE(delta.ok()) << delta.error().message;
+    ASSERT_EQ(delta->rows.at(0).at(0), "0");
   }
   std::vector<std::string> Failures() {
     auto failures = CheckInvariants(*warehouse_, entity_);

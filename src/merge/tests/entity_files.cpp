@@ -245,11 +245,13 @@ Plan MakePlan(Rng& rng, const Case& c, const PlanOptions& options, const std::st
   }
   plan.files.back().merge_after = true;
   plan.snapshot = rng.Chance(0.7);
+  plan.compaction = static_cast<Compaction>(rng.Below(kCompactions));
   return plan;
 }
 
 std::string Plan::Describe(bool with_content) const {
   std::ostringstream o;
+  o << "  (" << CompactionName(compaction) << ")\n";
   for (const FilePlan& f : files) {
     o << "  load " << f.name << " (" << f.rows.size() << " rows" << (f.has_seq ? "" : ", no sequence")
       << (f.failed.empty() ? "" : ", rejected whole: " + f.failed) << DescribeRejects(f.rejects) << ")"

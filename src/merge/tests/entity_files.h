@@ -51,6 +51,7 @@ struct FilePlan {
 struct Plan {
   std::vector<FilePlan> files;
   bool snapshot = false;  // the merge keeps a key index snapshot (MergeOptions::index_snapshot)
+  Compaction compaction = Compaction::kIdle;
 
   // The loads and merges, and with `with_content` the files, as a behaviour case takes them.
   std::string Describe(bool with_content) const;

@@ -89,6 +89,7 @@ RunOutcome Execute(const Case& c, Plan& plan, const fs::path& dir, bool rebuild 
     return out;
   }
   MergeOptions merge_options;
+  SetCompaction(plan.compaction, merge_options);
   if (plan.snapshot) {
     merge_options.index_snapshot = dir / "w.keys";
   }

@@ -70,6 +70,33 @@ const ExpectedLoad* Find(const std::vector<ExpectedLoad>& files, const Value& na
 
 }  // namespace
 
+void SetCompaction(Compaction mode, MergeOptions& options) {
+  switch (mode) {
+    case Compaction::kIdle:
+      options.idle_compaction_after = std::chrono::milliseconds(0);
+      break;
+    case Compaction::kEveryRun:
+      options.delta_rows_max = 0;
+      break;
+    case Compaction::kSlices:
+      options.delta_rows_max = 2;
+      options.compaction_slice = 1;
+      break;
+  }
+}
+
+const char* CompactionName(Compaction mode) {
+  switch (mode) {
+    case Compaction::kIdle:
+      return "the delta compacted when idle";
+    case Compaction::kEveryRun:
+      return "the delta compacted after every run";
+    case Compaction::kSlices:
+      return "the delta compacted a row at a time, down to one row, once it holds more than two";
+  }
+  return "?";
+}
+
 std::string LoadTimePlaceholder(size_t file, uint64_t format_seed) {
   return kOpen + std::to_string(file) + ":" + std::to_string(format_seed) + kClose;
 }

@@ -29,6 +29,9 @@ std::string LoadTimePlaceholder(size_t file, uint64_t format_seed);
 // How a load commit time is spelled in place of a placeholder.
 using SpellTime = std::string (*)(Rng& rng, Micros utc);
 
+// The merge options of a compaction mode (property_support.h).
+void SetCompaction(Compaction mode, MergeOptions& options);
+
 // What loading one file must do and record (SEMANTICS.md section 2).
 struct ExpectedLoad {
   std::string name;

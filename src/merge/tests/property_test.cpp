@@ -223,8 +223,10 @@ struct FilePlan {
 
 struct Plan {
   std::vector<FilePlan> files;
+  Compaction compaction = Compaction::kIdle;
   std::string Describe(bool with_content) const {
     std::ostringstream o;
+    o << "  (" << CompactionName(compaction) << ")\n";
     for (const FilePlan& f : files) {
       o << "  load " << f.name << " (" << f.rows.size() << " rows" << (f.has_seq ? "" : ", no updated_at");
       o << (f.failed ? ", rejected whole" : "") << DescribeRejects(f.rejects) << ")"
@@ -480,6 +482,7 @@ Plan MakePlan(Rng& rng, const std::vector<Record>& records, const PlanOptions& o
     plan.files.push_back(std::move(file));
   }
   plan.files.back().merge_after = true;
+  plan.compaction = static_cast<Compaction>(rng.Below(kCompactions));
   return plan;
 }
 
@@ -655,6 +658,7 @@ RunOutcome Execute(Plan& plan, const fs::path& dir, bool rebuild = false, uint64
   RunOutcome out;
   EntitySpec entity;
   MergeOptions merge_options;
+  SetCompaction(plan.compaction, merge_options);
   merge_options.max_rows_per_run = max_rows_per_run;
   if (versions_per_part != 0) {
     merge_options.versions_per_part = versions_per_part;

@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/fault.h"
 #include "common/typed_value.h"
+#include "warehouse/duckdb/delta_store.h"
 #include "warehouse/duckdb/version_writer.h"
 #include "warehouse/sql.h"
 
@@ -28,7 +29,13 @@ Operation OpOf(std::string_view op) {
 class DuckDbMergeSession : public MergeSession {
  public:
   DuckDbMergeSession(Connected c, DatabaseKeeper& keeper, const EntityTables& t)
-      : c_(std::move(c)), conn_(*c_.conn), keeper_(keeper), t_(t), e_(t.e), writer_(conn_, t) {}
+      : c_(std::move(c)),
+        conn_(*c_.conn),
+        keeper_(keeper),
+        t_(t),
+        e_(t.e),
+        writer_(conn_, t),
+        delta_(conn_, t) {}
   ~DuckDbMergeSession() override {
     if (open_) {
       (void)conn_.Exec("ROLLBACK");
@@ -231,7 +238,10 @@ class DuckDbMergeSession : public MergeSession {
   // The condition that selects the key ids of `scope` in a table of the entity, prefixed with WHERE or AND as
   // `lead` says; empty for every key id.
   std::string Scope(KeyScope scope, const std::string& lead, const std::string& alias = "") const {
-    std::string kid = t_.KidOf(alias);
+    return ScopeOf(scope, lead, t_.KidOf(alias));
+  }
+  // The same on the key id column `kid`.
+  std::string ScopeOf(KeyScope scope, const std::string& lead, const std::string& kid) const {
     switch (scope) {
       case KeyScope::kStaged:
         return fmt::format(" {} {} IN (SELECT {} FROM {} WHERE _op <> 'T')", lead, kid, t_.kid, t_.stage);
@@ -279,7 +289,7 @@ class DuckDbMergeSession : public MergeSession {
                     "c.valid_from "
                     "FROM (SELECT {0} AS kid, max({1}) AS last_seq FROM {2} {3} GROUP BY {0}) l "
                     "LEFT JOIN {4} c ON {5} = l.kid",
-                    t_.kid, t_.SeqRead(), t_.log, where, t_.current, t_.KidOf("c")),
+                    t_.kid, t_.SeqRead(), t_.log, where, t_.current_view, t_.KidOf("c")),
         params, &r));
     const ColumnType seq = e_.sequence_type();
     ChunkReader reader(r.get());
@@ -356,6 +366,8 @@ class DuckDbMergeSession : public MergeSession {
   }
 
   Status ReplaceLogBefore(Micros horizon, const std::vector<Version>& base) override {
+    // Delta rows name log records by arrival, some of them about to go.
+    DIMSTREAM_TRY(CompactDelta(0));
     // The base records first (they read the records about to go), then the deletes.
     DIMSTREAM_TRY(writer_.BaseRecords(base, kBase));
     DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", t_.log), {Timestamp{horizon}}));
@@ -369,7 +381,7 @@ class DuckDbMergeSession : public MergeSession {
   Status ReadVersions(KeyScope scope, const std::function<void(const VersionInfo&)>& sink) override {
     QueryResultHandle r;
     DIMSTREAM_TRY(conn_.Stream(fmt::format("SELECT {}, _opened_arrival, is_current, _scd1_hash FROM {}{}",
-                                           t_.kid, t_.history, Scope(scope, "WHERE")),
+                                           t_.kid, t_.history_view, Scope(scope, "WHERE")),
                                {}, &r));
     ChunkReader reader(r.get());
     reader.ForEach([&](idx_t row) {
@@ -394,6 +406,7 @@ class DuckDbMergeSession : public MergeSession {
     }
     DIMSTREAM_TRY(conn_.Run(
         fmt::format("DELETE FROM {} WHERE true{}{}", t_.history, Scope(scope, "AND"), unfrozen), params));
+    DIMSTREAM_TRY(delta_.Drop(ScopeOf(scope, "WHERE", "kid")));
     DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {}{}", t_.current, Scope(scope, "WHERE"))));
     // The records the versions read, gathered once from the log (for a few keys, much less than the log).
     std::string src = t_.log;
@@ -410,6 +423,7 @@ class DuckDbMergeSession : public MergeSession {
   }
 
   Status CloseUnstagedOpenVersions(const MergeRecord& truncate) override {
+    DIMSTREAM_TRY(CompactDelta(0));  // the open versions are then all in the base tables
     std::string unstaged =
         t_.exact_kid
             ? fmt::format("{{0}}.{} NOT IN (SELECT {} FROM {} WHERE _op <> 'T')", t_.kid, t_.kid, t_.stage)
@@ -434,7 +448,38 @@ class DuckDbMergeSession : public MergeSession {
   Status AddEdits(std::span<const OpenVersionEdit> edits) override { return writer_.AddEdits(edits); }
 
   Result<std::vector<uint64_t>> ApplyIncrement(bool rewrite_in_place) override {
+    if (t_.merge_on_read) {
+      DIMSTREAM_TRY(writer_.CloseParts());
+      return delta_.AppendRun();
+    }
     return writer_.ApplyIncrement(rewrite_in_place);
+  }
+
+  Result<Compaction> CompactDelta(uint64_t max_rows) override {
+    Compaction c;
+    if (!t_.merge_on_read) {
+      return c;
+    }
+    auto moved = delta_.Compact(max_rows);
+    if (!moved.ok()) {
+      return moved.error();
+    }
+    c.moved = *moved;
+    auto left = DeltaRows();
+    if (!left.ok()) {
+      return left.error();
+    }
+    c.left = *left;
+    return c;
+  }
+
+  Result<uint64_t> DeltaRows() override {
+    return t_.merge_on_read ? delta_.Rows() : Result<uint64_t>(uint64_t{0});
+  }
+
+  Status Commit() override {
+    open_ = false;
+    return keeper_.Commit(conn_, *c_.db);
   }
 
   Status SetScd1OfAllVersions(const std::vector<std::pair<uint64_t, int64_t>>& latest,
@@ -462,6 +507,7 @@ class DuckDbMergeSession : public MergeSession {
   const EntityTables& t_;
   const EntitySpec& e_;
   VersionWriter writer_;
+  DeltaStore delta_;
   bool open_ = false;
   size_t listed_ = 0;  // key ids given to ListKeys
 };

@@ -13,13 +13,17 @@ EntityTables::EntityTables(const EntitySpec& entity)
       stage(QuoteIdent(entity.stage_table())),
       log(QuoteIdent(entity.log_table())),
       truncates(QuoteIdent(entity.truncates_table())),
-      history(QuoteIdent(entity.history_table())),
-      current(QuoteIdent(entity.current_table())),
+      history(QuoteIdent(entity.history_table() + "_base")),
+      current(QuoteIdent(entity.current_table() + "_base")),
       rejects(QuoteIdent(entity.rejects_table())),
+      history_view(QuoteIdent(entity.history_table())),
+      current_view(QuoteIdent(entity.current_table())),
+      delta(QuoteIdent(entity.name + "_delta")),
       exact_kid(entity.exact_key_id()),
       compact_seq(entity.sequence_columns.size() <= 1 && HasCompactEncoding(entity.sequence_type())),
       kid(exact_kid ? QuoteIdent(entity.key_columns.front()) : "_kid"),
       kid_type(exact_kid ? "BIGINT" : "UBIGINT") {
+  merge_on_read = compact_seq && entity.scd1_scope == Scd1Scope::kCurrent;
   for (const auto& c : entity.key_columns) {
     keys.push_back(QuoteIdent(c));
   }
@@ -157,6 +161,56 @@ std::string EntityTables::CurrentColumnsDdl() const {
   return Join({KeysAndAttributesDdl(e), SequenceDdl(e, "valid_from", "valid_from_"),
                "_opened_arrival BIGINT, _updated_arrival BIGINT, _scd1_hash UBIGINT, _scd2_hash UBIGINT",
                exact_kid ? "" : "_kid UBIGINT"});
+}
+
+std::string EntityTables::DeltaColumnsDdl() const {
+  return fmt::format("kid {0}, opened BIGINT, updated BIGINT, closed BIGINT, del BOOLEAN, vf {1}, vt {1}",
+                     kid_type, e.sequence_type().SqlName());
+}
+
+std::string EntityTables::DeltaRows(const std::string& delta_rows, bool history_rows) const {
+  std::vector<std::string> cols = {Of("u", keys), Of("u", scd1), Of("u", scd2), "d.vf"};
+  if (history_rows) {
+    cols.push_back("d.vt, d.closed IS NULL, d.del");
+  }
+  cols.push_back("d.opened, d.updated, u._scd1_hash, u._scd2_hash");
+  if (!exact_kid) {
+    cols.push_back("u._kid");
+  }
+  return fmt::format("SELECT {} FROM {} d JOIN {} u ON u._arrival = d.updated{}", Join(cols), delta_rows, log,
+                     history_rows ? "" : " WHERE d.closed IS NULL");
+}
+
+std::string EntityTables::HistoryView() const {
+  if (!merge_on_read) {
+    return fmt::format("SELECT {} FROM {}", HistoryColumns(), history);
+  }
+  // A base row without a delta row, or with one that only closes it; then the delta's rows with values.
+  auto either = [](const std::string& base, const std::string& delta_value) {
+    return fmt::format("CASE WHEN d.opened IS NULL THEN b.{0} ELSE {1} END AS {0}", base, delta_value);
+  };
+  std::string base_cols =
+      Join({Of("b", keys), Of("b", scd1), Of("b", scd2), "b.valid_from", either("valid_to", "d.vt"),
+            either("is_current", "false"), either("_ended_by_delete", "d.del"),
+            "b._opened_arrival, b._updated_arrival, b._scd1_hash, b._scd2_hash", exact_kid ? "" : "b._kid"});
+  return fmt::format(
+      "SELECT {} FROM {} b LEFT JOIN {} d ON d.opened = b._opened_arrival WHERE d.updated IS NULL UNION ALL "
+      "{}",
+      base_cols, history, delta, DeltaRows(delta, true));
+}
+
+std::string EntityTables::CurrentView() const {
+  if (!merge_on_read) {
+    return fmt::format("SELECT {} FROM {}", CurrentColumns(), current);
+  }
+  // A base row whose version the delta does not hold; then the delta's open versions.
+  return fmt::format(
+      "SELECT {} FROM {} b WHERE NOT EXISTS (SELECT 1 FROM {} d WHERE d.opened = b._opened_arrival) UNION "
+      "ALL "
+      "{}",
+      Join({Of("b", keys), Of("b", scd1), Of("b", scd2), "b.valid_from",
+            "b._opened_arrival, b._updated_arrival, b._scd1_hash, b._scd2_hash", exact_kid ? "" : "b._kid"}),
+      current, delta, DeltaRows(delta, false));
 }
 
 std::string EntityTables::LogColumns() const {

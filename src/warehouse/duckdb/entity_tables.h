@@ -16,12 +16,25 @@ namespace dimstream::duck {
 //   log         the keys, the attributes, _op, _seq and the further sequence columns, [_seq_key], _arrival,
 //               [_kid], _scd1_hash, _scd2_hash
 //   truncates   _seq and the further sequence columns, [_seq_key], _arrival
-//   history     the keys, the attributes, valid_from (+ valid_from_<column>), valid_to (+ valid_to_<column>),
+//   history     (the physical table <entity>_history_base; <entity>_history is a view) the keys, the
+//   attributes, valid_from (+ valid_from_<column>), valid_to (+ valid_to_<column>),
 //               is_current, _ended_by_delete, _opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash,
 //               [_kid]
-//   current     the keys, the attributes, valid_from (+ valid_from_<column>), _opened_arrival,
-//               _updated_arrival, _scd1_hash, _scd2_hash, [_kid]
+//   current     (the physical table <entity>_current_base; <entity>_current is a view) the keys, the
+//               attributes, valid_from (+ valid_from_<column>), _opened_arrival, _updated_arrival,
+//               _scd1_hash, _scd2_hash, [_kid]
+//   delta       (merge on read only) kid, opened, updated, closed, del, vf, vt: the versions merge runs
+//               changed since they were last compacted into the base tables, one row each, narrow; their
+//               values are those of log record `updated`. A row with `updated` NULL only closes its
+//               version (valid_to vt, closed by record `closed`, by a delete when `del`), which keeps the
+//               values of its base row.
 //   rejects     object_key, line, raw, reason, load_id, rejected_at
+//
+// The views <entity>_history and <entity>_current are the base tables with the delta applied
+// (EntityTables::HistoryView, CurrentView), so that a merge run appends narrow delta rows instead of
+// rewriting wide rows of the base tables, and compaction moves the delta into them in slices between runs.
+// Merge on read applies where the sequence is compact and SCD1 values belong to the current version only;
+// elsewhere the delta stays empty and the merge writes the base tables in its runs.
 //
 // [_kid] only where the key id is a hash: for one bigint key column the key is its own id, and the key column
 // stands for it. [_seq_key] only where the sequence is not compact (text, a wide decimal, several columns):
@@ -32,7 +45,10 @@ struct EntityTables {
   explicit EntityTables(const EntitySpec& entity);
 
   const EntitySpec& e;
-  std::string raw, stage, log, truncates, history, current, rejects;
+  // Quoted names. `history` and `current` are the base tables (what the merge writes); the views users read
+  // are `history_view` and `current_view`.
+  std::string raw, stage, log, truncates, history, current, rejects, history_view, current_view, delta;
+  bool merge_on_read;    // merge runs append to the delta (see above)
   bool exact_kid;        // the key is its own key id: no _kid column
   bool compact_seq;      // one sequence column (or the load time) of a compact type: no _seq_key column
   std::string kid;       // the column of the key id: the key column, or _kid
@@ -68,6 +84,13 @@ struct EntityTables {
   std::string TruncatesColumnsDdl() const;
   std::string HistoryColumnsDdl() const;
   std::string CurrentColumnsDdl() const;
+  std::string DeltaColumnsDdl() const;
+  // The SELECTs that define the views (the base tables as they are without merge on read).
+  std::string HistoryView() const;
+  std::string CurrentView() const;
+  // History rows (`history`) or current rows of the delta rows in `delta` that carry values (the open ones
+  // only for current): the values of their log record.
+  std::string DeltaRows(const std::string& delta, bool history) const;
   // Column lists for INSERT ... (cols).
   std::string LogColumns() const;
   std::string HistoryColumns() const;

@@ -36,8 +36,9 @@ std::vector<TableDdl> Tables(const std::vector<const EntityTables*>& entities) {
     out.push_back({e.stage_table(), t->RawColumnsDdl()});
     out.push_back({e.log_table(), t->LogColumnsDdl()});
     out.push_back({e.truncates_table(), t->TruncatesColumnsDdl()});
-    out.push_back({e.history_table(), t->HistoryColumnsDdl()});
-    out.push_back({e.current_table(), t->CurrentColumnsDdl()});
+    out.push_back({e.history_table() + "_base", t->HistoryColumnsDdl()});
+    out.push_back({e.current_table() + "_base", t->CurrentColumnsDdl()});
+    out.push_back({e.name + "_delta", t->DeltaColumnsDdl()});
     out.push_back({e.rejects_table(),
                    "object_key VARCHAR, line BIGINT, raw VARCHAR, reason VARCHAR, load_id BIGINT, "
                    "rejected_at TIMESTAMP"});
@@ -50,6 +51,9 @@ std::vector<std::string> Derived(const std::vector<const EntityTables*>& entitie
   std::vector<std::string> out;
   for (const EntityTables* t : entities) {
     const EntitySpec& e = t->e;
+    // What users read: the base tables with the delta applied (entity_tables.h).
+    out.push_back(fmt::format("CREATE OR REPLACE VIEW {} AS {}", t->history_view, t->HistoryView()));
+    out.push_back(fmt::format("CREATE OR REPLACE VIEW {} AS {}", t->current_view, t->CurrentView()));
     std::string dims = EntityTables::Join(
         {EntityTables::Of("", t->keys), EntityTables::Of("", t->scd1), EntityTables::Of("", t->scd2)});
     // "The customers as of T": SELECT * FROM customer_as_of(TIMESTAMP '2025-01-05'); T compares with the
@@ -59,7 +63,7 @@ std::vector<std::string> Derived(const std::vector<const EntityTables*>& entitie
                     "AND (valid_to IS "
                     "NULL OR valid_to > t)",
                     QuoteIdent(e.name + "_as_of"), dims, EntityTables::Of("", t->valid_from),
-                    EntityTables::Of("", t->valid_to), t->history));
+                    EntityTables::Of("", t->valid_to), t->history_view));
     // Lineage: the object and line of the record that opened each version and of the last one that changed
     // it. An arrival position is the load id in the high 32 bits and the line in the low 32.
     out.push_back(fmt::format(
@@ -72,7 +76,7 @@ std::vector<std::string> Derived(const std::vector<const EntityTables*>& entitie
         "u.status = "
         "'loaded'",
         QuoteIdent(e.name + "_lineage"), EntityTables::Of("h", t->keys), EntityTables::Of("h", t->valid_from),
-        EntityTables::Of("h", t->valid_to), t->history));
+        EntityTables::Of("h", t->valid_to), t->history_view));
   }
   return out;
 }
@@ -129,6 +133,27 @@ Status CheckExisting(Connection& conn, const TableDdl& ddl, const std::string& w
       where, ddl.name, difference));
 }
 
+// kInvalidInput when `name`, which this version makes a view, is a table (an earlier version's).
+Status CheckNoTable(Connection& conn, const std::string& name, const std::string& where) {
+  auto tables = conn.ScalarInt(
+      "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = "
+      "'main' "
+      "AND table_name = $1",
+      {name});
+  if (!tables.ok()) {
+    return tables.error();
+  }
+  if (tables->value_or(0) == 0) {
+    return Ok();
+  }
+  return Error::Invalid(fmt::format(
+      "{}: {} is a table, made by an earlier version of dimstream (this version keeps it as a view over "
+      "{}_base "
+      "and a delta). Nothing was changed: use a new warehouse file (warehouse_path), or rebuild it with the "
+      "earlier version's data reloaded",
+      where, name, name));
+}
+
 }  // namespace
 
 Status EnsureSchema(const Connected& c, DatabaseKeeper& keeper,
@@ -154,6 +179,10 @@ Status EnsureSchema(const Connected& c, DatabaseKeeper& keeper,
   }
   for (const auto& t : tables) {
     DIMSTREAM_TRY(CheckExisting(conn, t, where));
+  }
+  for (const EntityTables* t : entities) {
+    DIMSTREAM_TRY(CheckNoTable(conn, t->e.history_table(), where));
+    DIMSTREAM_TRY(CheckNoTable(conn, t->e.current_table(), where));
   }
   DIMSTREAM_TRY(conn.Exec("BEGIN TRANSACTION"));
   for (const auto& t : tables) {

@@ -7,10 +7,8 @@
 namespace dimstream::duck {
 namespace {
 
-constexpr const char* kEdits = "dimstream_edits";
+// Not kIncrement (AddVersions' table), which a refold in the same run writes while the parts come in.
 constexpr const char* kVersions = "dimstream_versions";
-// AddVersions' table: not kVersions, which a refold in the same run writes while the parts come in.
-constexpr const char* kIncrement = "dimstream_increment";
 constexpr const char* kReplaced = "dimstream_replaced";
 constexpr const char* kLatest = "dimstream_latest";
 
@@ -171,12 +169,17 @@ Status VersionWriter::AddEdits(std::span<const OpenVersionEdit> edits) {
   return app.Close();
 }
 
-Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(bool rewrite_in_place) {
+Status VersionWriter::CloseParts() {
   // The tables, if the run had no versions or no edits.
   DIMSTREAM_TRY(AddVersions({}));
   DIMSTREAM_TRY(AddEdits({}));
   increment_open_ = false;
   edits_open_ = false;
+  return Ok();
+}
+
+Result<std::vector<uint64_t>> VersionWriter::ApplyIncrement(bool rewrite_in_place) {
+  DIMSTREAM_TRY(CloseParts());
   const size_t closes = closes_;
   const size_t rewrites = rewrites_;
   const std::string edits_table = Temp(kEdits);

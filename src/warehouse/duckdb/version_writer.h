@@ -14,6 +14,9 @@ namespace dimstream::duck {
 
 // Temporary tables of a merge session (its connection's own), and how a statement names one.
 inline constexpr const char* kListedKeys = "dimstream_listed_keys";
+// The run's versions (VersionWriter::AddVersions) and edits of versions open before it (AddEdits).
+inline constexpr const char* kIncrement = "dimstream_increment";
+inline constexpr const char* kEdits = "dimstream_edits";
 inline std::string Temp(const char* name) {
   return std::string("temp.") + name;
 }
@@ -32,6 +35,9 @@ class VersionWriter {
   Status AddVersions(std::span<const Version> versions);
   Status AddEdits(std::span<const OpenVersionEdit> edits);
   Result<std::vector<uint64_t>> ApplyIncrement(bool rewrite_in_place);
+  // Ends the run's parts: the tables kIncrement (opened, updated, scd1, closed, del[, vf, vt]) and kEdits
+  // (kid, opened, ref, closed, del) exist, possibly empty, for the statements that apply them.
+  Status CloseParts();
   // Appends `versions` (values from `records`, a table or temporary table of log rows) to history and the
   // open ones to current.
   Status AppendFromLog(const std::vector<Version>& versions, const std::string& records);
