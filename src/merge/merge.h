@@ -45,7 +45,7 @@ struct MergeOptions {
   // merge has been idle for `idle_compaction_after`, all of them, for at most `idle_compaction` at a time.
   uint64_t delta_rows_max = 100000;
   // Delta rows one compaction transaction moves at most: what bounds how long it can delay the next run.
-  uint64_t compaction_slice = 50000;
+  uint64_t compaction_slice = 100000;
   std::chrono::milliseconds idle_compaction_after = std::chrono::milliseconds(2000);
   std::chrono::milliseconds idle_compaction = std::chrono::milliseconds(500);
 };

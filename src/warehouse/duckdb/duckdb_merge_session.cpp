@@ -21,6 +21,8 @@ constexpr const char* kWatermarkName = "LETS";
 // Temporary tables of a merge session (its connection's own).
 constexpr const char* kSource = "dimstream_source";
 constexpr const char* kBase = "dimstream_base";
+// The arrivals of the raw rows a run merges (the winner of each key and sequence); t_.stage reads them.
+constexpr const char* kWinners = "dimstream_winners";
 
 Operation OpOf(std::string_view op) {
   return op == "D" ? Operation::kDelete : op == "T" ? Operation::kTruncate : Operation::kUpsert;
@@ -66,10 +68,27 @@ class DuckDbMergeSession : public MergeSession {
 
   Result<StageResult> Stage(int64_t watermark, uint64_t max_rows) override {
     StageResult r;
-    DIMSTREAM_TRY(conn_.Exec("DELETE FROM " + t_.stage));
-    // The run's last arrival: the max_rows-th above the watermark when there are more (a top-N, not a sort).
+    // What waits above the watermark; with more than max_rows of it, the run stops at the max_rows-th (a
+    // top-N, not a sort, and only then: it costs about half as much as the rest of staging).
     int64_t upto = std::numeric_limits<int64_t>::max();
-    if (max_rows > 0) {
+    auto count = [&]() -> Status {
+      QueryResultHandle counts;
+      DIMSTREAM_TRY(conn_.Run(
+          fmt::format(
+              "SELECT count(*), coalesce(max(_arrival), $1), coalesce(epoch_us(max(_loaded_at)), 0) FROM {} "
+              "WHERE _arrival > $1 AND _arrival <= $2",
+              t_.raw),
+          {watermark, upto}, &counts));
+      ChunkReader reader(counts.get());
+      reader.ForEach([&](idx_t row) {
+        r.rows_in = static_cast<uint64_t>(reader.GetInt64(0, row));
+        r.new_watermark = reader.GetInt64(1, row);
+        r.newest_loaded_at = reader.GetInt64(2, row);
+      });
+      return Ok();
+    };
+    DIMSTREAM_TRY(count());
+    if (max_rows > 0 && r.rows_in > max_rows) {
       auto cut = conn_.ScalarInt(
           fmt::format("SELECT _arrival FROM {} WHERE _arrival > $1 ORDER BY _arrival LIMIT 1 OFFSET $2",
                       t_.raw),
@@ -77,47 +96,42 @@ class DuckDbMergeSession : public MergeSession {
       if (!cut.ok()) {
         return cut.error();
       }
-      if (cut->has_value()) {
-        // A row past the first max_rows exists: stop before it.
-        auto last = conn_.ScalarInt(
-            fmt::format("SELECT max(_arrival) FROM {} WHERE _arrival > $1 AND _arrival < $2", t_.raw),
-            {watermark, **cut});
-        if (!last.ok()) {
-          return last.error();
-        }
-        upto = last->value_or(watermark);
-        r.more = true;
+      // The row past the first max_rows: stop before it.
+      auto last = conn_.ScalarInt(
+          fmt::format("SELECT max(_arrival) FROM {} WHERE _arrival > $1 AND _arrival < $2", t_.raw),
+          {watermark, cut->value_or(std::numeric_limits<int64_t>::max())});
+      if (!last.ok()) {
+        return last.error();
       }
-    }
-    QueryResultHandle counts;
-    DIMSTREAM_TRY(conn_.Run(
-        fmt::format(
-            "SELECT count(*), coalesce(max(_arrival), $1), coalesce(epoch_us(max(_loaded_at)), 0) FROM {} "
-            "WHERE _arrival > $1 AND _arrival <= $2",
-            t_.raw),
-        {watermark, upto}, &counts));
-    ChunkReader reader(counts.get());
-    reader.ForEach([&](idx_t row) {
-      r.rows_in = static_cast<uint64_t>(reader.GetInt64(0, row));
-      r.new_watermark = reader.GetInt64(1, row);
-      r.newest_loaded_at = reader.GetInt64(2, row);
-    });
-    if (r.rows_in == 0) {
-      return r;
+      upto = last->value_or(watermark);
+      r.more = true;
+      DIMSTREAM_TRY(count());
     }
     // A later arrival with the same key and sequence supersedes an earlier one (SEMANTICS.md section 4); a
     // truncate has no key, so truncates supersede each other by sequence. Arrivals are unique, so the
     // winners are the maximum arrival of each group; a grouped semi-join finds them several times faster
     // than a window function.
     // By the typed sequence columns rather than _seq_key: the same groups (the encoding is one to one),
-    // cheaper.
+    // cheaper. The stage is a view of raw: the winners' arrivals, and the raw rows that have them (raw holds
+    // only rows not merged yet, so reading it again is about as cheap as reading a copy, and the copy of
+    // every record into a stage table, a wide write, is saved). Made even when nothing waits: a rebuild
+    // reads it all the same.
     std::string group = t_.exact_kid ? t_.kid : EntityTables::Of("", t_.keys);  // a truncate's are NULL
     DIMSTREAM_TRY(conn_.Run(
-        fmt::format("INSERT INTO {0} SELECT * FROM {1} WHERE _arrival > $1 AND _arrival <= $2 AND "
-                    "_arrival IN (SELECT max(_arrival) FROM {1} WHERE _arrival > $1 AND _arrival <= $2 "
-                    "GROUP BY {2}, {3})",
-                    t_.stage, t_.raw, group, EntityTables::Of("", t_.seq)),
+        fmt::format(
+            "CREATE OR REPLACE TEMP TABLE {} AS SELECT max(_arrival) AS a FROM {} WHERE _arrival > $1 "
+            "AND _arrival <= $2 GROUP BY {}, {}",
+            kWinners, t_.raw, group, EntityTables::Of("", t_.seq)),
         {watermark, upto}));
+    // A view's text takes no parameters: the bounds are integers, written out.
+    DIMSTREAM_TRY(
+        conn_.Exec(fmt::format("CREATE OR REPLACE TEMP VIEW dimstream_stage AS SELECT * FROM {} WHERE "
+                               "_arrival > {} AND _arrival <= {} "
+                               "AND _arrival IN (SELECT a FROM {})",
+                               t_.raw, watermark, upto, Temp(kWinners))));
+    if (r.rows_in == 0) {
+      return r;
+    }
     auto staged = conn_.ScalarInt("SELECT count(*) FROM " + t_.stage);
     if (!staged.ok()) {
       return staged.error();
@@ -152,7 +166,9 @@ class DuckDbMergeSession : public MergeSession {
                               "< $1 GROUP BY _load_id) r WHERE {0}.load_id = r._load_id",
                               QuoteIdent(kLoadHistory), t_.stage),
                   {Timestamp{horizon}}));
-    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", t_.stage), {Timestamp{horizon}}));
+    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE a IN (SELECT _arrival FROM {} WHERE _seq < $1)",
+                                        Temp(kWinners), t_.stage),
+                            {Timestamp{horizon}}));
     return static_cast<uint64_t>(**late);
   }
 
@@ -491,7 +507,6 @@ class DuckDbMergeSession : public MergeSession {
     DIMSTREAM_TRY(WriteParameter(kWatermarkName, new_watermark));
     FaultPoint("merge.before_cleanup");
     DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _arrival <= $1", t_.raw), {new_watermark}));
-    DIMSTREAM_TRY(conn_.Exec("DELETE FROM " + t_.stage));
     DIMSTREAM_TRY(InsertTask(conn_, task));
     FaultPoint("merge.before_commit");
     open_ = false;  // committed or rolled back by Commit

@@ -10,7 +10,7 @@ namespace dimstream::duck {
 EntityTables::EntityTables(const EntitySpec& entity)
     : e(entity),
       raw(QuoteIdent(entity.raw_table())),
-      stage(QuoteIdent(entity.stage_table())),
+      stage("temp.dimstream_stage"),
       log(QuoteIdent(entity.log_table())),
       truncates(QuoteIdent(entity.truncates_table())),
       history(QuoteIdent(entity.history_table() + "_base")),

@@ -46,7 +46,8 @@ struct EntityTables {
 
   const EntitySpec& e;
   // Quoted names. `history` and `current` are the base tables (what the merge writes); the views users read
-  // are `history_view` and `current_view`.
+  // are `history_view` and `current_view`. `stage` is a merge session's temporary view of the raw rows its
+  // run merges (the table <entity>_stage stays empty: a run no longer copies its records into it).
   std::string raw, stage, log, truncates, history, current, rejects, history_view, current_view, delta;
   bool merge_on_read;    // merge runs append to the delta (see above)
   bool exact_kid;        // the key is its own key id: no _kid column

@@ -156,17 +156,19 @@ Status VersionWriter::AddEdits(std::span<const OpenVersionEdit> edits) {
   if (edits.empty()) {
     return Ok();
   }
-  Appender app(conn_, "temp", kEdits);
+  // Whole data chunks: a run hands over as many edits as versions.
+  ChunkAppender rows(conn_, "temp", kEdits);
+  DIMSTREAM_TRY(rows.status());
   for (const OpenVersionEdit& e : edits) {
-    AppendKid(app, t_, e.key_id);
-    app.Int64(e.opened_arrival);
-    app.Int64(e.ref_arrival);
-    e.closed_arrival != 0 ? app.Int64(e.closed_arrival) : app.Null();
-    app.Bool(e.by_delete);
-    app.EndRow();
+    t_.exact_kid ? rows.Int64(0, static_cast<int64_t>(e.key_id)) : rows.UInt64(0, e.key_id);
+    rows.Int64(1, e.opened_arrival);
+    rows.Int64(2, e.ref_arrival);
+    e.closed_arrival != 0 ? rows.Int64(3, e.closed_arrival) : rows.Null(3);
+    rows.Bool(4, e.by_delete);
+    rows.EndRow();
     (e.closed_arrival != 0 ? closes_ : rewrites_)++;
   }
-  return app.Close();
+  return rows.Close();
 }
 
 Status VersionWriter::CloseParts() {
