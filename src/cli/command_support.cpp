@@ -20,6 +20,10 @@ MergeOptions MergeOptionsFrom(const Config& c, const EntitySpec& entity) {
   MergeOptions o;
   o.log_retention_us = static_cast<int64_t>(c.merge_log_retention_days) * 86400 * 1000000;
   o.max_rows_per_run = c.merge_max_rows_per_run;
+  o.delta_rows_max = c.merge_delta_rows_max;
+  o.delta_closes_max = c.merge_delta_closes_max;
+  o.compaction_slice = c.merge_compaction_slice;
+  o.idle_compaction_after = std::chrono::milliseconds(c.merge_idle_compaction_ms);
   // Beside the warehouse file: <warehouse>.<entity>.keys
   o.index_snapshot = c.Warehouse();
   o.index_snapshot += "." + entity.name + ".keys";

@@ -36,6 +36,10 @@ struct Config {
   uint64_t merge_interval_ms = 1000;
   uint64_t merge_log_retention_days = 0;
   uint64_t merge_max_rows_per_run = 2000000;
+  uint64_t merge_delta_rows_max = 100000;
+  uint64_t merge_delta_closes_max = 500000;
+  uint64_t merge_compaction_slice = 100000;
+  uint64_t merge_idle_compaction_ms = 2000;
 
   uint64_t warehouse_threads = 0;
   uint64_t warehouse_open_timeout_ms = 30000;

@@ -118,6 +118,27 @@ const std::vector<Setting>& Settings() {
              "merged in several transactions, so that a run's memory stays bounded (about 100 bytes a key of "
              "the run)",
              &Config::merge_max_rows_per_run, 0, uint64_t{1} << 40));
+    s.push_back(
+        UInt("merge.delta_rows_max",
+             "Merge on read: once a run leaves more delta rows with values than this (versions opened or "
+             "changed since the last compaction), they are compacted down to half of it right after the "
+             "run; reads of current and history slow down as the delta grows",
+             &Config::merge_delta_rows_max, 0, uint64_t{1} << 40));
+    s.push_back(
+        UInt("merge.delta_closes_max",
+             "Merge on read: delta rows that only close a version wait until there are more than this, "
+             "then are compacted all at once (compacting them reads every column of history)",
+             &Config::merge_delta_closes_max, 0, uint64_t{1} << 40));
+    s.push_back(
+        UInt("merge.compaction_slice",
+             "Merge on read: delta rows one compaction transaction moves at most (how long it can delay "
+             "the next run)",
+             &Config::merge_compaction_slice, 1, uint64_t{1} << 40));
+    s.push_back(
+        UInt("merge.idle_compaction_ms",
+             "Merge on read: how long the merge must have found nothing to merge before it compacts the "
+             "whole delta",
+             &Config::merge_idle_compaction_ms, 0, kDay));
     s.push_back(UInt("warehouse.threads", "DuckDB worker threads (0: DuckDB's default, one per core)",
                      &Config::warehouse_threads, 0, 1024));
     s.push_back(

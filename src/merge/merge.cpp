@@ -61,11 +61,11 @@ Status MergeJob::Warm() {
   if (!watermark.ok() || !horizon.ok()) {
     return (watermark.ok() ? horizon : watermark).error();
   }
-  auto delta_rows = (*session)->DeltaRows();
-  if (!delta_rows.ok()) {
-    return delta_rows.error();
+  auto delta_size = (*session)->DeltaSizeNow();
+  if (!delta_size.ok()) {
+    return delta_size.error();
   }
-  delta_rows_ = *delta_rows;
+  delta_ = *delta_size;
   int64_t newest_truncate = INT64_MIN;
   DIMSTREAM_TRY((*session)->ReadTruncates([&](const MergeRecord& t) {
     truncates_.push_back(t);
@@ -185,10 +185,13 @@ Result<TaskRecord> MergeJob::RunOnce() {
     if (next->rows_in >= kLargeRun) {
       ReturnFreeMemory();
     }
-    if (delta_rows_ > options_.delta_rows_max) {
-      // Now, so that reads through the views stay fast; down to half the bound, so that the next runs do not
-      // each pay for a small compaction.
-      CompactDelta(options_.delta_rows_max / 2, std::chrono::hours(24));
+    // Now, so that reads through the views stay fast; down to half the bound, so that the next runs do not
+    // each pay for a small compaction; closes all at once (each compaction of closes reads all of history).
+    if (delta_.values > options_.delta_rows_max) {
+      CompactDelta(DeltaRows::kValues, options_.delta_rows_max / 2, std::chrono::hours(24));
+    }
+    if (delta_.closes > options_.delta_closes_max) {
+      CompactDelta(DeltaRows::kCloses, 0, std::chrono::hours(24));
     }
     if (!total) {
       total = *next;
@@ -275,16 +278,16 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope, bool* more) {
     if (r->rows_in > 0 || scope == KeyScope::kAll) {
       dirty_ = true;
       saved_ = false;
-      delta_rows_ = delta.delta_rows;
+      delta_ = delta.delta_size;
       last_busy_ = std::chrono::steady_clock::now();
     } else {
       // Idle: the moment to compact the delta (once no file came for a while: between the files of a steady
       // stream it would delay the next one), to write the WAL into the tables, rather than in the middle of a
       // later run, and to save the key index for the next start.
-      if (delta_rows_ > 0 &&
+      if (delta_.total() > 0 &&
           std::chrono::steady_clock::now() - last_busy_ >= options_.idle_compaction_after) {
-        CompactDelta(0, options_.idle_compaction);
-        if (delta_rows_ > 0) {
+        CompactDelta(DeltaRows::kAny, 0, options_.idle_compaction);
+        if (delta_.total() > 0) {
           return r;  // the next idle run goes on with it
         }
       }
@@ -397,11 +400,11 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
     DIMSTREAM_TRY(Compact(session, horizon->value_or(INT64_MIN), delta));
     step("compact the log");
   }
-  auto delta_rows = session.DeltaRows();
-  if (!delta_rows.ok()) {
-    return delta_rows.error();
+  auto delta_size = session.DeltaSizeNow();
+  if (!delta_size.ok()) {
+    return delta_size.error();
   }
-  delta.delta_rows = *delta_rows;
+  delta.delta_size = *delta_size;
   committing_ = true;
   DIMSTREAM_TRY(session.Finish(staged->new_watermark, task));
   committing_ = false;
@@ -635,14 +638,21 @@ Status MergeJob::Refold(MergeSession& session, KeyScope scope, TaskRecord& task,
   return Ok();
 }
 
-void MergeJob::CompactDelta(uint64_t keep, std::chrono::milliseconds budget) {
+void MergeJob::CompactDelta(DeltaRows kind, uint64_t keep, std::chrono::milliseconds budget) {
   const auto began = std::chrono::steady_clock::now();
+  auto rows = [&] {
+    return kind == DeltaRows::kValues   ? delta_.values
+           : kind == DeltaRows::kCloses ? delta_.closes
+                                        : delta_.total();
+  };
   uint64_t moved = 0;
-  while (delta_rows_ > keep) {
+  while (rows() > keep) {
+    // Closes all in one transaction: what each costs is a scan of history, whatever their number.
+    uint64_t slice =
+        kind == DeltaRows::kCloses ? rows() - keep : std::min(options_.compaction_slice, rows() - keep);
     auto session = warehouse_.BeginMerge(entity_.name);
     Result<Compaction> c =
-        session.ok() ? (*session)->CompactDelta(std::min(options_.compaction_slice, delta_rows_ - keep))
-                     : Result<Compaction>(session.error());
+        session.ok() ? (*session)->CompactDelta(slice, kind) : Result<Compaction>(session.error());
     Status committed = c.ok() ? (*session)->Commit() : Status(c.error());
     if (!committed.ok()) {
       spdlog::warn("{}: compaction of the delta failed (rolled back; the next run tries again): {}",
@@ -651,17 +661,17 @@ void MergeJob::CompactDelta(uint64_t keep, std::chrono::milliseconds budget) {
     }
     dirty_ = true;
     moved += c->moved;
-    delta_rows_ = c->left;
+    delta_ = c->left;
     if (c->moved == 0 || std::chrono::steady_clock::now() - began >= budget) {
       break;
     }
   }
   spdlog::debug(
-      "merge step compact the delta: {} ms ({} rows moved, {} left; {})",
+      "merge step compact the delta: {} ms ({} rows moved; {} with values and {} closes left; {})",
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - began)
               .count() /
           1000.0,
-      moved, delta_rows_, MemoryForDebug());
+      moved, delta_.values, delta_.closes, MemoryForDebug());
 }
 
 Status MergeJob::Compact(MergeSession& session, Micros horizon, Delta& delta) {

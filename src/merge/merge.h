@@ -41,9 +41,12 @@ struct MergeOptions {
   size_t in_place_rewrites_from = 262144;
   // Merge on read (where the warehouse keeps a delta of the versions runs changed,
   // MergeSession::CompactDelta; reads through the views slow down as it grows): once a run leaves more than
-  // `delta_rows_max` delta rows, they are compacted down to half of it right after the run, and once the
-  // merge has been idle for `idle_compaction_after`, all of them, for at most `idle_compaction` at a time.
+  // `delta_rows_max` delta rows with values, they are compacted down to half of it right after the run, and
+  // once the merge has been idle for `idle_compaction_after`, all of them, for at most `idle_compaction` at a
+  // time. Delta rows that only close a version wait until there are more than `delta_closes_max`, then go
+  // all at once: compacting them reads every column of history, whatever their number.
   uint64_t delta_rows_max = 100000;
+  uint64_t delta_closes_max = 500000;
   // Delta rows one compaction transaction moves at most: what bounds how long it can delay the next run.
   uint64_t compaction_slice = 100000;
   std::chrono::milliseconds idle_compaction_after = std::chrono::milliseconds(2000);
@@ -91,7 +94,7 @@ class MergeJob {
     bool rewarm = false;                          // the run refolded everything: read the index again
     std::optional<std::string> compacted_before;  // truncates before this sequence were compacted away
     bool more = false;                            // the run stopped at max_rows_per_run
-    uint64_t delta_rows = 0;                      // the warehouse's delta once the run commits
+    DeltaSize delta_size;                         // the warehouse's delta once the run commits
   };
 
   Result<TaskRecord> Run(KeyScope scope, bool* more = nullptr);
@@ -114,9 +117,10 @@ class MergeJob {
   void SaveIndex();
   // Log retention: compacts the records before the new horizon once it has moved far enough from `horizon`.
   Status Compact(MergeSession& session, Micros horizon, Delta& delta);
-  // Merge on read: compacts slices of the delta, each its own transaction, until at most `keep` rows are
-  // left or `budget` has passed (at least one slice). A failure is logged, the next call tries again.
-  void CompactDelta(uint64_t keep, std::chrono::milliseconds budget);
+  // Merge on read: compacts slices of the delta's rows of `kind`, each its own transaction, until at most
+  // `keep` of them are left or `budget` has passed (at least one slice). A failure is logged, the next call
+  // tries again.
+  void CompactDelta(DeltaRows kind, uint64_t keep, std::chrono::milliseconds budget);
 
   EntitySpec entity_;
   Warehouse& warehouse_;
@@ -126,7 +130,7 @@ class MergeJob {
   std::vector<MergeRecord> truncates_;      // every retained truncate record, in order; valid while warmed_
   std::optional<uint64_t> truncate_floor_;  // OrderedFloor of the newest truncate ever merged
   uint64_t collision_retries_ = 0;
-  uint64_t delta_rows_ = 0;                            // the warehouse's delta rows, as of the last commit
+  DeltaSize delta_;                                    // the warehouse's delta, as of the last commit
   std::chrono::steady_clock::time_point last_busy_{};  // the last commit of a run with rows
   bool warmed_ = false;
   bool dirty_ = false;       // runs committed since the last checkpoint

@@ -105,10 +105,20 @@ struct StageResult {
   bool more = false;            // cut at max_rows: raw holds more rows above new_watermark
 };
 
-// What a compaction of the delta did (MergeSession::CompactDelta).
+// The rows of a delta (MergeSession::CompactDelta): those that give a version its values (it was opened or
+// changed), and those that only close a version the compacted tables hold.
+struct DeltaSize {
+  uint64_t values = 0;
+  uint64_t closes = 0;
+  uint64_t total() const { return values + closes; }
+};
+// Which of them a compaction moves.
+enum class DeltaRows { kValues, kCloses, kAny };
+
+// What a compaction of the delta did.
 struct Compaction {
   uint64_t moved = 0;  // delta rows moved into the tables they compact to
-  uint64_t left = 0;   // delta rows still waiting
+  DeltaSize left;      // delta rows still waiting
 };
 
 // Which key ids a merge session reads and replaces: those staged in this run, every one (rebuild), or those
@@ -198,10 +208,12 @@ class MergeSession {
   // compacts to and a delta of the versions runs changed since (narrow rows that ApplyIncrement appends
   // instead of rewriting wide ones), moves up to `max_rows` delta rows (0: all) into those tables. The
   // tables read the same before and after. Other operations of the session compact what they need first.
-  // Where the warehouse has no delta: nothing to move.
-  virtual Result<Compaction> CompactDelta(uint64_t max_rows) = 0;
-  // How many rows the delta holds (0 where there is none).
-  virtual Result<uint64_t> DeltaRows() = 0;
+  // Where the warehouse has no delta: nothing to move. `kind` says which rows: moving a close reads the
+  // closed version's values from the compacted table (for DuckDB, a scan of every column of history), so
+  // closes are best moved many at a time.
+  virtual Result<Compaction> CompactDelta(uint64_t max_rows, DeltaRows kind) = 0;
+  // How many rows the delta holds (none where there is no delta).
+  virtual Result<DeltaSize> DeltaSizeNow() = 0;
   // Commits a session that only compacted: the watermark stays, no run is recorded.
   virtual Status Commit() = 0;
 };

@@ -77,10 +77,12 @@ void SetCompaction(Compaction mode, MergeOptions& options) {
       break;
     case Compaction::kEveryRun:
       options.delta_rows_max = 0;
+      options.delta_closes_max = 0;
       break;
     case Compaction::kSlices:
       options.delta_rows_max = 2;
       options.compaction_slice = 1;
+      options.delta_closes_max = 1;
       break;
   }
 }
@@ -92,7 +94,8 @@ const char* CompactionName(Compaction mode) {
     case Compaction::kEveryRun:
       return "the delta compacted after every run";
     case Compaction::kSlices:
-      return "the delta compacted a row at a time, down to one row, once it holds more than two";
+      return "the delta compacted a row at a time, down to one row, once it holds more than two (closes: "
+             "more than one)";
   }
   return "?";
 }

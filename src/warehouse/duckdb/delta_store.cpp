@@ -53,9 +53,13 @@ Result<std::vector<uint64_t>> DeltaStore::AppendRun() {
   return mismatched;
 }
 
-Result<uint64_t> DeltaStore::Compact(uint64_t max_rows) {
-  DIMSTREAM_TRY(conn_.Exec(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT * FROM {}{}", kSlice,
-                                       t_.delta, max_rows > 0 ? fmt::format(" LIMIT {}", max_rows) : "")));
+Result<uint64_t> DeltaStore::Compact(uint64_t max_rows, DeltaRows kind) {
+  const char* which = kind == DeltaRows::kValues   ? " WHERE updated IS NOT NULL"
+                      : kind == DeltaRows::kCloses ? " WHERE updated IS NULL"
+                                                   : "";
+  DIMSTREAM_TRY(
+      conn_.Exec(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT * FROM {}{}{}", kSlice, t_.delta,
+                             which, max_rows > 0 ? fmt::format(" LIMIT {}", max_rows) : "")));
   auto rows = conn_.ScalarInt("SELECT count(*) FROM " + Temp(kSlice));
   if (!rows.ok()) {
     return rows.error();
@@ -64,39 +68,50 @@ Result<uint64_t> DeltaStore::Compact(uint64_t max_rows) {
   if (moved > 0) {
     const std::string slice = Temp(kSlice);
     const std::string in_slice = fmt::format("_opened_arrival IN (SELECT opened FROM {})", slice);
-    // The base rows that rows without values close, as closed, read before their rows go.
-    DIMSTREAM_TRY(conn_.Exec(
-        fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT {} FROM {} d JOIN {} b ON b._opened_arrival = "
-                    "d.opened WHERE "
-                    "d.updated IS NULL",
-                    kSliceClosed,
-                    EntityTables::Join({EntityTables::Of("b", t_.keys), EntityTables::Of("b", t_.scd1),
-                                        EntityTables::Of("b", t_.scd2), "b.valid_from, d.vt, false, d.del",
-                                        "b._opened_arrival, b._updated_arrival, b._scd1_hash, b._scd2_hash",
-                                        t_.exact_kid ? "" : "b._kid"}),
-                    slice, t_.history)));
+    const bool closes = kind != DeltaRows::kValues;
+    if (closes) {
+      // The base rows that rows without values close, as closed, read before their rows go (a scan of
+      // every column of history: the reason why closes wait for many of them).
+      DIMSTREAM_TRY(conn_.Exec(
+          fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT {} FROM {} d JOIN {} b ON b._opened_arrival "
+                      "= d.opened WHERE "
+                      "d.updated IS NULL",
+                      kSliceClosed,
+                      EntityTables::Join({EntityTables::Of("b", t_.keys), EntityTables::Of("b", t_.scd1),
+                                          EntityTables::Of("b", t_.scd2), "b.valid_from, d.vt, false, d.del",
+                                          "b._opened_arrival, b._updated_arrival, b._scd1_hash, b._scd2_hash",
+                                          t_.exact_kid ? "" : "b._kid"}),
+                      slice, t_.history)));
+    }
     DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} WHERE {}", t_.history, in_slice)));
     DIMSTREAM_TRY(conn_.Exec(
         fmt::format("INSERT INTO {} ({}) {}", t_.history, t_.HistoryColumns(), t_.DeltaRows(slice, true))));
-    DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) SELECT * FROM {}", t_.history,
-                                         t_.HistoryColumns(), Temp(kSliceClosed))));
+    if (closes) {
+      DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) SELECT * FROM {}", t_.history,
+                                           t_.HistoryColumns(), Temp(kSliceClosed))));
+      DIMSTREAM_TRY(conn_.Exec("DROP TABLE " + Temp(kSliceClosed)));
+    }
     DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} WHERE {}", t_.current, in_slice)));
     DIMSTREAM_TRY(conn_.Exec(
         fmt::format("INSERT INTO {} ({}) {}", t_.current, t_.CurrentColumns(), t_.DeltaRows(slice, false))));
     DIMSTREAM_TRY(
         conn_.Exec(fmt::format("DELETE FROM {} WHERE opened IN (SELECT opened FROM {})", t_.delta, slice)));
-    DIMSTREAM_TRY(conn_.Exec("DROP TABLE " + Temp(kSliceClosed)));
   }
   DIMSTREAM_TRY(conn_.Exec("DROP TABLE " + Temp(kSlice)));
   return moved;
 }
 
-Result<uint64_t> DeltaStore::Rows() {
-  auto rows = conn_.ScalarInt("SELECT count(*) FROM " + t_.delta);
-  if (!rows.ok()) {
-    return rows.error();
-  }
-  return static_cast<uint64_t>(rows->value_or(0));
+Result<DeltaSize> DeltaStore::Size() {
+  QueryResultHandle r;
+  DIMSTREAM_TRY(
+      conn_.Run(fmt::format("SELECT count(updated), count(*) - count(updated) FROM {}", t_.delta), {}, &r));
+  DeltaSize size;
+  ChunkReader reader(r.get());
+  reader.ForEach([&](idx_t row) {
+    size.values = static_cast<uint64_t>(reader.GetInt64(0, row));
+    size.closes = static_cast<uint64_t>(reader.GetInt64(1, row));
+  });
+  return size;
 }
 
 Status DeltaStore::Drop(const std::string& condition) {

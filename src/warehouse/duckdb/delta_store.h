@@ -6,6 +6,7 @@
 
 #include "warehouse/duckdb/duckdb_handles.h"
 #include "warehouse/duckdb/entity_tables.h"
+#include "warehouse/merge_session.h"
 
 namespace dimstream::duck {
 
@@ -21,9 +22,9 @@ class DeltaStore {
   // of the edit's key (see MergeSession::ApplyIncrement) and returns the key ids of those that are not,
   // changing nothing.
   Result<std::vector<uint64_t>> AppendRun();
-  // Moves up to `max_rows` delta rows (0: all) into the base tables. Returns how many it moved.
-  Result<uint64_t> Compact(uint64_t max_rows);
-  Result<uint64_t> Rows();
+  // Moves up to `max_rows` delta rows of `kind` (0: all) into the base tables. Returns how many it moved.
+  Result<uint64_t> Compact(uint64_t max_rows, DeltaRows kind);
+  Result<DeltaSize> Size();
   // Drops the delta rows of the key ids `condition` selects (a condition on column kid, with its lead
   // keyword: " WHERE kid IN (...)"; empty: every row): their versions are about to be written again.
   Status Drop(const std::string& condition);

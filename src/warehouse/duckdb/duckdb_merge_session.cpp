@@ -383,7 +383,7 @@ class DuckDbMergeSession : public MergeSession {
 
   Status ReplaceLogBefore(Micros horizon, const std::vector<Version>& base) override {
     // Delta rows name log records by arrival, some of them about to go.
-    DIMSTREAM_TRY(CompactDelta(0));
+    DIMSTREAM_TRY(CompactDelta(0, DeltaRows::kAny));
     // The base records first (they read the records about to go), then the deletes.
     DIMSTREAM_TRY(writer_.BaseRecords(base, kBase));
     DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", t_.log), {Timestamp{horizon}}));
@@ -439,7 +439,7 @@ class DuckDbMergeSession : public MergeSession {
   }
 
   Status CloseUnstagedOpenVersions(const MergeRecord& truncate) override {
-    DIMSTREAM_TRY(CompactDelta(0));  // the open versions are then all in the base tables
+    DIMSTREAM_TRY(CompactDelta(0, DeltaRows::kAny));  // the open versions are then all in the base tables
     std::string unstaged =
         t_.exact_kid
             ? fmt::format("{{0}}.{} NOT IN (SELECT {} FROM {} WHERE _op <> 'T')", t_.kid, t_.kid, t_.stage)
@@ -471,17 +471,17 @@ class DuckDbMergeSession : public MergeSession {
     return writer_.ApplyIncrement(rewrite_in_place);
   }
 
-  Result<Compaction> CompactDelta(uint64_t max_rows) override {
+  Result<Compaction> CompactDelta(uint64_t max_rows, DeltaRows kind) override {
     Compaction c;
     if (!t_.merge_on_read) {
       return c;
     }
-    auto moved = delta_.Compact(max_rows);
+    auto moved = delta_.Compact(max_rows, kind);
     if (!moved.ok()) {
       return moved.error();
     }
     c.moved = *moved;
-    auto left = DeltaRows();
+    auto left = DeltaSizeNow();
     if (!left.ok()) {
       return left.error();
     }
@@ -489,8 +489,8 @@ class DuckDbMergeSession : public MergeSession {
     return c;
   }
 
-  Result<uint64_t> DeltaRows() override {
-    return t_.merge_on_read ? delta_.Rows() : Result<uint64_t>(uint64_t{0});
+  Result<DeltaSize> DeltaSizeNow() override {
+    return t_.merge_on_read ? delta_.Size() : Result<DeltaSize>(DeltaSize{});
   }
 
   Status Commit() override {
