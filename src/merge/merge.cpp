@@ -647,9 +647,12 @@ void MergeJob::CompactDelta(DeltaRows kind, uint64_t keep, std::chrono::millisec
   };
   uint64_t moved = 0;
   while (rows() > keep) {
-    // Closes all in one transaction: what each costs is a scan of history, whatever their number.
-    uint64_t slice =
-        kind == DeltaRows::kCloses ? rows() - keep : std::min(options_.compaction_slice, rows() - keep);
+    // Closes many at a time (what each transaction of them costs is a scan of history, whatever their
+    // number), but no more than delta_closes_max: a backlog's closes would otherwise be one huge transaction.
+    uint64_t per_slice = kind == DeltaRows::kCloses
+                             ? std::max(options_.compaction_slice, options_.delta_closes_max)
+                             : options_.compaction_slice;
+    uint64_t slice = std::min(per_slice, rows() - keep);
     auto session = warehouse_.BeginMerge(entity_.name);
     Result<Compaction> c =
         session.ok() ? (*session)->CompactDelta(slice, kind) : Result<Compaction>(session.error());

@@ -169,7 +169,10 @@ std::string EntityTables::DeltaColumnsDdl() const {
 }
 
 std::string EntityTables::DeltaRows(const std::string& delta_rows, bool history_rows) const {
-  std::vector<std::string> cols = {Of("u", keys), Of("u", scd1), Of("u", scd2), "d.vf"};
+  // A key that is its own key id comes from the delta row: a query on the key then filters the delta, and
+  // the join reads only the log records of the rows it kept (not every log record of the key).
+  std::string key_cols = exact_kid ? "d.kid AS " + keys.front() : Of("u", keys);
+  std::vector<std::string> cols = {key_cols, Of("u", scd1), Of("u", scd2), "d.vf"};
   if (history_rows) {
     cols.push_back("d.vt, d.closed IS NULL, d.del");
   }
