@@ -115,8 +115,8 @@ void Report::Print() const {
   row("dimstream MergeJob::RunOnce", dim.change_merge);
   if (seed.ran) {
     row("seed procedure", seed.change);
-    out(fmt::format("   ratio dimstream/seed: {:.2f}x (goal >= {:.0f}x: {})\n", Ratio(), kGoalRatio,
-                    Met(Ratio() >= kGoalRatio)));
+    out(fmt::format("   ratio dimstream/seed: {:.2f}x (goal >= {:.0f}x: {})\n", Ratio(),
+                    GoalRatio(initial_keys), Met(Ratio() >= GoalRatio(initial_keys))));
   }
   out(fmt::format("   dimstream >= {} changes/s: {}\n", Rate(kGoalChangesPerSecond),
                   Met(dim.change_merge.PerSecond() >= kGoalChangesPerSecond)));

@@ -139,7 +139,7 @@ Json Report::ToJson() const {
     }
   }
   j["goals"] = {{"changes_per_second", kGoalChangesPerSecond},
-                {"ratio", kGoalRatio},
+                {"ratio", GoalRatio(initial_keys)},
                 {"freshness_p99_seconds", kGoalFreshnessP99Seconds},
                 {"state_bytes_per_key", kGoalStateBytesPerKey},
                 {"restart_seconds", kGoalRestartSeconds}};
