@@ -201,7 +201,7 @@ class MergeSession {
   // (key id, arrival of that record, in stage when `in_stage`, else in the log).
   virtual Status SetScd1OfAllVersions(const std::vector<std::pair<uint64_t, int64_t>>& latest,
                                       bool in_stage) = 0;
-  // Advances the watermark (LETS), deletes merged raw rows, empties stage, records the run, commits.
+  // Advances the watermark (LETS), deletes merged raw rows, records the run, commits.
   virtual Status Finish(int64_t new_watermark, const TaskRecord& task) = 0;
 
   // Merge on read: where the warehouse resolves current and history when they are read, from tables it

@@ -76,12 +76,7 @@ Result<uint64_t> DeltaStore::Compact(uint64_t max_rows, DeltaRows kind) {
           fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT {} FROM {} d JOIN {} b ON b._opened_arrival "
                       "= d.opened WHERE "
                       "d.updated IS NULL",
-                      kSliceClosed,
-                      EntityTables::Join({EntityTables::Of("b", t_.keys), EntityTables::Of("b", t_.scd1),
-                                          EntityTables::Of("b", t_.scd2), "b.valid_from, d.vt, false, d.del",
-                                          "b._opened_arrival, b._updated_arrival, b._scd1_hash, b._scd2_hash",
-                                          t_.exact_kid ? "" : "b._kid"}),
-                      slice, t_.history)));
+                      kSliceClosed, t_.BaseHistoryRow("d.vt", "false", "d.del"), slice, t_.history)));
     }
     DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} WHERE {}", t_.history, in_slice)));
     DIMSTREAM_TRY(conn_.Exec(

@@ -125,10 +125,9 @@ class DuckDbMergeSession : public MergeSession {
         {watermark, upto}));
     // A view's text takes no parameters: the bounds are integers, written out.
     DIMSTREAM_TRY(
-        conn_.Exec(fmt::format("CREATE OR REPLACE TEMP VIEW dimstream_stage AS SELECT * FROM {} WHERE "
-                               "_arrival > {} AND _arrival <= {} "
-                               "AND _arrival IN (SELECT a FROM {})",
-                               t_.raw, watermark, upto, Temp(kWinners))));
+        conn_.Exec(fmt::format("CREATE OR REPLACE TEMP VIEW {} AS SELECT * FROM {} WHERE _arrival > {} AND "
+                               "_arrival <= {} AND _arrival IN (SELECT a FROM {})",
+                               kStageView, t_.raw, watermark, upto, Temp(kWinners))));
     if (r.rows_in == 0) {
       return r;
     }

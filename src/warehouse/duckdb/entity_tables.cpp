@@ -10,7 +10,7 @@ namespace dimstream::duck {
 EntityTables::EntityTables(const EntitySpec& entity)
     : e(entity),
       raw(QuoteIdent(entity.raw_table())),
-      stage("temp.dimstream_stage"),
+      stage(std::string("temp.") + kStageView),
       log(QuoteIdent(entity.log_table())),
       truncates(QuoteIdent(entity.truncates_table())),
       history(QuoteIdent(entity.history_table() + "_base")),
@@ -184,6 +184,13 @@ std::string EntityTables::DeltaRows(const std::string& delta_rows, bool history_
                      history_rows ? "" : " WHERE d.closed IS NULL");
 }
 
+std::string EntityTables::BaseHistoryRow(const std::string& closed_at, const std::string& is_current,
+                                         const std::string& ended_by_delete) const {
+  return Join({Of("b", keys), Of("b", scd1), Of("b", scd2), "b.valid_from", closed_at, is_current,
+               ended_by_delete, "b._opened_arrival, b._updated_arrival, b._scd1_hash, b._scd2_hash",
+               exact_kid ? "" : "b._kid"});
+}
+
 std::string EntityTables::HistoryView() const {
   if (!merge_on_read) {
     return fmt::format("SELECT {} FROM {}", HistoryColumns(), history);
@@ -192,10 +199,8 @@ std::string EntityTables::HistoryView() const {
   auto either = [](const std::string& base, const std::string& delta_value) {
     return fmt::format("CASE WHEN d.opened IS NULL THEN b.{0} ELSE {1} END AS {0}", base, delta_value);
   };
-  std::string base_cols =
-      Join({Of("b", keys), Of("b", scd1), Of("b", scd2), "b.valid_from", either("valid_to", "d.vt"),
-            either("is_current", "false"), either("_ended_by_delete", "d.del"),
-            "b._opened_arrival, b._updated_arrival, b._scd1_hash, b._scd2_hash", exact_kid ? "" : "b._kid"});
+  std::string base_cols = BaseHistoryRow(either("valid_to", "d.vt"), either("is_current", "false"),
+                                         either("_ended_by_delete", "d.del"));
   return fmt::format(
       "SELECT {} FROM {} b LEFT JOIN {} d ON d.opened = b._opened_arrival WHERE d.updated IS NULL UNION ALL "
       "{}",

@@ -7,6 +7,9 @@
 
 namespace dimstream::duck {
 
+// A merge session's temporary view of the raw rows its run merges (EntityTables::stage).
+inline constexpr const char* kStageView = "dimstream_stage";
+
 // The tables of one entity in DuckDB and the pieces of SQL that name their columns, quoted once. Columns:
 //
 //   raw, stage  the input columns (EntitySpec::input_columns(), typed), then _object_key, _line, _arrival,
@@ -92,6 +95,10 @@ struct EntityTables {
   // History rows (`history`) or current rows of the delta rows in `delta` that carry values (the open ones
   // only for current): the values of their log record.
   std::string DeltaRows(const std::string& delta, bool history) const;
+  // The columns of a history row read from base table alias b, with valid_to (`closed_at`), is_current and
+  // _ended_by_delete given (what a delta row that only closes the version changes).
+  std::string BaseHistoryRow(const std::string& closed_at, const std::string& is_current,
+                             const std::string& ended_by_delete) const;
   // Column lists for INSERT ... (cols).
   std::string LogColumns() const;
   std::string HistoryColumns() const;
