@@ -1,5 +1,6 @@
 #include "bench/merge/dimstream_side.h"
 
+#include <filesystem>
 #include <memory>
 #include <utility>
 
@@ -35,6 +36,18 @@ Status RunDimstream(const BenchOptions& o, const std::vector<PlannedFile>& plan,
 
     // Phase 1: the initial load.
     DIMSTREAM_TRY(RunInitialLoad(plan, p, *warehouse, store, loader, merge, keys, r));
+    // The idle moment after the initial load, as in `run`: the merge saves its key index. A copy of it is
+    // the snapshot a crash at the end finds (its watermark behind by every later run; phase 4).
+    auto idle_after_load = merge.RunOnce();
+    if (!idle_after_load.ok()) {
+      return idle_after_load.error().Context("the idle merge run after the initial load");
+    }
+    std::error_code copied;
+    std::filesystem::copy_file(merge_options.index_snapshot, StaleSnapshot(merge_options),
+                               std::filesystem::copy_options::overwrite_existing, copied);
+    if (copied) {
+      return Error::Permanent("cannot copy the key index snapshot: " + copied.message());
+    }
 
     // Phase 2: the change stream.
     DIMSTREAM_TRY(RunChangeStream(plan, p, *warehouse, store, loader, merge, steps, keys, r));
@@ -58,7 +71,9 @@ Status RunDimstream(const BenchOptions& o, const std::vector<PlannedFile>& plan,
   }
 
   // Phase 4: restart, then what the run leaves.
-  return RunRestart(o, plan, p, entity, db, merge_options, store, warehouse, keys, r);
+  DIMSTREAM_TRY(RunRestart(o, plan, p, entity, db, merge_options, store, warehouse, keys, r));
+  // Phase 6: reads through the views, with the delta the run left.
+  return RunViewReads(*warehouse, r.reads);
 }
 
 }  // namespace dimstream

@@ -1,7 +1,7 @@
 #pragma once
 
 // The dimstream side of dimstream_bench_merge: phases 1 to 4 (initial load, change stream, freshness,
-// restart) on one warehouse, and what they measure.
+// restart) and 6 (reads through the views) on one warehouse, and what they measure.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,6 +10,7 @@
 #include "bench/merge/common.h"
 #include "bench/merge/freshness.h"
 #include "bench/merge/restart.h"
+#include "bench/merge/view_reads.h"
 #include "bench/merge/workload.h"
 
 namespace dimstream {
@@ -25,6 +26,7 @@ struct DimResult {
   StepTimes change_steps;
   FreshnessResult fresh;
   RestartResult restart;
+  ViewReadResult reads;
   std::vector<MemorySample> memory;
   std::vector<std::string> load_order;  // object keys in load order
   std::vector<std::string> invariant_failures;
@@ -35,7 +37,7 @@ struct DimResult {
   std::string settings;  // DuckDB's settings as the warehouse reports them
 };
 
-// Phases 1 to 4, on the dimstream side.
+// Phases 1 to 4 and 6, on the dimstream side.
 Status RunDimstream(const BenchOptions& o, const std::vector<PlannedFile>& plan, const Paths& p,
                     StepSink& steps, DimResult& r);
 

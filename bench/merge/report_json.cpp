@@ -115,12 +115,25 @@ Json Report::ToJson() const {
                   {"reopen_seconds", rs.reopen_s},
                   {"warm_seconds", rs.warm_s},
                   {"warm_from_warehouse_seconds", rs.warm_scan_s},
+                  {"warm_after_crash_seconds", rs.warm_crash_s},
+                  {"key_ids_read_after_crash", rs.crash_keys_read},
                   {"idle_run_seconds", rs.idle_s},
                   {"first_merge_seconds", rs.first_merge_s},
                   {"first_merge_rows", rs.first_merge_rows},
                   {"load_seconds", rs.load_s},
                   {"state_bytes", rs.state_bytes},
                   {"to_first_merge_seconds", rs.Sum()}};
+  if (dim.reads.ran) {
+    Json reads = Json::array();
+    for (const ViewRead& read : dim.reads.reads) {
+      reads.push_back({{"read", read.what},
+                       {"view_ms", read.view_ms},
+                       {"table_ms", read.table_ms},
+                       {"ratio", read.Ratio()}});
+    }
+    j["view_reads"] = {
+        {"delta_values", dim.reads.delta_values}, {"delta_closes", dim.reads.delta_closes}, {"reads", reads}};
+  }
   if (o.check) {
     j["checks"] = {{"passed", failures.empty()},
                    {"failures", failures},

@@ -27,8 +27,23 @@ Status RunRestart(const BenchOptions& o, const std::vector<PlannedFile>& plan, c
   warehouse = std::move(reopened).value();
   r.restart.reopen_s = Seconds(Clock::now() - reopening);
   {
-    // After a crash the snapshot is stale (its watermark is behind) and Warm scans the warehouse instead:
-    // timed here with a job that has no snapshot, not counted in the restart.
+    // After a crash the snapshot is the one saved at the last idle moment, here the one after the initial
+    // load: Warm reads it, then the state of every key id with records since from the warehouse.
+    MergeOptions crashed = merge_options;
+    crashed.index_snapshot = StaleSnapshot(merge_options);
+    MergeJob job(entity, *warehouse, crashed);
+    auto warming = Clock::now();
+    Status warmed = job.Warm();
+    r.restart.warm_crash_s = Seconds(Clock::now() - warming);
+    if (!warmed.ok()) {
+      return warmed.error().Context("MergeJob::Warm from the snapshot after the initial load");
+    }
+    r.restart.crash_keys_read = job.stats().keys_read_at_warm;
+    std::filesystem::remove(crashed.index_snapshot);
+  }
+  {
+    // Without any snapshot (lost, or made stale by a rebuild or log retention) Warm scans the warehouse:
+    // timed here with a job that has none, not counted in the restart.
     MergeJob scan(entity, *warehouse, MergeOptions{});
     auto scanning = Clock::now();
     Status scanned = scan.Warm();

@@ -23,6 +23,7 @@ MergeOptions MergeOptionsFrom(const Config& c, const EntitySpec& entity) {
   o.delta_rows_max = c.merge_delta_rows_max;
   o.delta_closes_max = c.merge_delta_closes_max;
   o.compaction_slice = c.merge_compaction_slice;
+  o.opened_to_base_from = c.merge_opened_to_base_from;
   o.idle_compaction_after = std::chrono::milliseconds(c.merge_idle_compaction_ms);
   // Beside the warehouse file: <warehouse>.<entity>.keys
   o.index_snapshot = c.Warehouse();

@@ -104,6 +104,7 @@ void Merge(const GlobalOptions& g, const std::string& entity, bool watch, const 
   }
   uint64_t rows = 0;
   for (auto& job : jobs) {
+    job->SaveIndex();  // the next start reads it instead of the warehouse
     rows += job->stats().rows_merged;
   }
   fmt::print("merge: {} merged\n", Counted(rows, "row", "rows"));

@@ -192,6 +192,9 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
   for (auto& t : threads) {
     t.join();
   }
+  for (auto& [name, m] : merges) {
+    m->job.SaveIndex();  // the next start reads it instead of the warehouse
+  }
   spdlog::info("stopped cleanly");
 }
 

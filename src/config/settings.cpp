@@ -134,6 +134,10 @@ const std::vector<Setting>& Settings() {
              "Merge on read: delta rows one compaction transaction moves at most (how long it can delay "
              "the next run)",
              &Config::merge_compaction_slice, 1, uint64_t{1} << 40));
+    s.push_back(UInt("merge.opened_to_base_from",
+                     "Merge on read: a run that opens at least this many versions (an initial load, a large "
+                     "backlog) writes them straight into the compacted tables instead of the delta",
+                     &Config::merge_opened_to_base_from, 1, uint64_t{1} << 40));
     s.push_back(
         UInt("merge.idle_compaction_ms",
              "Merge on read: how long the merge must have found nothing to merge before it compacts the "

@@ -121,6 +121,7 @@ Status MergeJob::Warm() {
     flush();
   }
   warmed_ = true;
+  stats_.keys_read_at_warm = updated;
   saved_ = after && *after == watermark->value_or(0);  // read from a snapshot that needed nothing added
   spdlog::info(
       "{} merge key index: {} keys ({} read from the warehouse, {} key ids shared), {:.1f} MB, from {} in {} "
@@ -133,7 +134,7 @@ Status MergeJob::Warm() {
 }
 
 void MergeJob::SaveIndex() {
-  if (options_.index_snapshot.empty() || !warmed_) {
+  if (options_.index_snapshot.empty() || !warmed_ || saved_) {
     return;
   }
   auto began = std::chrono::steady_clock::now();
@@ -288,7 +289,10 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope, bool* more) {
           std::chrono::steady_clock::now() - last_busy_ >= options_.idle_compaction_after) {
         CompactDelta(DeltaRows::kAny, 0, options_.idle_compaction);
         if (delta_.total() > 0) {
-          return r;  // the next idle run goes on with it
+          // The next idle run goes on with it. The key index does not wait for the delta: a stop now
+          // restarts from the snapshot.
+          SaveIndex();
+          return r;
         }
       }
       if (dirty_) {
@@ -299,9 +303,7 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope, bool* more) {
           dirty_ = false;
         }
       }
-      if (!saved_) {
-        SaveIndex();
-      }
+      SaveIndex();
     }
     return r;
   }
@@ -506,6 +508,7 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
   flush();
   hand_over();
   DIMSTREAM_TRY(handed_over);
+  const uint64_t opened_by_fold = task.versions_opened;
   step("read stage and fold");
   DIMSTREAM_TRY(session.ListKeys(refold));
   DIMSTREAM_TRY(session.AppendStageToLog(KeyScope::kListed));
@@ -522,7 +525,9 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
     // What the fold freed, back to the system before DuckDB's largest statements run.
     ReturnFreeMemory();
   }
-  auto mismatched = session.ApplyIncrement(rewrites >= options_.in_place_rewrites_from);
+  auto mismatched =
+      session.ApplyIncrement({.rewrite_in_place = rewrites >= options_.in_place_rewrites_from,
+                              .opened_to_base = opened_by_fold >= options_.opened_to_base_from});
   if (!mismatched.ok()) {
     return mismatched.error();
   }

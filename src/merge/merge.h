@@ -20,6 +20,7 @@ struct MergeStats {
   std::atomic<uint64_t> failures{0};
   std::atomic<uint64_t> rows_merged{0};
   std::atomic<int64_t> last_freshness_us{-1};  // load commit of the newest merged row -> merge commit
+  std::atomic<uint64_t> keys_read_at_warm{0};  // key ids the last Warm read from the warehouse
 };
 
 struct MergeOptions {
@@ -49,6 +50,9 @@ struct MergeOptions {
   uint64_t delta_closes_max = 500000;
   // Delta rows one compaction transaction moves at most: what bounds how long it can delay the next run.
   uint64_t compaction_slice = 100000;
+  // A run that opens at least this many versions (an initial load, a large backlog) writes them straight
+  // into the compacted tables, not into the delta (MergeSession::ApplyOptions::opened_to_base).
+  uint64_t opened_to_base_from = 100000;
   std::chrono::milliseconds idle_compaction_after = std::chrono::milliseconds(2000);
   std::chrono::milliseconds idle_compaction = std::chrono::milliseconds(500);
 };
@@ -75,6 +79,11 @@ class MergeJob {
   // Loads what the merge keeps in memory between runs (its key index) from the warehouse, so that the first
   // run after a start does not pay for it. RunOnce calls it when it has not run yet.
   Status Warm();
+
+  // Writes the index snapshot (MergeOptions::index_snapshot), tagged with the committed watermark and
+  // horizon, unless the one written last is still current. Idle runs call it; so does a clean stop, so that
+  // the next start reads it rather than the warehouse. A failure is logged (the next start scans instead).
+  void SaveIndex();
 
   // Bytes of state this job keeps in memory between runs (its key index), for memory per key.
   uint64_t StateBytes() const;
@@ -112,9 +121,6 @@ class MergeJob {
                 const std::vector<MergeRecord>& truncates, Delta* delta);
   // Every truncate record: the retained ones and those of the run.
   std::vector<MergeRecord> AllTruncates(const Delta& delta) const;
-  // Writes the index snapshot (MergeOptions::index_snapshot), tagged with the committed watermark and
-  // horizon.
-  void SaveIndex();
   // Log retention: compacts the records before the new horizon once it has moved far enough from `horizon`.
   Status Compact(MergeSession& session, Micros horizon, Delta& delta);
   // Merge on read: compacts slices of the delta's rows of `kind`, each its own transaction, until at most

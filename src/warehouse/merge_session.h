@@ -193,10 +193,16 @@ class MergeSession {
   // DELETE and an INSERT (slower to commit, but DuckDB keeps every delete spread over a table in memory,
   // outside its memory_limit, about 16 bytes a row of each 2,048-row vector with one, for as long as the
   // table holds the vector: a large backlog's rewrites spread over history would make the process grow with
-  // it).
+  // it). `opened_to_base`, where the warehouse merges on read: the versions the run opened go straight into
+  // the compacted tables rather than into the delta (they have no row there to replace; a run that opens
+  // many, an initial load, would otherwise have them all compacted after it, slice by slice).
+  struct ApplyOptions {
+    bool rewrite_in_place = false;
+    bool opened_to_base = false;
+  };
   virtual Status AddVersions(std::span<const Version> versions) = 0;
   virtual Status AddEdits(std::span<const OpenVersionEdit> edits) = 0;
-  virtual Result<std::vector<uint64_t>> ApplyIncrement(bool rewrite_in_place) = 0;
+  virtual Result<std::vector<uint64_t>> ApplyIncrement(ApplyOptions options) = 0;
   // scd1_scope = all_versions: gives every version of each key the SCD1 values of its latest upsert
   // (key id, arrival of that record, in stage when `in_stage`, else in the log).
   virtual Status SetScd1OfAllVersions(const std::vector<std::pair<uint64_t, int64_t>>& latest,

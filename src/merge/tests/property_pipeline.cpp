@@ -84,6 +84,9 @@ void SetCompaction(Compaction mode, MergeOptions& options) {
       options.compaction_slice = 1;
       options.delta_closes_max = 1;
       break;
+    case Compaction::kOpenedToBase:
+      options.opened_to_base_from = 1;
+      break;
   }
 }
 
@@ -96,6 +99,9 @@ const char* CompactionName(Compaction mode) {
     case Compaction::kSlices:
       return "the delta compacted a row at a time, down to one row, once it holds more than two (closes: "
              "more than one)";
+    case Compaction::kOpenedToBase:
+      return "the versions a run opens written straight to the base tables, the rest of the delta compacted "
+             "when idle";
   }
   return "?";
 }

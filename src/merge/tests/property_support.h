@@ -30,9 +30,10 @@ namespace dimstream::property {
 
 // How a case's merge compacts the delta of merge on read (MergeOptions::delta_rows_max, compaction_slice):
 // kIdle only when idle (at once, not after MergeOptions::idle_compaction_after), kEveryRun all of it after
-// every run, kSlices one row at a time down to one once it holds more than two.
-enum class Compaction : uint32_t { kIdle = 0, kEveryRun = 1, kSlices = 2 };
-inline constexpr uint32_t kCompactions = 3;
+// every run, kSlices one row at a time down to one once it holds more than two, kOpenedToBase the versions
+// a run opens into the base tables at once (MergeOptions::opened_to_base_from 1), the rest when idle.
+enum class Compaction : uint32_t { kIdle = 0, kEveryRun = 1, kSlices = 2, kOpenedToBase = 3 };
+inline constexpr uint32_t kCompactions = 4;
 const char* CompactionName(Compaction mode);
 
 namespace fs = std::filesystem;

@@ -14,7 +14,7 @@ constexpr const char* kSliceClosed = "dimstream_slice_closed";
 
 }  // namespace
 
-Result<std::vector<uint64_t>> DeltaStore::AppendRun() {
+Result<std::vector<uint64_t>> DeltaStore::AppendRun(bool opened_to_base) {
   const std::string increment = Temp(kIncrement);
   const std::string edits = Temp(kEdits);
   std::vector<uint64_t> mismatched;
@@ -44,10 +44,24 @@ Result<std::vector<uint64_t>> DeltaStore::AppendRun() {
   DIMSTREAM_TRY(
       conn_.Exec(fmt::format("DELETE FROM {} WHERE opened IN (SELECT opened FROM {})", t_.delta, edits)));
   // The versions the run opened or rewrote, with the values of the staged record that last touched them.
+  // Those it opened (their opener is one of its records) have no row in the base tables or the delta yet:
+  // with `opened_to_base` they are written there as a compaction would, once.
+  std::string rewritten = increment;
+  if (opened_to_base) {
+    // Their values from stage: the log's rows of this run, not committed yet, read about twice as slowly.
+    const std::string opened =
+        fmt::format("(SELECT * FROM {} WHERE opened >= (SELECT min(a) FROM {}))", increment, Temp(kWinners));
+    DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) {}", t_.history, t_.HistoryColumns(),
+                                         t_.VersionRows(opened, true, t_.stage))));
+    DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) {}", t_.current, t_.CurrentColumns(),
+                                         t_.VersionRows(opened, false, t_.stage))));
+    rewritten =
+        fmt::format("(SELECT * FROM {} WHERE opened < (SELECT min(a) FROM {}))", increment, Temp(kWinners));
+  }
   DIMSTREAM_TRY(conn_.Exec(fmt::format(
       "INSERT INTO {0} SELECT {1}, v.opened, v.updated, v.closed, v.del, v.vf, v.vt FROM {2} v JOIN {3} u ON "
       "u._arrival = v.updated",
-      t_.delta, t_.KidOf("u"), increment, t_.stage)));
+      t_.delta, t_.KidOf("u"), rewritten, t_.stage)));
   DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} SELECT * FROM {}", t_.delta, Temp(kCloses))));
   DIMSTREAM_TRY(conn_.Exec("DROP TABLE " + Temp(kCloses)));
   return mismatched;

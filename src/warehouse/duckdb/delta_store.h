@@ -20,8 +20,8 @@ class DeltaStore {
   // The run's versions and edits (VersionWriter's kIncrement and kEdits, closed) as delta rows, replacing the
   // delta rows of the same versions. Where key ids are hashes, first checks that each edited version is one
   // of the edit's key (see MergeSession::ApplyIncrement) and returns the key ids of those that are not,
-  // changing nothing.
-  Result<std::vector<uint64_t>> AppendRun();
+  // changing nothing. With `opened_to_base`, the versions the run opened go into the base tables instead.
+  Result<std::vector<uint64_t>> AppendRun(bool opened_to_base);
   // Moves up to `max_rows` delta rows of `kind` (0: all) into the base tables. Returns how many it moved.
   Result<uint64_t> Compact(uint64_t max_rows, DeltaRows kind);
   Result<DeltaSize> Size();

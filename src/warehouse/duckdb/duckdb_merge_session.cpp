@@ -22,7 +22,6 @@ constexpr const char* kWatermarkName = "LETS";
 constexpr const char* kSource = "dimstream_source";
 constexpr const char* kBase = "dimstream_base";
 // The arrivals of the raw rows a run merges (the winner of each key and sequence); t_.stage reads them.
-constexpr const char* kWinners = "dimstream_winners";
 
 Operation OpOf(std::string_view op) {
   return op == "D" ? Operation::kDelete : op == "T" ? Operation::kTruncate : Operation::kUpsert;
@@ -462,12 +461,12 @@ class DuckDbMergeSession : public MergeSession {
 
   Status AddEdits(std::span<const OpenVersionEdit> edits) override { return writer_.AddEdits(edits); }
 
-  Result<std::vector<uint64_t>> ApplyIncrement(bool rewrite_in_place) override {
+  Result<std::vector<uint64_t>> ApplyIncrement(ApplyOptions options) override {
     if (t_.merge_on_read) {
       DIMSTREAM_TRY(writer_.CloseParts());
-      return delta_.AppendRun();
+      return delta_.AppendRun(options.opened_to_base);
     }
-    return writer_.ApplyIncrement(rewrite_in_place);
+    return writer_.ApplyIncrement(options.rewrite_in_place);
   }
 
   Result<Compaction> CompactDelta(uint64_t max_rows, DeltaRows kind) override {

@@ -168,10 +168,11 @@ std::string EntityTables::DeltaColumnsDdl() const {
                      kid_type, e.sequence_type().SqlName());
 }
 
-std::string EntityTables::DeltaRows(const std::string& delta_rows, bool history_rows) const {
+std::string EntityTables::DeltaRows(const std::string& delta_rows, bool history_rows, bool key_from_delta,
+                                    const std::string& records) const {
   // A key that is its own key id comes from the delta row: a query on the key then filters the delta, and
   // the join reads only the log records of the rows it kept (not every log record of the key).
-  std::string key_cols = exact_kid ? "d.kid AS " + keys.front() : Of("u", keys);
+  std::string key_cols = key_from_delta ? "d.kid AS " + keys.front() : Of("u", keys);
   std::vector<std::string> cols = {key_cols, Of("u", scd1), Of("u", scd2), "d.vf"};
   if (history_rows) {
     cols.push_back("d.vt, d.closed IS NULL, d.del");
@@ -180,8 +181,8 @@ std::string EntityTables::DeltaRows(const std::string& delta_rows, bool history_
   if (!exact_kid) {
     cols.push_back("u._kid");
   }
-  return fmt::format("SELECT {} FROM {} d JOIN {} u ON u._arrival = d.updated{}", Join(cols), delta_rows, log,
-                     history_rows ? "" : " WHERE d.closed IS NULL");
+  return fmt::format("SELECT {} FROM {} d JOIN {} u ON u._arrival = d.updated{}", Join(cols), delta_rows,
+                     records, history_rows ? "" : " WHERE d.closed IS NULL");
 }
 
 std::string EntityTables::BaseHistoryRow(const std::string& closed_at, const std::string& is_current,

@@ -9,6 +9,8 @@ namespace dimstream::duck {
 
 // A merge session's temporary view of the raw rows its run merges (EntityTables::stage).
 inline constexpr const char* kStageView = "dimstream_stage";
+// The temporary table of the arrivals a run stages (column a).
+inline constexpr const char* kWinners = "dimstream_winners";
 
 // The tables of one entity in DuckDB and the pieces of SQL that name their columns, quoted once. Columns:
 //
@@ -94,7 +96,14 @@ struct EntityTables {
   std::string CurrentView() const;
   // History rows (`history`) or current rows of the delta rows in `delta` that carry values (the open ones
   // only for current): the values of their log record.
-  std::string DeltaRows(const std::string& delta, bool history) const;
+  std::string DeltaRows(const std::string& delta_rows, bool history_rows) const {
+    return DeltaRows(delta_rows, history_rows, exact_kid, log);
+  }
+  // The same of rows of that shape without a key id column (a run's versions), with the values of their
+  // record in `records` (stage, during the run), the key included.
+  std::string VersionRows(const std::string& versions, bool history_rows, const std::string& records) const {
+    return DeltaRows(versions, history_rows, false, records);
+  }
   // The columns of a history row read from base table alias b, with valid_to (`closed_at`), is_current and
   // _ended_by_delete given (what a delta row that only closes the version changes).
   std::string BaseHistoryRow(const std::string& closed_at, const std::string& is_current,
@@ -102,6 +111,10 @@ struct EntityTables {
   // Column lists for INSERT ... (cols).
   std::string LogColumns() const;
   std::string HistoryColumns() const;
+  // DeltaRows and VersionRows: the key from d.kid (`key_from_delta`, where the key is its own key id) or
+  // from the record.
+  std::string DeltaRows(const std::string& delta_rows, bool history_rows, bool key_from_delta,
+                        const std::string& records) const;
   std::string CurrentColumns() const;
 };
 

@@ -1,0 +1,106 @@
+// The key index snapshot (MergeOptions::index_snapshot): when the merge writes it, and that a start reads it
+// instead of the warehouse. Real loader, merge and DuckDB warehouse.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/testing/test_dir.h"
+#include "loader/loader.h"
+#include "merge/merge.h"
+#include "object_store/local_object_store.h"
+#include "warehouse/duckdb/duckdb_warehouse.h"
+
+namespace dimstream {
+namespace {
+
+EntitySpec Items() {
+  EntitySpec e;
+  e.name = "item";
+  e.key_columns = {"code"};
+  e.scd1_columns = {"label"};
+  e.scd2_columns = {"color"};
+  e.sequence_columns = {"n"};
+  e.types = {{"code", ColumnType::Bigint()}, {"n", ColumnType::Bigint()}};
+  e.file_pattern = "*";
+  return e;
+}
+
+class SnapshotTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.path() / "bucket");
+    store_ = std::make_unique<LocalObjectStore>(dir_.path() / "bucket");
+    auto w = DuckDbWarehouse::Open({dir_.path() / "w.duckdb"}, entity_);
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    warehouse_ = std::move(*w);
+    options_.index_snapshot = dir_.path() / "w.keys";
+  }
+
+  // Loads a file of `keys` keys, each with a version that `n` opens (an SCD2 change after the first file).
+  void Load(const std::string& name, int keys, int n) {
+    std::ofstream out(dir_.path() / "bucket" / name, std::ios::binary);
+    out << "code,label,color,n\n";
+    for (int k = 1; k <= keys; ++k) {
+      out << k << ",L" << n << ",C" << n << "," << n << "\n";
+    }
+    out.close();
+    Loader loader(LoaderOptions{}, entity_, *store_, nullptr, *warehouse_);
+    auto info = store_->Stat(ObjectKey(name));
+    ASSERT_TRUE(info.ok());
+    auto loaded = loader.LoadObject(*info);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  }
+
+  // How many key ids a new job's Warm reads from the warehouse (0: all from the snapshot).
+  uint64_t KeysReadAtStart() {
+    MergeJob job(entity_, *warehouse_, options_);
+    Status warm = job.Warm();
+    EXPECT_TRUE(warm.ok()) << warm.error().message;
+    return job.stats().keys_read_at_warm;
+  }
+
+  test_support::TestDir dir_{"dimstream_snapshot"};
+  EntitySpec entity_ = Items();
+  std::unique_ptr<LocalObjectStore> store_;
+  std::unique_ptr<DuckDbWarehouse> warehouse_;
+  MergeOptions options_;
+};
+
+TEST_F(SnapshotTest, AStopRightAfterARunSavesTheIndex) {
+  MergeJob job(entity_, *warehouse_, options_);
+  Load("1.csv", 50, 1);
+  auto run = job.RunOnce();
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  ASSERT_EQ(run->rows_in, 50u);
+  // No idle run came: the snapshot is missing, a start would read every key from the warehouse.
+  EXPECT_FALSE(std::filesystem::exists(options_.index_snapshot));
+  EXPECT_EQ(KeysReadAtStart(), 50u);
+  job.SaveIndex();  // what a clean stop of `run` and `merge --watch` does
+  EXPECT_EQ(KeysReadAtStart(), 0u);
+}
+
+TEST_F(SnapshotTest, AnIdleRunSavesTheIndexBeforeTheDeltaIsCompacted) {
+  // An idle compaction that moves one delta row a time within a budget it has spent at once: the delta is
+  // not empty when the idle run ends.
+  options_.idle_compaction_after = std::chrono::milliseconds(0);
+  options_.idle_compaction = std::chrono::milliseconds(0);
+  options_.compaction_slice = 1;
+  MergeJob job(entity_, *warehouse_, options_);
+  Load("1.csv", 20, 1);
+  ASSERT_TRUE(job.RunOnce().ok());
+  Load("2.csv", 20, 2);
+  auto changed = job.RunOnce();
+  ASSERT_TRUE(changed.ok()) << changed.error().message;
+  ASSERT_EQ(changed->versions_closed, 20u);
+  auto idle = job.RunOnce();
+  ASSERT_TRUE(idle.ok()) << idle.error().message;
+  ASSERT_EQ(idle->rows_in, 0u);
+  auto left = warehouse_->Query("SELECT count(*) FROM item_delta");
+  ASSERT_TRUE(left.ok()) << left.error().message;
+  ASSERT_NE(left->rows.at(0).at(0).value_or("0"), "0")
+      << "the idle run compacted the whole delta: the case tests nothing";
+  EXPECT_EQ(KeysReadAtStart(), 0u);
+}
+
+}  // namespace
+}  // namespace dimstream
