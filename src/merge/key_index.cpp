@@ -1,7 +1,6 @@
 #include "merge/key_index.h"
 
 #include <algorithm>
-#include <bit>
 #include <cassert>
 #include <cstdio>
 #include <cstring>
@@ -23,13 +22,27 @@ uint64_t Mix(uint64_t key) {
   return x;
 }
 
+// The most keys a table of `slots` slots holds, and the slots `keys` keys need.
+size_t MaxKeys(size_t slots) {
+  return slots / 8 * 7;
+}
+size_t SlotsFor(size_t keys) {
+  return std::max<size_t>(keys / 7 * 8 + 8, 1024);
+}
+
 }  // namespace
 
+size_t KeyIndex::Home(uint64_t key) const {
+  // Multiply-shift (Lemire's range reduction): uniform over any table size, no power of two needed.
+  __extension__ using Wide = unsigned __int128;
+  return static_cast<size_t>((static_cast<Wide>(Mix(key)) * slots_.size()) >> 64);
+}
+
 size_t KeyIndex::SlotOf(uint64_t key) const {
-  size_t mask = slots_.size() - 1;
-  size_t i = Mix(key) & mask;
+  const size_t n = slots_.size();
+  size_t i = Home(key);
   while (slots_[i].used() && slots_[i].key_id != key) {
-    i = (i + 1) & mask;
+    i = i + 1 == n ? 0 : i + 1;
   }
   return i;
 }
@@ -44,8 +57,8 @@ const KeyState* KeyIndex::Find(uint64_t key) const {
 
 void KeyIndex::Put(uint64_t key, const KeyState& state) {
   assert(state.opened_arrival >= 0);
-  if ((size_ + 1) * 8 > slots_.size() * 7) {
-    Grow(std::max<size_t>(slots_.size() * 2, 1024));
+  if (size_ + 1 > MaxKeys(slots_.size())) {
+    Grow(std::max(SlotsFor(size_ + 1), slots_.size() / 2 * 3));
   }
   Place(key, state);
 }
@@ -54,10 +67,9 @@ void KeyIndex::PutMany(std::span<const std::pair<uint64_t, KeyState>> entries) {
   Reserve(size_ + entries.size());
   // A slot of a large table is a cache miss and usually a TLB miss: fetch a few entries ahead.
   constexpr size_t kAhead = 16;
-  const size_t mask = slots_.size() - 1;
   for (size_t i = 0; i < entries.size(); ++i) {
     if (i + kAhead < entries.size()) {
-      __builtin_prefetch(&slots_[Mix(entries[i + kAhead].first) & mask], 1);
+      __builtin_prefetch(&slots_[Home(entries[i + kAhead].first)], 1);
     }
     assert(entries[i].second.opened_arrival >= 0);
     Place(entries[i].first, entries[i].second);
@@ -91,10 +103,12 @@ uint64_t KeyIndex::Bytes() const {
 }
 
 void KeyIndex::Reserve(size_t keys) {
-  size_t capacity = std::bit_ceil(std::max<size_t>(keys * 8 / 7 + 1, 1024));
-  if (capacity > slots_.size()) {
-    Grow(capacity);
+  if (keys <= MaxKeys(slots_.size())) {
+    return;
   }
+  // Exactly what was asked the first time (Warm knows the count); by half at least later (runs add keys a
+  // batch at a time).
+  Grow(slots_.empty() ? SlotsFor(keys) : std::max(SlotsFor(keys), slots_.size() / 2 * 3));
 }
 
 void KeyIndex::Clear() {

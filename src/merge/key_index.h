@@ -36,9 +36,10 @@ struct KeyState {
 };
 
 // The merge's in-memory index: key id -> KeyState for every key id in the log, in one open-addressing table
-// (linear probing, 48 bytes a slot, at most 7/8 full), so that 10 million keys take at most about 0.8 GB and
-// the lookups of a run of 100,000 records cost microseconds; plus the set of key ids known to be shared by
-// several keys. Not thread-safe: the merge task's.
+// (linear probing, 48 bytes a slot, at most 7/8 full; any number of slots, a key id's first one by the
+// multiply-shift of its hash, so that the table grows by half rather than doubling: 55-82 bytes a key,
+// whatever the number of keys), so that the lookups of a run of 100,000 records cost microseconds; plus the
+// set of key ids known to be shared by several keys. Not thread-safe: the merge task's.
 class KeyIndex {
  public:
   // nullptr when the key id is not in the index.
@@ -91,6 +92,8 @@ class KeyIndex {
     bool used() const { return state.opened_arrival >= 0; }
   };
   size_t SlotOf(uint64_t key_id) const;
+  // The first slot a key id probes.
+  size_t Home(uint64_t key_id) const;
   // Put, with room for the key id already made.
   void Place(uint64_t key_id, const KeyState& state);
   void Grow(size_t capacity);

@@ -250,6 +250,40 @@ TEST(KeyIndexTest, PutFindAndGrow) {
   EXPECT_EQ(index.size(), 0u);
 }
 
+// The table grows by half, not by doubling, and Reserve makes exactly the room Warm asks for: at most 100
+// bytes a key at any count (a power-of-two table holds 30M keys in 2^26 slots: 107 bytes a key).
+TEST(KeyIndexTest, BytesPerKeyStayUnderAHundredAtAnyCount) {
+  KeyIndex grown;
+  double worst = 0;
+  for (uint64_t k = 1; k <= 300000; ++k) {
+    KeyState s;
+    s.last_seq = k;
+    grown.Put(k * 2654435761u, s);
+    if (k >= 2000) {
+      worst = std::max(worst, static_cast<double>(grown.Bytes()) / static_cast<double>(k));
+    }
+  }
+  EXPECT_LE(worst, 100.0);
+  for (uint64_t k = 1; k <= 300000; ++k) {
+    const KeyState* s = grown.Find(k * 2654435761u);
+    ASSERT_NE(s, nullptr) << k;
+    EXPECT_EQ(s->last_seq, k);
+  }
+  for (size_t keys : {size_t{4096}, size_t{70000}, size_t{131073}}) {
+    KeyIndex reserved;
+    reserved.Reserve(keys);
+    std::vector<std::pair<uint64_t, KeyState>> entries;
+    for (uint64_t k = 0; k < keys; ++k) {
+      entries.emplace_back(k, KeyState{k, 0, static_cast<int64_t>(k), 0, 0});
+    }
+    const uint64_t before = reserved.Bytes();
+    reserved.PutMany(entries);
+    EXPECT_EQ(reserved.Bytes(), before) << keys << " keys: Reserve made too little room";
+    EXPECT_LE(static_cast<double>(reserved.Bytes()) / static_cast<double>(keys), 56.0) << keys;
+    EXPECT_EQ(reserved.size(), keys);
+  }
+}
+
 TEST(KeyIndexTest, SnapshotIsReadBackWithItsTag) {
   auto path = std::filesystem::temp_directory_path() / ("dimstream-keys-" + std::to_string(::getpid()));
   KeyIndex index;

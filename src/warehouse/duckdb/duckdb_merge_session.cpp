@@ -130,7 +130,8 @@ class DuckDbMergeSession : public MergeSession {
     if (r.rows_in == 0) {
       return r;
     }
-    auto staged = conn_.ScalarInt("SELECT count(*) FROM " + t_.stage);
+    // One staged row per winner (the winners are arrivals in the run's range): no read of the view.
+    auto staged = conn_.ScalarInt("SELECT count(*) FROM " + Temp(kWinners));
     if (!staged.ok()) {
       return staged.error();
     }
