@@ -216,7 +216,8 @@ Result<std::optional<KeyIndex::SnapshotTag>> KeyIndex::Load(const std::filesyste
       h.slot_size != sizeof(Slot) || h.colliding > h.count) {
     return std::optional<SnapshotTag>();
   }
-  Reserve(h.count);
+  // With room for the new keys of the next runs: growing a table of tens of millions of keys takes seconds.
+  Reserve(h.count + h.count / 16);
   constexpr size_t kBatch = 4096;
   std::vector<Slot> batch(kBatch);
   uint64_t left = h.count;
