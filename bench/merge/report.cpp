@@ -214,10 +214,9 @@ void Report::Print() const {
                   "loading the change file {:.3f} s\n",
                   rs.idle_s, rs.close_s, rs.load_s));
   out(fmt::format(
-      "   after a crash (the snapshot of the idle moment after the initial load, then the state of the {} "
-      "key "
-      "ids with records since read from the warehouse): Warm {:.3f} s, so {:.3f} s to the first merge (goal "
-      "< {:.0f} s: {}; the WAL's replay when a crashed file is opened is not in it)\n",
+      "   after a crash (the snapshot of the idle moment after the initial load, then the state of the "
+      "{} key ids with records since read from the warehouse): Warm {:.3f} s, so {:.3f} s to the first "
+      "merge (goal < {:.0f} s: {}; the WAL's replay when a crashed file is opened is not in it)\n",
       Count(rs.crash_keys_read), rs.warm_crash_s, rs.CrashSum(), kGoalRestartSeconds,
       Met(rs.CrashSum() < kGoalRestartSeconds)));
   out(fmt::format(

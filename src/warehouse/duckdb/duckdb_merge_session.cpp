@@ -21,7 +21,6 @@ constexpr const char* kWatermarkName = "LETS";
 // Temporary tables of a merge session (its connection's own).
 constexpr const char* kSource = "dimstream_source";
 constexpr const char* kBase = "dimstream_base";
-// The arrivals of the raw rows a run merges (the winner of each key and sequence); t_.stage reads them.
 
 Operation OpOf(std::string_view op) {
   return op == "D" ? Operation::kDelete : op == "T" ? Operation::kTruncate : Operation::kUpsert;

@@ -9,7 +9,8 @@ namespace dimstream::duck {
 
 // A merge session's temporary view of the raw rows its run merges (EntityTables::stage).
 inline constexpr const char* kStageView = "dimstream_stage";
-// The temporary table of the arrivals a run stages (column a).
+// The temporary table of the arrivals a run merges (column a: the winner of each key and sequence); the
+// stage view reads the raw rows that have them.
 inline constexpr const char* kWinners = "dimstream_winners";
 
 // The tables of one entity in DuckDB and the pieces of SQL that name their columns, quoted once. Columns:
