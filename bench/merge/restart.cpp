@@ -9,6 +9,17 @@
 #include "warehouse/sql.h"
 
 namespace dimstream {
+namespace {
+
+// job.Warm(), its time in `seconds`; a failure says which warm it was.
+Status TimedWarm(MergeJob& job, double& seconds, const char* what) {
+  auto warming = Clock::now();
+  Status warmed = job.Warm();
+  seconds = Seconds(Clock::now() - warming);
+  return warmed.ok() ? Ok() : Status(warmed.error().Context(what));
+}
+
+}  // namespace
 
 Status RunRestart(const BenchOptions& o, const std::vector<PlannedFile>& plan, const Paths& p,
                   const EntitySpec& entity, const DuckDbOptions& db, const MergeOptions& merge_options,
@@ -32,12 +43,8 @@ Status RunRestart(const BenchOptions& o, const std::vector<PlannedFile>& plan, c
     MergeOptions crashed = merge_options;
     crashed.index_snapshot = StaleSnapshot(merge_options);
     MergeJob job(entity, *warehouse, crashed);
-    auto warming = Clock::now();
-    Status warmed = job.Warm();
-    r.restart.warm_crash_s = Seconds(Clock::now() - warming);
-    if (!warmed.ok()) {
-      return warmed.error().Context("MergeJob::Warm from the snapshot after the initial load");
-    }
+    DIMSTREAM_TRY(
+        TimedWarm(job, r.restart.warm_crash_s, "MergeJob::Warm from the snapshot after the initial load"));
     r.restart.crash_keys_read = job.stats().keys_read_at_warm;
     std::filesystem::remove(crashed.index_snapshot);
   }
@@ -45,20 +52,10 @@ Status RunRestart(const BenchOptions& o, const std::vector<PlannedFile>& plan, c
     // Without any snapshot (lost, or made stale by a rebuild or log retention) Warm scans the warehouse:
     // timed here with a job that has none, not counted in the restart.
     MergeJob scan(entity, *warehouse, MergeOptions{});
-    auto scanning = Clock::now();
-    Status scanned = scan.Warm();
-    r.restart.warm_scan_s = Seconds(Clock::now() - scanning);
-    if (!scanned.ok()) {
-      return scanned.error().Context("MergeJob::Warm from the warehouse");
-    }
+    DIMSTREAM_TRY(TimedWarm(scan, r.restart.warm_scan_s, "MergeJob::Warm from the warehouse"));
   }
   MergeJob merge(entity, *warehouse, merge_options);
-  auto warming = Clock::now();
-  Status warm = merge.Warm();
-  r.restart.warm_s = Seconds(Clock::now() - warming);
-  if (!warm.ok()) {
-    return warm.error().Context("MergeJob::Warm");
-  }
+  DIMSTREAM_TRY(TimedWarm(merge, r.restart.warm_s, "MergeJob::Warm"));
   r.restart.state_bytes = merge.StateBytes();
   Loader loader(LoaderOptionsFromDefaults(), entity, store, nullptr, *warehouse);
   const PlannedFile* restart_file = FilesOf(plan, FileGroup::kRestart).front();
