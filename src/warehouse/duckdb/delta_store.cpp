@@ -49,14 +49,14 @@ Result<std::vector<uint64_t>> DeltaStore::AppendRun(bool opened_to_base) {
   std::string rewritten = increment;
   if (opened_to_base) {
     // Their values from stage: the log's rows of this run, not committed yet, read about twice as slowly.
-    const std::string opened =
-        fmt::format("(SELECT * FROM {} WHERE opened >= (SELECT min(a) FROM {}))", increment, Temp(kWinners));
+    const std::string first =
+        fmt::format("(SELECT min(a) FROM {})", Temp(kWinners));  // the run's first arrival
+    const std::string opened = fmt::format("(SELECT * FROM {} WHERE opened >= {})", increment, first);
     DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) {}", t_.history, t_.HistoryColumns(),
                                          t_.VersionRows(opened, true, t_.stage))));
     DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) {}", t_.current, t_.CurrentColumns(),
                                          t_.VersionRows(opened, false, t_.stage))));
-    rewritten =
-        fmt::format("(SELECT * FROM {} WHERE opened < (SELECT min(a) FROM {}))", increment, Temp(kWinners));
+    rewritten = fmt::format("(SELECT * FROM {} WHERE opened < {})", increment, first);
   }
   DIMSTREAM_TRY(conn_.Exec(fmt::format(
       "INSERT INTO {0} SELECT {1}, v.opened, v.updated, v.closed, v.del, v.vf, v.vt FROM {2} v JOIN {3} u ON "
