@@ -59,9 +59,9 @@ struct MergeOptions {
 
 // The seed's stored procedure, done right: one run takes the raw rows above the watermark into stage,
 // refolds every staged key from its retained records (so late records and ties land where their
-// sequence puts them), replaces those keys' versions in history and current, advances the watermark,
-// cleans raw and stage and records the run, all in one warehouse transaction. Called from the merge
-// task's thread (or the `merge` command); not reentrant.
+// sequence puts them), replaces those keys' versions in history and current, advances the watermark (raw
+// is the log above it: that is its clean-up) and records the run, all in one warehouse transaction. Called
+// from the merge task's thread (or the `merge` command); not reentrant.
 class MergeJob {
  public:
   MergeJob(EntitySpec entity, Warehouse& warehouse, MergeOptions options = {});

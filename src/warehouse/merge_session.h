@@ -151,9 +151,9 @@ class MergeSession {
   virtual Result<std::vector<uint64_t>> StagedKeyIdsOfSeveralKeys() = 0;
   // The key ids KeyScope::kListed selects in this session from now on.
   virtual Status ListKeys(const std::vector<uint64_t>& key_ids) = 0;
-  // The staged records into the log (and staged truncates into the truncates table), replacing the records
-  // they supersede, which are looked for among the key ids of `scope` only (a key whose staged records are
-  // all newer than its log has none).
+  // The staged records become the log's newest (the log may hold them already, as the DuckDB adapter's does)
+  // and staged truncates go into the truncates table, replacing the records they supersede, which are looked
+  // for among the key ids of `scope` only (a key whose staged records are all newer than its log has none).
   virtual Status AppendStageToLog(KeyScope scope) = 0;
   // Every key id of the log with its newest sequence and its open version (the merge's key index); with
   // `after_arrival`, only the key ids with log records that arrived after it (to bring a saved index up to
@@ -207,7 +207,7 @@ class MergeSession {
   // (key id, arrival of that record, in stage when `in_stage`, else in the log).
   virtual Status SetScd1OfAllVersions(const std::vector<std::pair<uint64_t, int64_t>>& latest,
                                       bool in_stage) = 0;
-  // Advances the watermark (LETS), deletes merged raw rows, records the run, commits.
+  // Advances the watermark (LETS: raw shows what is above it), records the run, commits.
   virtual Status Finish(int64_t new_watermark, const TaskRecord& task) = 0;
 
   // Merge on read: where the warehouse resolves current and history when they are read, from tables it

@@ -68,9 +68,8 @@ class DuckLoadSession : public LoadSession {
     if (tables_ == nullptr) {
       return Ok();
     }
-    return Checked(c_.conn->Run(
-        fmt::format("DELETE FROM {} WHERE \"_load_id\" = $1", QuoteIdent(tables_->e.raw_table())),
-        {stamp_.load_id}));
+    return Checked(
+        c_.conn->Run(fmt::format("DELETE FROM {} WHERE \"_load_id\" = $1", tables_->log), {stamp_.load_id}));
   }
 
   Result<LoadReceipt> Commit(const LoadSummary& s) override {

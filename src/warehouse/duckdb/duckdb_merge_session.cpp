@@ -45,6 +45,11 @@ class DuckDbMergeSession : public MergeSession {
   Status Begin() {
     DIMSTREAM_TRY(conn_.Exec("BEGIN TRANSACTION"));
     open_ = true;
+    auto watermark = ReadParameter(kWatermarkName);
+    if (!watermark.ok()) {
+      return watermark.error();
+    }
+    merged_upto_ = watermark->value_or(0);
     return Ok();
   }
 
@@ -75,7 +80,7 @@ class DuckDbMergeSession : public MergeSession {
           fmt::format(
               "SELECT count(*), coalesce(max(_arrival), $1), coalesce(epoch_us(max(_loaded_at)), 0) FROM {} "
               "WHERE _arrival > $1 AND _arrival <= $2",
-              t_.raw),
+              t_.log),
           {watermark, upto}, &counts));
       ChunkReader reader(counts.get());
       reader.ForEach([&](idx_t row) {
@@ -89,14 +94,14 @@ class DuckDbMergeSession : public MergeSession {
     if (max_rows > 0 && r.rows_in > max_rows) {
       auto cut = conn_.ScalarInt(
           fmt::format("SELECT _arrival FROM {} WHERE _arrival > $1 ORDER BY _arrival LIMIT 1 OFFSET $2",
-                      t_.raw),
+                      t_.log),
           {watermark, static_cast<int64_t>(max_rows)});
       if (!cut.ok()) {
         return cut.error();
       }
       // The row past the first max_rows: stop before it.
       auto last = conn_.ScalarInt(
-          fmt::format("SELECT max(_arrival) FROM {} WHERE _arrival > $1 AND _arrival < $2", t_.raw),
+          fmt::format("SELECT max(_arrival) FROM {} WHERE _arrival > $1 AND _arrival < $2", t_.log),
           {watermark, cut->value_or(std::numeric_limits<int64_t>::max())});
       if (!last.ok()) {
         return last.error();
@@ -110,8 +115,8 @@ class DuckDbMergeSession : public MergeSession {
     // winners are the maximum arrival of each group; a grouped semi-join finds them several times faster
     // than a window function.
     // By the typed sequence columns rather than _seq_key: the same groups (the encoding is one to one),
-    // cheaper. The stage is a view of raw: the winners' arrivals, and the raw rows that have them (raw holds
-    // only rows not merged yet, so reading it again is about as cheap as reading a copy, and the copy of
+    // cheaper. The stage is a view of the log's records in the run's range that are the winners (the log is
+    // in arrival order, so the range is read near its tail, about as cheaply as a copy, and the copy of
     // every record into a stage table, a wide write, is saved). Made even when nothing waits: a rebuild
     // reads it all the same.
     std::string group = t_.exact_kid ? t_.kid : EntityTables::Of("", t_.keys);  // a truncate's are NULL
@@ -119,13 +124,15 @@ class DuckDbMergeSession : public MergeSession {
         fmt::format(
             "CREATE OR REPLACE TEMP TABLE {} AS SELECT max(_arrival) AS a FROM {} WHERE _arrival > $1 "
             "AND _arrival <= $2 GROUP BY {}, {}",
-            kWinners, t_.raw, group, EntityTables::Of("", t_.seq)),
+            kWinners, t_.log, group, EntityTables::Of("", t_.seq)),
         {watermark, upto}));
     // A view's text takes no parameters: the bounds are integers, written out.
     DIMSTREAM_TRY(
         conn_.Exec(fmt::format("CREATE OR REPLACE TEMP VIEW {} AS SELECT * FROM {} WHERE _arrival > {} AND "
                                "_arrival <= {} AND _arrival IN (SELECT a FROM {})",
-                               kStageView, t_.raw, watermark, upto, Temp(kWinners))));
+                               kStageView, t_.log, watermark, upto, Temp(kWinners))));
+    staged_from_ = watermark;
+    staged_upto_ = r.new_watermark;  // the newest arrival in the range
     if (r.rows_in == 0) {
       return r;
     }
@@ -268,13 +275,20 @@ class DuckDbMergeSession : public MergeSession {
   }
 
   Status AppendStageToLog(KeyScope scope) override {
+    // The staged records are in the log already (the loader wrote them there): what goes is what they
+    // supersede, merged before (the same key and sequence, SEMANTICS.md section 4), and the records of the
+    // run's range that it does not merge (superseded within it, rejected). Its truncates stay (Log() does not
+    // read them; the truncates table does).
     if (scope != KeyScope::kListed || listed_ > 0) {
-      DIMSTREAM_TRY(conn_.Exec(fmt::format(
-          "DELETE FROM {0} USING {1} s WHERE {2} = s.{3} AND {4}{5}{6}", t_.log, t_.stage, t_.KidOf(t_.log),
-          t_.kid, t_.SeqEqual(t_.log, "s"), t_.AndSameKey(t_.log, "s"), Scope(scope, "AND", "s"))));
+      DIMSTREAM_TRY(conn_.Exec(
+          fmt::format("DELETE FROM {0} USING {1} s WHERE {2} = s.{3} AND {4}{5}{6} AND {0}._arrival <= {7}",
+                      t_.log, t_.stage, t_.KidOf(t_.log), t_.kid, t_.SeqEqual(t_.log, "s"),
+                      t_.AndSameKey(t_.log, "s"), Scope(scope, "AND", "s"), merged_upto_)));
     }
-    DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM {2} WHERE _op <> 'T'", t_.log,
-                                         t_.LogColumns(), t_.stage)));
+    DIMSTREAM_TRY(conn_.Exec(fmt::format(
+        "DELETE FROM {} WHERE _arrival > {} AND _arrival <= {} AND _arrival NOT IN (SELECT a FROM {})",
+        t_.log, staged_from_, staged_upto_, Temp(kWinners))));
+    merged_upto_ = std::max(merged_upto_, staged_upto_);
     // A truncate with the same sequence as an earlier one supersedes it.
     DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {0} USING {1} s WHERE s._op = 'T' AND {2}",
                                          t_.truncates, t_.stage, t_.SeqEqual(t_.truncates, "s"))));
@@ -292,7 +306,7 @@ class DuckDbMergeSession : public MergeSession {
     // scan): the state of a shared id read this way keeps the key index's invariant anyway, unless two of its
     // keys have a version open, which shows as two rows of one id.
     std::string where =
-        after_arrival ? fmt::format("WHERE {0} IN (SELECT {0} FROM {1} WHERE _arrival > $1)", t_.kid, t_.log)
+        after_arrival ? fmt::format("WHERE {0} IN (SELECT {0} FROM {1} WHERE _arrival > $1)", t_.kid, Log())
                       : "";
     std::vector<Param> params;
     if (after_arrival) {
@@ -303,7 +317,7 @@ class DuckDbMergeSession : public MergeSession {
                     "c.valid_from "
                     "FROM (SELECT {0} AS kid, max({1}) AS last_seq FROM {2} {3} GROUP BY {0}) l "
                     "LEFT JOIN {4} c ON {5} = l.kid",
-                    t_.kid, t_.SeqRead(), t_.log, where, t_.current_view, t_.KidOf("c")),
+                    t_.kid, t_.SeqRead(), Log(), where, t_.current_view, t_.KidOf("c")),
         params, &r));
     const ColumnType seq = e_.sequence_type();
     ChunkReader reader(r.get());
@@ -342,7 +356,7 @@ class DuckDbMergeSession : public MergeSession {
   }
 
   Result<uint64_t> EstimateKeyIds() override {
-    auto n = conn_.ScalarInt(fmt::format("SELECT approx_count_distinct({}) FROM {}", t_.kid, t_.log));
+    auto n = conn_.ScalarInt(fmt::format("SELECT approx_count_distinct({}) FROM {}", t_.kid, Log()));
     if (!n.ok()) {
       return n.error();
     }
@@ -350,7 +364,7 @@ class DuckDbMergeSession : public MergeSession {
   }
 
   Result<std::optional<Micros>> NewestLogSequence() override {
-    return conn_.ScalarInt("SELECT epoch_us(max(_seq)) FROM " + t_.log);
+    return conn_.ScalarInt("SELECT epoch_us(max(_seq)) FROM " + Log());
   }
 
   // The ordinal of a record's key among the keys of its key id, and the order that groups each key.
@@ -366,12 +380,12 @@ class DuckDbMergeSession : public MergeSession {
     return ReadRecords(
         fmt::format(
             "SELECT {}, {}, {}, _arrival, _op, _scd1_hash, _scd2_hash FROM {} {} ORDER BY {}, {}, _arrival",
-            t_.kid, KeyOrdinal(), t_.SeqRead(), t_.log, where, KeyOrder(), EntityTables::Of("", t_.seq)),
+            t_.kid, KeyOrdinal(), t_.SeqRead(), Log(), where, KeyOrder(), EntityTables::Of("", t_.seq)),
         params, sink, /*stream=*/true);
   }
 
   Status ReadLogOfKeysBefore(Micros horizon, const std::function<void(MergeRecord&&)>& sink) override {
-    return ReadLogWhere(fmt::format("WHERE {0} IN (SELECT {0} FROM {1} WHERE _seq < $1)", t_.kid, t_.log),
+    return ReadLogWhere(fmt::format("WHERE {0} IN (SELECT {0} FROM {1} WHERE _seq < $1)", t_.kid, Log()),
                         {Timestamp{horizon}}, sink);
   }
 
@@ -384,7 +398,9 @@ class DuckDbMergeSession : public MergeSession {
     DIMSTREAM_TRY(CompactDelta(0, DeltaRows::kAny));
     // The base records first (they read the records about to go), then the deletes.
     DIMSTREAM_TRY(writer_.BaseRecords(base, kBase));
-    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", t_.log), {Timestamp{horizon}}));
+    DIMSTREAM_TRY(
+        conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1 AND _arrival <= {}", t_.log, merged_upto_),
+                  {Timestamp{horizon}}));
     DIMSTREAM_TRY(
         conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", t_.truncates), {Timestamp{horizon}}));
     DIMSTREAM_TRY(conn_.Exec(
@@ -423,10 +439,10 @@ class DuckDbMergeSession : public MergeSession {
     DIMSTREAM_TRY(delta_.Drop(ScopeOf(scope, "WHERE", "kid")));
     DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {}{}", t_.current, Scope(scope, "WHERE"))));
     // The records the versions read, gathered once from the log (for a few keys, much less than the log).
-    std::string src = t_.log;
+    std::string src = Log();
     if (scope != KeyScope::kAll) {
       DIMSTREAM_TRY(conn_.Exec(fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT * FROM {}{}", kSource,
-                                           t_.log, Scope(scope, "WHERE"))));
+                                           Log(), Scope(scope, "WHERE"))));
       src = Temp(kSource);
     }
     DIMSTREAM_TRY(writer_.AppendFromLog(versions, src));
@@ -502,9 +518,9 @@ class DuckDbMergeSession : public MergeSession {
   }
 
   Status Finish(int64_t new_watermark, const TaskRecord& task) override {
+    // Raw is the log above the watermark: advancing it is the clean-up.
     DIMSTREAM_TRY(WriteParameter(kWatermarkName, new_watermark));
     FaultPoint("merge.before_cleanup");
-    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _arrival <= $1", t_.raw), {new_watermark}));
     DIMSTREAM_TRY(InsertTask(conn_, task));
     FaultPoint("merge.before_commit");
     open_ = false;  // committed or rolled back by Commit
@@ -523,6 +539,17 @@ class DuckDbMergeSession : public MergeSession {
   DeltaStore delta_;
   bool open_ = false;
   size_t listed_ = 0;  // key ids given to ListKeys
+  // The log's merged records are those up to merged_upto_: the watermark, then, once AppendStageToLog has
+  // made the staged records part of it, the run's last arrival. The run's range is (staged_from_,
+  // staged_upto_].
+  int64_t merged_upto_ = 0;
+  int64_t staged_from_ = 0;
+  int64_t staged_upto_ = 0;
+
+  // The merged records of the log but truncates, as a table expression: what a fold reads.
+  std::string Log() const {
+    return fmt::format("(SELECT * FROM {} WHERE _arrival <= {} AND _op <> 'T')", t_.log, merged_upto_);
+  }
 };
 
 }  // namespace

@@ -138,12 +138,6 @@ std::string EntityTables::RawColumnsDdl() const {
                exact_kid ? "" : "_kid UBIGINT", "_op VARCHAR, _scd1_hash UBIGINT, _scd2_hash UBIGINT"});
 }
 
-std::string EntityTables::LogColumnsDdl() const {
-  return Join({KeysAndAttributesDdl(e), "_op VARCHAR", SequenceDdl(e, "_seq", ""),
-               compact_seq ? "" : "_seq_key BLOB", "_arrival BIGINT", exact_kid ? "" : "_kid UBIGINT",
-               "_scd1_hash UBIGINT, _scd2_hash UBIGINT"});
-}
-
 std::string EntityTables::TruncatesColumnsDdl() const {
   return Join({SequenceDdl(e, "_seq", ""), compact_seq ? "" : "_seq_key BLOB", "_arrival BIGINT"});
 }
@@ -190,6 +184,14 @@ std::string EntityTables::BaseHistoryRow(const std::string& closed_at, const std
   return Join({Of("b", keys), Of("b", scd1), Of("b", scd2), "b.valid_from", closed_at, is_current,
                ended_by_delete, "b._opened_arrival, b._updated_arrival, b._scd1_hash, b._scd2_hash",
                exact_kid ? "" : "b._kid"});
+}
+
+std::string EntityTables::RawView() const {
+  // The watermark as the merge writes it (merge_session.h); none yet: every record (arrivals are positive).
+  return fmt::format(
+      "SELECT * FROM {} WHERE _arrival > coalesce((SELECT max(CAST(parameter_value AS BIGINT)) FROM "
+      "parameter_control WHERE job_name = {} AND parameter_name = 'LETS'), 0)",
+      log, QuoteLiteral(e.merge_job()));
 }
 
 std::string EntityTables::HistoryView() const {

@@ -15,12 +15,16 @@ inline constexpr const char* kWinners = "dimstream_winners";
 
 // The tables of one entity in DuckDB and the pieces of SQL that name their columns, quoted once. Columns:
 //
-//   raw, stage  the input columns (EntitySpec::input_columns(), typed), then _object_key, _line, _arrival,
+//   log, stage  the input columns (EntitySpec::input_columns(), typed), then _object_key, _line, _arrival,
 //               _load_id, _loaded_at, _seq (the first sequence column's value, or the load's commit time),
 //               [_seq_key] (the whole sequence's ordered encoding), [_kid] (key id; NULL for a truncate), _op
 //               ('U', 'D' or 'T'), _scd1_hash, _scd2_hash
-//   log         the keys, the attributes, _op, _seq and the further sequence columns, [_seq_key], _arrival,
-//               [_kid], _scd1_hash, _scd2_hash
+//               The log is every record loaded: the loader appends to it, and <entity>_raw is a view of its
+//               records above the merge's watermark (not merged yet). At or below the watermark it holds the
+//               merged records a fold reads: a merge run deletes the records of its range that it does not
+//               merge (superseded in the run, truncates, rejected) and those its records supersede, so that
+//               each change is written once wide, by its load. Records merged by the built-in log compaction
+//               (merge.log_retention_days) become base records, without the load's columns.
 //   truncates   _seq and the further sequence columns, [_seq_key], _arrival
 //   history     (the physical table <entity>_history_base; <entity>_history is a view) the keys, the
 //   attributes, valid_from (+ valid_from_<column>), valid_to (+ valid_to_<column>),
@@ -52,8 +56,9 @@ struct EntityTables {
 
   const EntitySpec& e;
   // Quoted names. `history` and `current` are the base tables (what the merge writes); the views users read
-  // are `history_view` and `current_view`. `stage` is a merge session's temporary view of the raw rows its
-  // run merges (the table <entity>_stage stays empty: a run no longer copies its records into it).
+  // are `history_view` and `current_view`; `raw` is a view of `log` (above). `stage` is a merge session's
+  // temporary view of the raw rows its run merges (the table <entity>_stage stays empty: a run no longer
+  // copies its records into it).
   std::string raw, stage, log, truncates, history, current, rejects, history_view, current_view, delta;
   bool merge_on_read;    // merge runs append to the delta (see above)
   bool exact_kid;        // the key is its own key id: no _kid column
@@ -87,12 +92,13 @@ struct EntityTables {
 
   // The column definitions of each table.
   std::string RawColumnsDdl() const;
-  std::string LogColumnsDdl() const;
   std::string TruncatesColumnsDdl() const;
   std::string HistoryColumnsDdl() const;
   std::string CurrentColumnsDdl() const;
   std::string DeltaColumnsDdl() const;
-  // The SELECTs that define the views (the base tables as they are without merge on read).
+  // The SELECTs that define the views: raw (the log above the watermark of job `merge_job`), history and
+  // current (the base tables as they are without merge on read).
+  std::string RawView() const;
   std::string HistoryView() const;
   std::string CurrentView() const;
   // History rows (`history`) or current rows of the delta rows in `delta` that carry values (the open ones

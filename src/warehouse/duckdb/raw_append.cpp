@@ -36,11 +36,11 @@ char OpChar(Operation op) {
 Status AppendRaw(Connection& conn, const EntityTables& tables, const std::string& object_key,
                  const RawRows& rows, const LoadStamp& stamp) {
   const EntitySpec& e = tables.e;
-  ChunkAppender raw(conn, e.raw_table());
+  ChunkAppender raw(conn, e.log_table());  // the raw view's rows (entity_tables.h)
   DIMSTREAM_TRY(raw.status());
   const size_t inputs = rows.columns.size();
   if (raw.column_count() != inputs + 9 + (tables.compact_seq ? 0 : 1) + (tables.exact_kid ? 0 : 1)) {
-    return Error::Permanent("the raw table " + tables.raw + " does not have the columns this version writes");
+    return Error::Permanent("the log table " + tables.log + " does not have the columns this version writes");
   }
   // _seq: the first sequence column, or the load's commit time when the file has no sequence columns.
   const size_t first_seq = e.key_columns.size() + e.attribute_columns().size();

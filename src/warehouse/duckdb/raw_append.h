@@ -16,8 +16,8 @@ struct LoadStamp {
   Micros sequence_time = 0;
 };
 
-// Appends a batch of a load's accepted rows to the entity's raw table, typed, a data chunk at a time, inside
-// `conn`'s open transaction; its rejected rows to the rejects table.
+// Appends a batch of a load's accepted rows to the entity's log (what its raw view shows until merged),
+// typed, a data chunk at a time, inside `conn`'s open transaction; its rejected rows to the rejects table.
 Status AppendRaw(Connection& conn, const EntityTables& tables, const std::string& object_key,
                  const RawRows& rows, const LoadStamp& stamp);
 Status AppendRejects(Connection& conn, const EntityTables& tables, const std::string& object_key,

@@ -32,9 +32,8 @@ std::vector<TableDdl> Tables(const std::vector<const EntityTables*>& entities) {
   };
   for (const EntityTables* t : entities) {
     const EntitySpec& e = t->e;
-    out.push_back({e.raw_table(), t->RawColumnsDdl()});
+    out.push_back({e.log_table(), t->RawColumnsDdl()});
     out.push_back({e.stage_table(), t->RawColumnsDdl()});
-    out.push_back({e.log_table(), t->LogColumnsDdl()});
     out.push_back({e.truncates_table(), t->TruncatesColumnsDdl()});
     out.push_back({e.history_table() + "_base", t->HistoryColumnsDdl()});
     out.push_back({e.current_table() + "_base", t->CurrentColumnsDdl()});
@@ -51,7 +50,8 @@ std::vector<std::string> Derived(const std::vector<const EntityTables*>& entitie
   std::vector<std::string> out;
   for (const EntityTables* t : entities) {
     const EntitySpec& e = t->e;
-    // What users read: the base tables with the delta applied (entity_tables.h).
+    // What users read: the records not merged yet, the base tables with the delta applied (entity_tables.h).
+    out.push_back(fmt::format("CREATE OR REPLACE VIEW {} AS {}", t->raw, t->RawView()));
     out.push_back(fmt::format("CREATE OR REPLACE VIEW {} AS {}", t->history_view, t->HistoryView()));
     out.push_back(fmt::format("CREATE OR REPLACE VIEW {} AS {}", t->current_view, t->CurrentView()));
     std::string dims = EntityTables::Join(
@@ -133,8 +133,9 @@ Status CheckExisting(Connection& conn, const TableDdl& ddl, const std::string& w
       where, ddl.name, difference));
 }
 
-// kInvalidInput when `name`, which this version makes a view, is a table (an earlier version's).
-Status CheckNoTable(Connection& conn, const std::string& name, const std::string& where) {
+// kInvalidInput when `name`, which this version makes a view over `over`, is a table (an earlier version's).
+Status CheckNoTable(Connection& conn, const std::string& name, const std::string& over,
+                    const std::string& where) {
   auto tables = conn.ScalarInt(
       "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = "
       "'main' "
@@ -147,11 +148,10 @@ Status CheckNoTable(Connection& conn, const std::string& name, const std::string
     return Ok();
   }
   return Error::Invalid(fmt::format(
-      "{}: {} is a table, made by an earlier version of dimstream (this version keeps it as a view over "
-      "{}_base "
-      "and a delta). Nothing was changed: use a new warehouse file (warehouse_path), or rebuild it with the "
-      "earlier version's data reloaded",
-      where, name, name));
+      "{}: {} is a table, made by an earlier version of dimstream (this version keeps it as a view over {}). "
+      "Nothing was changed: use a new warehouse file (warehouse_path), or rebuild it with the earlier "
+      "version's data reloaded",
+      where, name, over));
 }
 
 }  // namespace
@@ -181,8 +181,11 @@ Status EnsureSchema(const Connected& c, DatabaseKeeper& keeper,
     DIMSTREAM_TRY(CheckExisting(conn, t, where));
   }
   for (const EntityTables* t : entities) {
-    DIMSTREAM_TRY(CheckNoTable(conn, t->e.history_table(), where));
-    DIMSTREAM_TRY(CheckNoTable(conn, t->e.current_table(), where));
+    DIMSTREAM_TRY(CheckNoTable(conn, t->e.raw_table(), t->e.log_table(), where));
+    DIMSTREAM_TRY(
+        CheckNoTable(conn, t->e.history_table(), t->e.history_table() + "_base and a delta", where));
+    DIMSTREAM_TRY(
+        CheckNoTable(conn, t->e.current_table(), t->e.current_table() + "_base and a delta", where));
   }
   DIMSTREAM_TRY(conn.Exec("BEGIN TRANSACTION"));
   for (const auto& t : tables) {

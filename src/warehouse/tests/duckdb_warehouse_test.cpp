@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 
+#include "common/clock.h"
 #include "common/testing/test_dir.h"
 
 namespace dimstream {
@@ -86,7 +87,7 @@ TEST(DuckDbWarehouseTest, TablesOfAnotherDeclarationAreRefusedByName) {
   auto w = DuckDbWarehouse::Open({dir.path() / "w.duckdb"}, changed);
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.error().kind, ErrorKind::kInvalidInput);
-  EXPECT_NE(w.error().message.find("customer_raw"), std::string::npos) << w.error().message;
+  EXPECT_NE(w.error().message.find("customer_log"), std::string::npos) << w.error().message;
   EXPECT_NE(w.error().message.find("street"), std::string::npos) << w.error().message;
   EXPECT_NE(w.error().message.find("DECIMAL(10,2)"), std::string::npos) << w.error().message;
   // The original declaration still opens it, and another entity is added beside it.
@@ -202,7 +203,8 @@ TEST_F(FailedCommitTest, ATransactionOpenOnTheRetiredInstanceIsRolledBack) {
   ExpectOnly({{"a.csv", "loaded"}, {"b.csv", "loaded"}}, {{"after", "10"}, {"before", "10"}});
 }
 
-// The merge's own sequence when the disk is full: its run fails at COMMIT, then it records the failure.
+// The merge's own sequence when the disk is full: its run fails at COMMIT, then it records the failure. The
+// run writes its records' rejects (every record is older than the horizon given), which do not fit.
 // Without the reopen, DuckDB 1.4.4 reads the second record back as "failedsucceeded": the failed run's
 // task_history text glued on.
 TEST_F(FailedCommitTest, AFailedMergeIsRecordedIntact) {
@@ -215,6 +217,9 @@ TEST_F(FailedCommitTest, AFailedMergeIsRecordedIntact) {
     auto staged = (*session)->Stage(0);
     ASSERT_TRUE(staged.ok()) << staged.error().message;
     EXPECT_EQ(staged->rows_in, 20000U);
+    auto rejected = (*session)->RejectStagedBefore(NowMicros() + 86400000000LL, "older than the horizon");
+    ASSERT_TRUE(rejected.ok()) << rejected.error().message;
+    EXPECT_EQ(*rejected, 20000U);
     ASSERT_TRUE((*session)->AppendStageToLog(KeyScope::kStaged).ok());
     Status finished =
         (*session)->Finish(staged->new_watermark, TaskRecord{.task_name = "m", .status = "succeeded"});
@@ -228,8 +233,11 @@ TEST_F(FailedCommitTest, AFailedMergeIsRecordedIntact) {
             (std::map<std::string, std::string>{{"failed", "3"}}));
   EXPECT_EQ(Column("SELECT 'staged', CAST(count(*) AS VARCHAR) FROM customer_stage"),
             (std::map<std::string, std::string>{{"staged", "0"}}));
+  EXPECT_EQ(Column("SELECT 'rejects', CAST(count(*) AS VARCHAR) FROM customer_rejects"),
+            (std::map<std::string, std::string>{{"rejects", "0"}}));
+  // The loaded records, all still in the log and not merged.
   EXPECT_EQ(Column("SELECT 'log', CAST(count(*) AS VARCHAR) FROM customer_log"),
-            (std::map<std::string, std::string>{{"log", "0"}}));
+            (std::map<std::string, std::string>{{"log", "20000"}}));
   EXPECT_EQ(Column("SELECT 'raw', CAST(count(*) AS VARCHAR) FROM customer_raw"),
             (std::map<std::string, std::string>{{"raw", "20000"}}));
 }
