@@ -127,7 +127,7 @@ const std::vector<Setting>& Settings() {
     s.push_back(
         UInt("merge.delta_closes_max",
              "Merge on read: delta rows that only close a version wait until there are more than this, "
-             "then are compacted all at once (compacting them reads every column of history)",
+             "then are compacted all at once (compacting them reads every column of current)",
              &Config::merge_delta_closes_max, 0, uint64_t{1} << 40));
     s.push_back(
         UInt("merge.compaction_slice",

@@ -187,7 +187,7 @@ Result<TaskRecord> MergeJob::RunOnce() {
       ReturnFreeMemory();
     }
     // Now, so that reads through the views stay fast; down to half the bound, so that the next runs do not
-    // each pay for a small compaction; closes all at once (each compaction of closes reads all of history).
+    // each pay for a small compaction; closes all at once (each compaction of closes reads all of current).
     if (delta_.values > options_.delta_rows_max) {
       CompactDelta(DeltaRows::kValues, options_.delta_rows_max / 2, std::chrono::hours(24));
     }
@@ -652,7 +652,7 @@ void MergeJob::CompactDelta(DeltaRows kind, uint64_t keep, std::chrono::millisec
   };
   uint64_t moved = 0;
   while (rows() > keep) {
-    // Closes many at a time (what each transaction of them costs is a scan of history, whatever their
+    // Closes many at a time (what each transaction of them costs is a scan of current, whatever their
     // number), but no more than delta_closes_max: a backlog's closes would otherwise be one huge transaction.
     uint64_t per_slice = kind == DeltaRows::kCloses
                              ? std::max(options_.compaction_slice, options_.delta_closes_max)

@@ -45,7 +45,7 @@ struct MergeOptions {
   // `delta_rows_max` delta rows with values, they are compacted down to half of it right after the run, and
   // once the merge has been idle for `idle_compaction_after`, all of them, for at most `idle_compaction` at a
   // time. Delta rows that only close a version wait until there are more than `delta_closes_max`, then go
-  // all at once: compacting them reads every column of history, whatever their number.
+  // all at once: compacting them reads every column of current, whatever their number.
   uint64_t delta_rows_max = 100000;
   uint64_t delta_closes_max = 500000;
   // Delta rows one compaction transaction moves at most: what bounds how long it can delay the next run.

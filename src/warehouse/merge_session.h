@@ -215,7 +215,7 @@ class MergeSession {
   // instead of rewriting wide ones), moves up to `max_rows` delta rows (0: all) into those tables. The
   // tables read the same before and after. Other operations of the session compact what they need first.
   // Where the warehouse has no delta: nothing to move. `kind` says which rows: moving a close reads the
-  // closed version's values from the compacted table (for DuckDB, a scan of every column of history), so
+  // closed version's values from the compacted table (for DuckDB, a scan of every column of current), so
   // closes are best moved many at a time.
   virtual Result<Compaction> CompactDelta(uint64_t max_rows, DeltaRows kind) = 0;
   // How many rows the delta holds (none where there is no delta).

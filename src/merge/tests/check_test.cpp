@@ -16,8 +16,13 @@
 namespace dimstream {
 namespace {
 
-EntitySpec Items(std::vector<std::string> keys) {
+// With merge on read (the default SCD1 scope), history's open versions are read from current's table, so
+// the two cannot disagree; with SCD1 values on all versions each table holds its own copy.
+EntitySpec Items(std::vector<std::string> keys, bool merge_on_read) {
   EntitySpec e;
+  if (!merge_on_read) {
+    e.scd1_scope = Scd1Scope::kAllVersions;
+  }
   e.name = "item";
   e.key_columns = std::move(keys);
   e.scd1_columns = {"label"};
@@ -31,10 +36,12 @@ EntitySpec Items(std::vector<std::string> keys) {
 struct Breakage {
   const char* sql;        // run on a sound dimension
   const char* invariant;  // the start of the one failure expected
+  bool merge_on_read = false;
 };
 
 // Each breaks key (a, 1) only; the dimension holds (a, 1) with two versions and (b, 2) with one, compacted:
-// the views item_current and item_history read the base tables alone.
+// the views item_current and item_history read the base tables alone (with merge on read, history's base
+// table holds a's closed version only).
 const Breakage kBreakages[] = {
     {"UPDATE item_current_base SET label = 'other' WHERE code = 'a'",
      "item_current differs from the open versions"},
@@ -56,14 +63,28 @@ const Breakage kBreakages[] = {
      "a version ends before it starts"},
     {"UPDATE item_history_base SET valid_to = valid_to + 1 WHERE code = 'a' AND NOT is_current",
      "versions overlap or leave a gap"},
+    {"INSERT INTO item_current_base SELECT * FROM item_current_base WHERE code = 'a'",
+     "more than one current version", true},
+    {"UPDATE item_current_base SET valid_from = valid_from + 1 WHERE code = 'a'",
+     "versions overlap or leave a gap", true},
+    {"UPDATE item_history_base SET is_current = true, valid_to = NULL WHERE code = 'a'",
+     "more than one current version", true},
+    {"UPDATE item_history_base SET is_current = true WHERE code = 'a'", "is_current disagrees", true},
+    {"UPDATE item_history_base SET valid_to = valid_from - 1 WHERE code = 'a'",
+     "a version ends before it starts", true},
+    {"UPDATE item_history_base SET valid_to = valid_to + 1 WHERE code = 'a'",
+     "versions overlap or leave a gap", true},
 };
 
-// The parameter: a composite key or not, and for BrokenTest which breakage.
+// The parameter: a composite key or not, and for CheckTest whether the entity merges on read (1) or not
+// (0), for BrokenTest which breakage (of its layout).
 class CheckTest : public ::testing::TestWithParam<std::tuple<bool, size_t>> {
  protected:
+  virtual bool MergeOnRead() const { return std::get<1>(GetParam()) == 1; }
+
   void SetUp() override {
     bool composite = std::get<0>(GetParam());
-    entity_ = composite ? Items({"code", "part"}) : Items({"code"});
+    entity_ = composite ? Items({"code", "part"}, MergeOnRead()) : Items({"code"}, MergeOnRead());
     std::filesystem::create_directories(dir_.path() / "bucket");
     store_ = std::make_unique<LocalObjectStore>(dir_.path() / "bucket");
     auto w = DuckDbWarehouse::Open({dir_.path() / "w.duckdb"}, entity_);
@@ -90,6 +111,9 @@ class CheckTest : public ::testing::TestWithParam<std::tuple<bool, size_t>> {
     auto delta = warehouse_->Query("SELECT count(*) FROM item_delta");
     ASSERT_TRUE(delta.ok()) << delta.error().message;
     ASSERT_EQ(delta->rows.at(0).at(0), "0");
+    auto base = warehouse_->Query("SELECT count(*) FROM item_history_base");
+    ASSERT_TRUE(base.ok()) << base.error().message;
+    ASSERT_EQ(base->rows.at(0).at(0), MergeOnRead() ? "1" : "3");
   }
   std::vector<std::string> Failures() {
     auto failures = CheckInvariants(*warehouse_, entity_);
@@ -110,7 +134,10 @@ TEST_P(CheckTest, ASoundDimensionPasses) {
   EXPECT_EQ(Failures(), std::vector<std::string>{});
 }
 
-class BrokenTest : public CheckTest {};
+class BrokenTest : public CheckTest {
+ protected:
+  bool MergeOnRead() const override { return kBreakages[std::get<1>(GetParam())].merge_on_read; }
+};
 
 TEST_P(BrokenTest, TheBrokenInvariantIsNamedWithItsKey) {
   const Breakage& b = kBreakages[std::get<1>(GetParam())];
@@ -133,8 +160,11 @@ std::string KeyName(bool composite) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Keys, CheckTest,
-                         ::testing::Values(std::tuple(false, size_t{0}), std::tuple(true, size_t{0})),
-                         [](const auto& param_info) { return KeyName(std::get<0>(param_info.param)); });
+                         ::testing::Combine(::testing::Bool(), ::testing::Values(size_t{0}, size_t{1})),
+                         [](const auto& param_info) {
+                           return KeyName(std::get<0>(param_info.param)) +
+                                  (std::get<1>(param_info.param) == 1 ? "_MergeOnRead" : "");
+                         });
 INSTANTIATE_TEST_SUITE_P(Keys, BrokenTest,
                          ::testing::Combine(::testing::Bool(),
                                             ::testing::Range(size_t{0}, std::size(kBreakages))),

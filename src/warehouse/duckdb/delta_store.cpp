@@ -10,7 +10,6 @@ namespace {
 // Temporary tables of a run's append and of a compaction (the session connection's own).
 constexpr const char* kCloses = "dimstream_delta_closes";
 constexpr const char* kSlice = "dimstream_slice";
-constexpr const char* kSliceClosed = "dimstream_slice_closed";
 
 }  // namespace
 
@@ -45,15 +44,18 @@ Result<std::vector<uint64_t>> DeltaStore::AppendRun(bool opened_to_base) {
       conn_.Exec(fmt::format("DELETE FROM {} WHERE opened IN (SELECT opened FROM {})", t_.delta, edits)));
   // The versions the run opened or rewrote, with the values of the staged record that last touched them.
   // Those it opened (their opener is one of its records) have no row in the base tables or the delta yet:
-  // with `opened_to_base` they are written there as a compaction would, once.
+  // with `opened_to_base` they are written there as a compaction would, once: the closed ones into history,
+  // the open ones into current.
   std::string rewritten = increment;
   if (opened_to_base) {
     // Their values from stage: the log's rows of this run, not committed yet, read about twice as slowly.
     const std::string first =
         fmt::format("(SELECT min(a) FROM {})", Temp(kWinners));  // the run's first arrival
     const std::string opened = fmt::format("(SELECT * FROM {} WHERE opened >= {})", increment, first);
+    const std::string closed =
+        fmt::format("(SELECT * FROM {} WHERE opened >= {} AND closed IS NOT NULL)", increment, first);
     DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) {}", t_.history, t_.HistoryColumns(),
-                                         t_.VersionRows(opened, true, t_.stage))));
+                                         t_.VersionRows(closed, true, t_.stage))));
     DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) {}", t_.current, t_.CurrentColumns(),
                                          t_.VersionRows(opened, false, t_.stage))));
     rewritten = fmt::format("(SELECT * FROM {} WHERE opened < {})", increment, first);
@@ -81,26 +83,21 @@ Result<uint64_t> DeltaStore::Compact(uint64_t max_rows, DeltaRows kind) {
   const uint64_t moved = static_cast<uint64_t>(rows->value_or(0));
   if (moved > 0) {
     const std::string slice = Temp(kSlice);
-    const std::string in_slice = fmt::format("_opened_arrival IN (SELECT opened FROM {})", slice);
-    const bool closes = kind != DeltaRows::kValues;
-    if (closes) {
-      // The base rows that rows without values close, as closed, read before their rows go (a scan of
-      // every column of history: the reason why closes wait for many of them).
-      DIMSTREAM_TRY(conn_.Exec(
-          fmt::format("CREATE OR REPLACE TEMP TABLE {} AS SELECT {} FROM {} d JOIN {} b ON b._opened_arrival "
-                      "= d.opened WHERE "
-                      "d.updated IS NULL",
-                      kSliceClosed, t_.BaseHistoryRow("d.vt", "false", "d.del"), slice, t_.history)));
-    }
-    DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} WHERE {}", t_.history, in_slice)));
+    // The versions the slice closes go into history: with their values from the log where the delta row has
+    // them, else as their current row was (read before it goes: a scan of every column of current, the
+    // reason why closes wait for many of them). Every version the slice names leaves current; the open ones
+    // come back with their new values.
     DIMSTREAM_TRY(conn_.Exec(
-        fmt::format("INSERT INTO {} ({}) {}", t_.history, t_.HistoryColumns(), t_.DeltaRows(slice, true))));
-    if (closes) {
-      DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) SELECT * FROM {}", t_.history,
-                                           t_.HistoryColumns(), Temp(kSliceClosed))));
-      DIMSTREAM_TRY(conn_.Exec("DROP TABLE " + Temp(kSliceClosed)));
+        fmt::format("INSERT INTO {} ({}) {}", t_.history, t_.HistoryColumns(),
+                    t_.DeltaRows(fmt::format("(SELECT * FROM {} WHERE closed IS NOT NULL)", slice), true))));
+    if (kind != DeltaRows::kValues) {
+      DIMSTREAM_TRY(conn_.Exec(fmt::format(
+          "INSERT INTO {} ({}) SELECT {} FROM {} d JOIN {} b ON b._opened_arrival = d.opened WHERE d.updated "
+          "IS NULL",
+          t_.history, t_.HistoryColumns(), t_.BaseHistoryRow("d.vt", "false", "d.del"), slice, t_.current)));
     }
-    DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {} WHERE {}", t_.current, in_slice)));
+    DIMSTREAM_TRY(conn_.Exec(
+        fmt::format("DELETE FROM {} WHERE _opened_arrival IN (SELECT opened FROM {})", t_.current, slice)));
     DIMSTREAM_TRY(conn_.Exec(
         fmt::format("INSERT INTO {} ({}) {}", t_.current, t_.CurrentColumns(), t_.DeltaRows(slice, false))));
     DIMSTREAM_TRY(

@@ -459,16 +459,27 @@ class DuckDbMergeSession : public MergeSession {
             ? fmt::format("{{0}}.{} NOT IN (SELECT {} FROM {} WHERE _op <> 'T')", t_.kid, t_.kid, t_.stage)
             : fmt::format("NOT EXISTS (SELECT 1 FROM {} s WHERE s._op <> 'T' AND s._kid = {{0}}._kid AND {})",
                           t_.stage, t_.KeysEqual("s", "{0}"));
-    std::string set;
-    for (size_t i = 0; i < t_.seq.size(); ++i) {
-      set += fmt::format("{}{} = t.{}", i ? ", " : "", t_.valid_to[i], t_.seq[i]);
+    if (t_.merge_on_read) {
+      // History holds closed versions only: the current rows go there, closed (one sequence column).
+      DIMSTREAM_TRY(conn_.Run(
+          fmt::format(
+              "INSERT INTO {0} ({1}) SELECT {2} FROM {3} b, (SELECT _seq FROM {4} WHERE _arrival = $1) t "
+              "WHERE {5}",
+              t_.history, t_.HistoryColumns(), t_.BaseHistoryRow("t._seq", "false", "true"), t_.current,
+              t_.stage, fmt::format(fmt::runtime(unstaged), "b")),
+          {truncate.arrival}));
+    } else {
+      std::string set;
+      for (size_t i = 0; i < t_.seq.size(); ++i) {
+        set += fmt::format("{}{} = t.{}", i ? ", " : "", t_.valid_to[i], t_.seq[i]);
+      }
+      DIMSTREAM_TRY(conn_.Run(
+          fmt::format("UPDATE {0} SET {1}, is_current = false, _ended_by_delete = true FROM (SELECT "
+                      "{2} FROM {3} WHERE _arrival = $1) t WHERE {0}.is_current AND {4}",
+                      t_.history, set, EntityTables::Of("", t_.seq), t_.stage,
+                      fmt::format(fmt::runtime(unstaged), t_.history)),
+          {truncate.arrival}));
     }
-    DIMSTREAM_TRY(
-        conn_.Run(fmt::format("UPDATE {0} SET {1}, is_current = false, _ended_by_delete = true FROM (SELECT "
-                              "{2} FROM {3} WHERE _arrival = $1) t WHERE {0}.is_current AND {4}",
-                              t_.history, set, EntityTables::Of("", t_.seq), t_.stage,
-                              fmt::format(fmt::runtime(unstaged), t_.history)),
-                  {truncate.arrival}));
     return conn_.Exec(
         fmt::format("DELETE FROM {} WHERE {}", t_.current, fmt::format(fmt::runtime(unstaged), t_.current)));
   }

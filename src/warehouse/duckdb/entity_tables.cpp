@@ -198,16 +198,15 @@ std::string EntityTables::HistoryView() const {
   if (!merge_on_read) {
     return fmt::format("SELECT {} FROM {}", HistoryColumns(), history);
   }
-  // A base row without a delta row, or with one that only closes it; then the delta's rows with values.
-  auto either = [](const std::string& base, const std::string& delta_value) {
-    return fmt::format("CASE WHEN d.opened IS NULL THEN b.{0} ELSE {1} END AS {0}", base, delta_value);
-  };
-  std::string base_cols = BaseHistoryRow(either("valid_to", "d.vt"), either("is_current", "false"),
-                                         either("_ended_by_delete", "d.del"));
+  // The closed versions compacted (the history base table holds only those: runs change open versions
+  // only); the open ones compacted, from the current base table, open or closed by a delta row that only
+  // closes them; then the delta's rows with values.
+  std::string open_cols = BaseHistoryRow("d.vt AS valid_to", "d.opened IS NULL AS is_current",
+                                         "coalesce(d.del, false) AS _ended_by_delete");
   return fmt::format(
-      "SELECT {} FROM {} b LEFT JOIN {} d ON d.opened = b._opened_arrival WHERE d.updated IS NULL UNION ALL "
-      "{}",
-      base_cols, history, delta, DeltaRows(delta, true));
+      "SELECT {} FROM {} UNION ALL SELECT {} FROM {} b LEFT JOIN {} d ON d.opened = b._opened_arrival WHERE "
+      "d.updated IS NULL UNION ALL {}",
+      HistoryColumns(), history, open_cols, current, delta, DeltaRows(delta, true));
 }
 
 std::string EntityTables::CurrentView() const {

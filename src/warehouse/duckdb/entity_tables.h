@@ -26,8 +26,9 @@ inline constexpr const char* kWinners = "dimstream_winners";
 //               each change is written once wide, by its load. Records merged by the built-in log compaction
 //               (merge.log_retention_days) become base records, without the load's columns.
 //   truncates   _seq and the further sequence columns, [_seq_key], _arrival
-//   history     (the physical table <entity>_history_base; <entity>_history is a view) the keys, the
-//   attributes, valid_from (+ valid_from_<column>), valid_to (+ valid_to_<column>),
+//   history     (the physical table <entity>_history_base; <entity>_history is a view; with merge on read
+//               it holds the closed versions only, the open ones being those of current) the keys, the
+//               attributes, valid_from (+ valid_from_<column>), valid_to (+ valid_to_<column>),
 //               is_current, _ended_by_delete, _opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash,
 //               [_kid]
 //   current     (the physical table <entity>_current_base; <entity>_current is a view) the keys, the
@@ -111,8 +112,9 @@ struct EntityTables {
   std::string VersionRows(const std::string& versions, bool history_rows, const std::string& records) const {
     return DeltaRows(versions, history_rows, false, records);
   }
-  // The columns of a history row read from base table alias b, with valid_to (`closed_at`), is_current and
-  // _ended_by_delete given (what a delta row that only closes the version changes).
+  // The columns of a history row read from base table alias b (of history or current), with valid_to
+  // (`closed_at`), is_current and _ended_by_delete given (what a delta row that only closes the version
+  // changes).
   std::string BaseHistoryRow(const std::string& closed_at, const std::string& is_current,
                              const std::string& ended_by_delete) const;
   // Column lists for INSERT ... (cols).

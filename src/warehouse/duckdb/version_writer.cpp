@@ -101,8 +101,11 @@ std::string VersionWriter::VersionRows(const char* versions, const std::string& 
       from += fmt::format(" LEFT JOIN {} c ON c._arrival = v.closed", closers);
     }
   }
-  return fmt::format("SELECT {} {}{}", EntityTables::Join(cols), from,
-                     history ? "" : " WHERE v.closed IS NULL");
+  // With merge on read, history holds the closed versions only (entity_tables.h).
+  const char* which = !history           ? " WHERE v.closed IS NULL"
+                      : t_.merge_on_read ? " WHERE v.closed IS NOT NULL"
+                                         : "";
+  return fmt::format("SELECT {} {}{}", EntityTables::Join(cols), from, which);
 }
 
 Status VersionWriter::Insert(const char* versions, const std::string& src, const std::string& closers,
