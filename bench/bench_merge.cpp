@@ -25,6 +25,7 @@
 #include "bench/merge/change_stream.h"
 #include "bench/merge/common.h"
 #include "bench/merge/dimstream_side.h"
+#include "bench/merge/engine_floor.h"
 #include "bench/merge/report.h"
 #include "bench/merge/seed_baseline.h"
 #include "bench/merge/workload.h"
@@ -126,6 +127,12 @@ int Run(BenchOptions o) {
   Status ran = RunDimstream(o, plan, p, *steps, dim);
   if (!ran.ok()) {
     return Fail("dimstream: " + ran.error().message);
+  }
+  fmt::print(stderr,
+             "dimstream_bench_merge: DuckDB alone, the same files into a table (the engine's floor)\n");
+  Status floor = RunEngineFloor(o, plan, p, dim.floor);
+  if (!floor.ok()) {
+    return Fail("engine floor: " + floor.error().message);
   }
   SeedResult seed;
   CompareResult compare;

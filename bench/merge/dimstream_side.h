@@ -8,6 +8,7 @@
 
 #include "bench/merge/change_stream.h"
 #include "bench/merge/common.h"
+#include "bench/merge/engine_floor.h"
 #include "bench/merge/freshness.h"
 #include "bench/merge/restart.h"
 #include "bench/merge/view_reads.h"
@@ -27,6 +28,7 @@ struct DimResult {
   FreshnessResult fresh;
   RestartResult restart;
   ViewReadResult reads;
+  EngineFloor floor;  // measured after phase 6 (engine_floor.h)
   std::vector<MemorySample> memory;
   std::vector<std::string> load_order;  // object keys in load order
   std::vector<std::string> invariant_failures;

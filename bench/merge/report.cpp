@@ -105,6 +105,18 @@ void Report::Print() const {
   if (seed.ran) {
     row("seed procedure (RAW load not timed)", seed.initial);
   }
+  row("DuckDB alone: read_csv into a table", dim.floor.initial);
+  row("DuckDB alone: that table copied", dim.floor.initial_copy);
+  sum_row("DuckDB alone: both", dim.floor.initial, dim.floor.initial_copy);
+  const double floor_seconds = dim.floor.initial.Total() + dim.floor.initial_copy.Total();
+  const double floor_rate =
+      floor_seconds > 0 ? static_cast<double>(dim.floor.initial.rows) / floor_seconds : 0;
+  out(fmt::format(
+      "   (each record stored once, each file one INSERT and commit, then the current table written once: "
+      "what any file -> dimension takes on this engine at least; goal >= {} rows/s: {} for the engine "
+      "alone)\n",
+      Rate(kGoalInitialRowsPerSecond),
+      floor_rate >= kGoalInitialRowsPerSecond ? "reachable" : "NOT reachable"));
   out(fmt::format("   then a CHECKPOINT (not in the figures): dimstream {:.3f} s", dim.initial_checkpoint_s));
   out(seed.ran ? fmt::format(", seed {:.3f} s\n", seed.initial_checkpoint_s) : "\n");
 
@@ -152,6 +164,10 @@ void Report::Print() const {
   out(fmt::format("   loading the change files (not in the figures): dimstream Loader {} rows/s; ",
                   Rate(dim.change_load.PerSecond())));
   out("the seed's RAW is filled by DuckDB's read_csv, untimed\n");
+  out(fmt::format(
+      "   DuckDB alone, read_csv of each change file into a table (one INSERT and commit a file, nothing "
+      "merged): {} rows/s, p50 {:.1f} ms a file\n",
+      Rate(dim.floor.change.PerSecond()), dim.floor.change.P50Ms()));
 
   const FreshnessResult& f = dim.fresh;
   if (f.ran) {
@@ -161,9 +177,10 @@ void Report::Print() const {
     out("mover + loader + merge task as in `dimstream run`\n");
     out(fmt::format("   renamed into landing -> merge commit seen (LETS read every {} ms): ", o.poll_ms));
     const char* at_least = f.unmerged > 0 ? ">= " : "";
-    out(fmt::format("p50 {}{:.0f} ms, p99 {}{:.0f} ms, max {}{:.0f} ms (goal p99 < {:.0f} s: {})\n", at_least,
-                    FreshP(50) * 1000, at_least, FreshP(99) * 1000, at_least, FreshP(100) * 1000,
-                    kGoalFreshnessP99Seconds, Met(f.unmerged == 0 && FreshP(99) < kGoalFreshnessP99Seconds)));
+    const double goal = GoalFreshnessP99Seconds(f.rows_per_file * o.files_per_sec);
+    out(fmt::format("p50 {}{:.0f} ms, p99 {}{:.0f} ms, max {}{:.0f} ms (goal p99 < {:.0f} ms: {})\n",
+                    at_least, FreshP(50) * 1000, at_least, FreshP(99) * 1000, at_least, FreshP(100) * 1000,
+                    goal * 1000, Met(f.unmerged == 0 && FreshP(99) < goal)));
     out(fmt::format(
         "   {}: latency trend {:+.3f} s per s of arrivals; backlog at the last arrival {} file(s) ",
         f.fell_behind ? "FELL BEHIND" : "kept up", f.slope, f.backlog_at_end));
