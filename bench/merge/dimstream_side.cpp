@@ -36,12 +36,14 @@ Status RunDimstream(const BenchOptions& o, const std::vector<PlannedFile>& plan,
 
     // Phase 1: the initial load.
     DIMSTREAM_TRY(RunInitialLoad(plan, p, *warehouse, store, loader, merge, keys, r));
-    // The idle moment after the initial load, as in `run`: the merge saves its key index. A copy of it is
-    // the snapshot a crash at the end finds (its watermark behind by every later run; phase 4).
+    // The idle moment after the initial load, as in `run` once nothing came for merge.idle_compaction_ms:
+    // the merge saves its key index. A copy of it is the snapshot a crash at the end finds (its watermark
+    // behind by every later run; phase 4).
     auto idle_after_load = merge.RunOnce();
     if (!idle_after_load.ok()) {
       return idle_after_load.error().Context("the idle merge run after the initial load");
     }
+    merge.SaveIndex();
     std::error_code copied;
     std::filesystem::copy_file(merge_options.index_snapshot, StaleSnapshot(merge_options),
                                std::filesystem::copy_options::overwrite_existing, copied);
@@ -61,11 +63,17 @@ Status RunDimstream(const BenchOptions& o, const std::vector<PlannedFile>& plan,
       keys += f->mix.new_keys;
     }
     r.memory.push_back(Sample("after freshness", warehouse.get(), &merge, keys));
-    // A clean stop: the merge task's last, idle run checkpoints and saves the key index (timed apart).
+    // A clean stop: the merge task's last, idle run, then the key index saved as `run` does when it stops,
+    // and a checkpoint (timed apart).
     auto idle = Clock::now();
     auto last = merge.RunOnce();
     if (!last.ok()) {
       return last.error().Context("the idle merge run before the restart");
+    }
+    merge.SaveIndex();
+    auto checkpointed = warehouse->Query("CHECKPOINT");
+    if (!checkpointed.ok()) {
+      return checkpointed.error().Context("CHECKPOINT before the restart");
     }
     r.restart.idle_s = Seconds(Clock::now() - idle);
   }

@@ -140,8 +140,8 @@ const std::vector<Setting>& Settings() {
                      &Config::merge_opened_to_base_from, 1, uint64_t{1} << 40));
     s.push_back(
         UInt("merge.idle_compaction_ms",
-             "Merge on read: how long the merge must have found nothing to merge before it compacts the "
-             "whole delta",
+             "How long the merge must have found nothing to merge before it compacts the whole delta (merge "
+             "on read), checkpoints and saves its key index snapshot",
              &Config::merge_idle_compaction_ms, 0, kDay));
     s.push_back(UInt("warehouse.threads", "DuckDB worker threads (0: DuckDB's default, one per core)",
                      &Config::warehouse_threads, 0, 1024));

@@ -156,6 +156,7 @@ void MergeJob::SaveIndex() {
     return;
   }
   saved_ = true;
+  last_saved_ = std::chrono::steady_clock::now();
   spdlog::debug(
       "key index saved to {} in {} ms", options_.index_snapshot.string(),
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
@@ -282,11 +283,17 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope, bool* more) {
       delta_ = delta.delta_size;
       last_busy_ = std::chrono::steady_clock::now();
     } else {
-      // Idle: the moment to compact the delta (once no file came for a while: between the files of a steady
-      // stream it would delay the next one), to write the WAL into the tables, rather than in the middle of a
-      // later run, and to save the key index for the next start.
-      if (delta_.total() > 0 &&
-          std::chrono::steady_clock::now() - last_busy_ >= options_.idle_compaction_after) {
+      // Idle: the moment to compact the delta, to write the WAL into the tables, rather than in the middle of
+      // a later run, and to save the key index for the next start; once no file came for a while (between the
+      // files of a steady stream each would delay the next one), or for the snapshot, once it is old.
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_busy_ < options_.idle_compaction_after) {
+        if (now - last_saved_ >= options_.index_snapshot_max_age) {
+          SaveIndex();
+        }
+        return r;
+      }
+      if (delta_.total() > 0) {
         CompactDelta(DeltaRows::kAny, 0, options_.idle_compaction);
         if (delta_.total() > 0) {
           // The next idle run goes on with it. The key index does not wait for the delta: a stop now

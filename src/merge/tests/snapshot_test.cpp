@@ -79,6 +79,26 @@ TEST_F(SnapshotTest, AStopRightAfterARunSavesTheIndex) {
   EXPECT_EQ(KeysReadAtStart(), 0u);
 }
 
+// A gap between the files of a steady stream is an idle run too: it does not stop for a snapshot (or a
+// checkpoint) unless the merge has been idle for idle_compaction_after, or the last snapshot is older than
+// index_snapshot_max_age.
+TEST_F(SnapshotTest, AShortGapSavesTheIndexOnlyOnceTheSnapshotIsOld) {
+  options_.idle_compaction_after = std::chrono::hours(1);
+  for (const bool old : {false, true}) {
+    options_.index_snapshot_max_age = old ? std::chrono::milliseconds(0) : std::chrono::hours(1);
+    std::filesystem::remove(options_.index_snapshot);
+    MergeJob job(entity_, *warehouse_, options_);
+    Load(old ? "2.csv" : "1.csv", 50, old ? 2 : 1);
+    auto run = job.RunOnce();
+    ASSERT_TRUE(run.ok()) << run.error().message;
+    ASSERT_EQ(run->rows_in, 50u);
+    auto gap = job.RunOnce();
+    ASSERT_TRUE(gap.ok()) << gap.error().message;
+    ASSERT_EQ(gap->rows_in, 0u);
+    EXPECT_EQ(std::filesystem::exists(options_.index_snapshot), old) << (old ? "old snapshot" : "recent one");
+  }
+}
+
 TEST_F(SnapshotTest, AnIdleRunSavesTheIndexBeforeTheDeltaIsCompacted) {
   // An idle compaction that moves one delta row a time within a budget it has spent at once: the delta is
   // not empty when the idle run ends.
