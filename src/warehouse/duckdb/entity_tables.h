@@ -22,8 +22,9 @@ inline constexpr const char* kWinners = "dimstream_winners";
 //               The log is every record loaded: the loader appends to it, and <entity>_raw is a view of its
 //               records above the merge's watermark (not merged yet). At or below the watermark it holds the
 //               merged records a fold reads: a merge run deletes the records of its range that it does not
-//               merge (superseded in the run, truncates, rejected) and those its records supersede, so that
-//               each change is written once wide, by its load. Records merged by the built-in log compaction
+//               merge (superseded in the run, rejected) and those its records supersede, so that each change
+//               is written once wide, by its load (truncates stay, unread: the fold takes them from the
+//               truncates table). Records merged by the built-in log compaction
 //               (merge.log_retention_days) become base records, without the load's columns.
 //   truncates   _seq and the further sequence columns, [_seq_key], _arrival
 //   history     (the physical table <entity>_history_base; <entity>_history is a view; with merge on read
