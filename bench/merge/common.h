@@ -92,6 +92,13 @@ struct Timings {
   }
 };
 
+// The rows of `a` a second over the time of `a` and `b` together: rows that went through both steps (a load
+// and its merge, say).
+inline double RowsPerSecondOfBoth(const Timings& a, const Timings& b) {
+  const double seconds = a.Total() + b.Total();
+  return seconds > 0 ? static_cast<double>(a.rows) / seconds : 0.0;
+}
+
 // Time spent per named step, in the order the steps were first seen.
 using StepTimes = std::vector<std::pair<std::string, double>>;
 

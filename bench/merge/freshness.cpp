@@ -77,9 +77,9 @@ Status RunFreshness(const BenchOptions& o, const std::vector<const PlannedFile*>
   Loader loader(LoaderOptionsFromDefaults(), entity, store, &queue, warehouse,
                 [&task](const std::string&) { task.Trigger(); });
 
-  const std::string lets_sql =
-      fmt::format("SELECT parameter_value FROM {} WHERE job_name = {} AND parameter_name = {}",
-                  QuoteIdent("parameter_control"), QuoteLiteral(entity.merge_job()), QuoteLiteral("LETS"));
+  const std::string lets_sql = fmt::format(
+      "SELECT parameter_value FROM {} WHERE job_name = {} AND parameter_name = {}",
+      QuoteIdent("parameter_control"), QuoteLiteral(entity.merge_job()), QuoteLiteral(kWatermarkParameter));
   auto read_lets = [&]() -> Result<int64_t> {
     auto text = QueryText(warehouse, lets_sql);
     if (!text.ok()) {

@@ -91,10 +91,9 @@ void Report::Print() const {
   };
   // A sum of two series: no runs of its own, so no p50 or max.
   auto sum_row = [](const std::string& name, const Timings& a, const Timings& b) {
-    double seconds = a.Total() + b.Total();
     std::cout << fmt::format("   {:<40} {:>12} {:>10.3f} {:>12} {:>8} {:>8} {:>8.2f}\n", name, Count(a.rows),
-                             seconds, Rate(seconds > 0 ? static_cast<double>(a.rows) / seconds : 0.0), "-",
-                             "-", a.cpu_seconds + b.cpu_seconds);
+                             a.Total() + b.Total(), Rate(RowsPerSecondOfBoth(a, b)), "-", "-",
+                             a.cpu_seconds + b.cpu_seconds);
   };
   out(fmt::format("\n1. initial load of {} keys: {} file(s), each loaded, then merged in one run\n",
                   Count(initial_keys), initial.size()));
@@ -108,9 +107,7 @@ void Report::Print() const {
   row("DuckDB alone: read_csv into a table", dim.floor.initial);
   row("DuckDB alone: that table copied", dim.floor.initial_copy);
   sum_row("DuckDB alone: both", dim.floor.initial, dim.floor.initial_copy);
-  const double floor_seconds = dim.floor.initial.Total() + dim.floor.initial_copy.Total();
-  const double floor_rate =
-      floor_seconds > 0 ? static_cast<double>(dim.floor.initial.rows) / floor_seconds : 0;
+  const double floor_rate = RowsPerSecondOfBoth(dim.floor.initial, dim.floor.initial_copy);
   out(fmt::format(
       "   (each record stored once, each file one INSERT and commit, then the current table written once: "
       "what any file -> dimension takes on this engine at least; goal >= {} rows/s: {} for the engine "

@@ -41,10 +41,7 @@ Json Report::ToJson() const {
       {"keys", initial_keys},
       {"load", dim.initial_load.ToJson()},
       {"merge", dim.initial_merge.ToJson()},
-      {"load_and_merge_rows_per_second", dim.initial_load.Total() + dim.initial_merge.Total() > 0
-                                             ? static_cast<double>(dim.initial_load.rows) /
-                                                   (dim.initial_load.Total() + dim.initial_merge.Total())
-                                             : 0.0}};
+      {"load_and_merge_rows_per_second", RowsPerSecondOfBoth(dim.initial_load, dim.initial_merge)}};
   initial["checkpoint_seconds"] = dim.initial_checkpoint_s;
   initial["duckdb_read_csv_into_a_table"] = dim.floor.initial.ToJson();
   initial["duckdb_table_copied"] = dim.floor.initial_copy.ToJson();

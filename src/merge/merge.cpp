@@ -19,7 +19,6 @@ namespace dimstream {
 
 namespace {
 
-constexpr const char* kWatermark = "LETS";
 constexpr const char* kHorizon = "HORIZON";
 // The retryable error of an attempt that met keys sharing a key id it did not know of.
 constexpr const char* kCollisionMessage = "keys sharing a key id met in the incremental path";
@@ -56,7 +55,7 @@ Status MergeJob::Warm() {
   if (!session.ok()) {
     return session.error();
   }
-  auto watermark = (*session)->ReadParameter(kWatermark);
+  auto watermark = (*session)->ReadParameter(kWatermarkParameter);
   auto horizon = (*session)->ReadParameter(kHorizon);
   if (!watermark.ok() || !horizon.ok()) {
     return (watermark.ok() ? horizon : watermark).error();
@@ -143,7 +142,7 @@ void MergeJob::SaveIndex() {
     spdlog::warn("cannot save the key index: {}", session.error().message);
     return;
   }
-  auto watermark = (*session)->ReadParameter(kWatermark);
+  auto watermark = (*session)->ReadParameter(kWatermarkParameter);
   auto horizon = (*session)->ReadParameter(kHorizon);
   if (!watermark.ok() || !horizon.ok()) {
     spdlog::warn("cannot save the key index: {}", (watermark.ok() ? horizon : watermark).error().message);
@@ -351,7 +350,7 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
                   MemoryForDebug());
     mark = now;
   };
-  auto watermark = session.ReadParameter(kWatermark);
+  auto watermark = session.ReadParameter(kWatermarkParameter);
   auto horizon = session.ReadParameter(kHorizon);
   if (!watermark.ok() || !horizon.ok()) {
     return (watermark.ok() ? horizon : watermark).error();

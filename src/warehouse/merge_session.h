@@ -125,6 +125,9 @@ struct Compaction {
 // given to MergeSession::ListKeys (the ones a run must refold from their log).
 enum class KeyScope { kStaged, kAll, kListed };
 
+// The name of the merge job's watermark (LETS) in parameter_control: what a merge run has merged up to.
+inline constexpr const char* kWatermarkParameter = "LETS";
+
 // One merge run's transaction on one entity's tables. Obtained from Warehouse::BeginMerge, used from one
 // thread, then Finish()ed or (by destruction) rolled back.
 class MergeSession {

@@ -17,7 +17,6 @@ namespace {
 constexpr const char* kLoadHistory = "load_history";
 constexpr const char* kParameterControl = "parameter_control";
 constexpr const char* kTaskHistory = "task_history";
-constexpr const char* kWatermarkName = "LETS";
 // Temporary tables of a merge session (its connection's own).
 constexpr const char* kSource = "dimstream_source";
 constexpr const char* kBase = "dimstream_base";
@@ -45,7 +44,7 @@ class DuckDbMergeSession : public MergeSession {
   Status Begin() {
     DIMSTREAM_TRY(conn_.Exec("BEGIN TRANSACTION"));
     open_ = true;
-    auto watermark = ReadParameter(kWatermarkName);
+    auto watermark = ReadParameter(kWatermarkParameter);
     if (!watermark.ok()) {
       return watermark.error();
     }
@@ -131,7 +130,7 @@ class DuckDbMergeSession : public MergeSession {
         conn_.Exec(fmt::format("CREATE OR REPLACE TEMP VIEW {} AS SELECT * FROM {} WHERE _arrival > {} AND "
                                "_arrival <= {} AND _arrival IN (SELECT a FROM {})",
                                kStageView, t_.log, watermark, upto, Temp(kWinners))));
-    staged_from_ = watermark;
+    merged_upto_ = watermark;        // the merged records, as the caller has them
     staged_upto_ = r.new_watermark;  // the newest arrival in the range
     if (r.rows_in == 0) {
       return r;
@@ -287,7 +286,7 @@ class DuckDbMergeSession : public MergeSession {
     }
     DIMSTREAM_TRY(conn_.Exec(fmt::format(
         "DELETE FROM {} WHERE _arrival > {} AND _arrival <= {} AND _arrival NOT IN (SELECT a FROM {})",
-        t_.log, staged_from_, staged_upto_, Temp(kWinners))));
+        t_.log, merged_upto_, staged_upto_, Temp(kWinners))));
     merged_upto_ = std::max(merged_upto_, staged_upto_);
     // A truncate with the same sequence as an earlier one supersedes it.
     DIMSTREAM_TRY(conn_.Exec(fmt::format("DELETE FROM {0} USING {1} s WHERE s._op = 'T' AND {2}",
@@ -530,7 +529,7 @@ class DuckDbMergeSession : public MergeSession {
 
   Status Finish(int64_t new_watermark, const TaskRecord& task) override {
     // Raw is the log above the watermark: advancing it is the clean-up.
-    DIMSTREAM_TRY(WriteParameter(kWatermarkName, new_watermark));
+    DIMSTREAM_TRY(WriteParameter(kWatermarkParameter, new_watermark));
     FaultPoint("merge.before_cleanup");
     DIMSTREAM_TRY(InsertTask(conn_, task));
     FaultPoint("merge.before_commit");
@@ -551,10 +550,9 @@ class DuckDbMergeSession : public MergeSession {
   bool open_ = false;
   size_t listed_ = 0;  // key ids given to ListKeys
   // The log's merged records are those up to merged_upto_: the watermark, then, once AppendStageToLog has
-  // made the staged records part of it, the run's last arrival. The run's range is (staged_from_,
+  // made the staged records part of it, the run's last arrival. The run's range is (the watermark,
   // staged_upto_].
   int64_t merged_upto_ = 0;
-  int64_t staged_from_ = 0;
   int64_t staged_upto_ = 0;
 
   // The merged records of the log but truncates, as a table expression: what a fold reads.

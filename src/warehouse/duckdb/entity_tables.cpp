@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/typed_value.h"
+#include "warehouse/merge_session.h"
 #include "warehouse/sql.h"
 
 namespace dimstream::duck {
@@ -190,8 +191,8 @@ std::string EntityTables::RawView() const {
   // The watermark as the merge writes it (merge_session.h); none yet: every record (arrivals are positive).
   return fmt::format(
       "SELECT * FROM {} WHERE _arrival > coalesce((SELECT max(CAST(parameter_value AS BIGINT)) FROM "
-      "parameter_control WHERE job_name = {} AND parameter_name = 'LETS'), 0)",
-      log, QuoteLiteral(e.merge_job()));
+      "parameter_control WHERE job_name = {} AND parameter_name = {}), 0)",
+      log, QuoteLiteral(e.merge_job()), QuoteLiteral(kWatermarkParameter));
 }
 
 std::string EntityTables::HistoryView() const {

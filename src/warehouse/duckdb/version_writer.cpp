@@ -101,10 +101,11 @@ std::string VersionWriter::VersionRows(const char* versions, const std::string& 
       from += fmt::format(" LEFT JOIN {} c ON c._arrival = v.closed", closers);
     }
   }
-  // With merge on read, history holds the closed versions only (entity_tables.h).
+  // With merge on read, history holds the closed versions only (entity_tables.h). Always a WHERE, which
+  // Insert may add to.
   const char* which = !history           ? " WHERE v.closed IS NULL"
                       : t_.merge_on_read ? " WHERE v.closed IS NOT NULL"
-                                         : "";
+                                         : " WHERE true";
   return fmt::format("SELECT {} {}{}", EntityTables::Join(cols), from, which);
 }
 
@@ -113,9 +114,8 @@ Status VersionWriter::Insert(const char* versions, const std::string& src, const
   std::string history = VersionRows(versions, src, closers, true, replaced);
   if (skip_rewritten) {
     // Their history rows were updated in place (RewriteInPlace).
-    history +=
-        fmt::format(" WHERE NOT EXISTS (SELECT 1 FROM {} e WHERE e.opened = v.opened AND e.closed IS NULL)",
-                    Temp(kEdits));
+    history += fmt::format(
+        " AND NOT EXISTS (SELECT 1 FROM {} e WHERE e.opened = v.opened AND e.closed IS NULL)", Temp(kEdits));
   }
   DIMSTREAM_TRY(conn_.Exec(fmt::format("INSERT INTO {} ({}) {}", t_.history, t_.HistoryColumns(), history)));
   return conn_.Exec(fmt::format("INSERT INTO {} ({}) {}", t_.current, t_.CurrentColumns(),
