@@ -121,17 +121,20 @@ void KeyIndex::Clear() {
 void KeyIndex::Grow(size_t capacity) {
   std::vector<Slot> old;
   old.swap(slots_);
-  slots_.reserve(capacity);
+  slots_.resize(capacity);
   // Huge pages for the table (where the kernel gives them on request, as Debian's does by default): lookups
-  // are random over hundreds of MB, so 4 KiB pages would make nearly every one a TLB miss as well.
+  // are random over hundreds of MB, so 4 KiB pages would make nearly every one a TLB miss as well. Asked for
+  // once the table is written, so that the kernel's khugepaged merges its pages in the background: asked for
+  // before, page faults of the table waited for the kernel to compact memory into free huge pages (a
+  // 10M-key table growing to 17.1M slots took 1.7-2.2 s instead of 0.45 s on this project's machine; its
+  // lookups are about a quarter slower until the pages are merged).
   const auto begin = reinterpret_cast<uintptr_t>(slots_.data());
-  const uintptr_t page = 4096;
-  const uintptr_t start = (begin + page - 1) & ~(page - 1);
-  const uintptr_t end = begin + capacity * sizeof(Slot);
-  if (end > start + (2u << 20)) {
+  const uintptr_t huge = 2u << 20;
+  const uintptr_t start = (begin + huge - 1) & ~(huge - 1);
+  const uintptr_t end = (begin + capacity * sizeof(Slot)) & ~(huge - 1);
+  if (end > start) {
     (void)madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
   }
-  slots_.resize(capacity);
   for (const Slot& s : old) {
     if (s.used()) {
       slots_[SlotOf(s.key_id)] = s;
