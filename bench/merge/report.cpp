@@ -185,6 +185,16 @@ void Report::Print() const {
             ? fmt::format("(max {}); all visible {:.2f} s after it\n", f.max_backlog, f.drain_seconds)
             : fmt::format("(max {}); {} file(s) not visible when the drain timeout ended\n", f.max_backlog,
                           f.unmerged));
+    if (f.unmerged == 0) {
+      // Offered faster than the pipeline goes (--rate), this is what it sustains from landing to visible.
+      const double span = f.feed_seconds + f.drain_seconds;
+      out(
+          fmt::format("   end to end: {} changes from the first file renamed into landing to the last one "
+                      "visible in {:.2f} s: {} changes/s (offered {}; goal at 10M keys >= {}: {})\n",
+                      Count(f.files * f.rows_per_file), span, Rate(EndToEndRate(f)),
+                      Count(f.rows_per_file * o.files_per_sec), Rate(kGoalEndToEnd),
+                      Met(EndToEndRate(f) >= kGoalEndToEnd)));
+    }
     out(fmt::format(
         "   {} of {} files merged, in {} merge runs ({:.1f} files a run); feeder at most {:.0f} ms late\n",
         f.files - f.unmerged, f.files, f.merge_runs,

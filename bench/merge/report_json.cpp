@@ -88,6 +88,7 @@ Json Report::ToJson() const {
                       {"backlog_at_last_arrival", f.backlog_at_end},
                       {"max_backlog", f.max_backlog},
                       {"drain_seconds", f.drain_seconds},
+                      {"end_to_end_changes_per_second", f.unmerged == 0 ? EndToEndRate(f) : 0.0},
                       {"merge_runs", f.merge_runs},
                       {"feed_seconds", f.feed_seconds},
                       {"feeder_max_late_ms", f.feed_lateness * 1000},
