@@ -29,10 +29,14 @@ constexpr double GoalFreshnessP99Seconds(uint64_t changes_per_second) {
 }
 // Issue 13: change files dropped into landing -> merged and visible, at 10M keys.
 constexpr double kGoalEndToEnd = 3e5;
-// What the freshness phase sustained from the first file renamed into landing to the last one visible: the
-// offered rate while the pipeline keeps up, its capacity once --rate is beyond it.
+// The freshness phase from the first file renamed into landing to the last one visible.
+inline double EndToEndSeconds(const FreshnessResult& f) {
+  return f.feed_seconds + f.drain_seconds;
+}
+// What it sustained over that time: the offered rate while the pipeline keeps up, its capacity once --rate
+// is beyond it.
 inline double EndToEndRate(const FreshnessResult& f) {
-  const double span = f.feed_seconds + f.drain_seconds;
+  const double span = EndToEndSeconds(f);
   return span > 0 ? static_cast<double>(f.files * f.rows_per_file) / span : 0.0;
 }
 constexpr double kGoalStateBytesPerKey = 100.0;
