@@ -8,10 +8,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   g++ cmake ninja-build pkg-config make ccache
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libxxhash-dev nlohmann-json3-dev libssl-dev
-  zlib1g-dev libzstd-dev libsimdjson-dev
+  zlib1g-dev libzstd-dev libsimdjson-dev libcurl4-openssl-dev libpugixml-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-dev
-  python3 openssl
+  python3 openssl curl uuid-runtime
+  radosgw ceph-mon ceph-osd ceph-common
 )
 
 missing=()

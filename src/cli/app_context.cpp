@@ -11,7 +11,9 @@
 #include "common/secret.h"
 
 #include "cli/query_server.h"
+#include "config/object_store_url.h"
 #include "object_store/local_object_store.h"
+#include "object_store/s3/s3_object_store.h"
 #include "queue/memory_queue.h"
 #include "warehouse/duckdb/duckdb_warehouse.h"
 
@@ -72,7 +74,36 @@ Config ResolveConfig(const GlobalOptions& options) {
 }
 
 std::unique_ptr<ObjectStore> MakeObjectStore(const Config& config) {
-  return std::make_unique<LocalObjectStore>(config.Bucket());
+  auto url = ParseObjectStoreUrl(config);  // checked when the configuration was read
+  if (!url.ok()) {
+    throw std::runtime_error(url.error().message);
+  }
+  if (url->kind == ObjectStoreUrl::Kind::kFile) {
+    return std::make_unique<LocalObjectStore>(url->dir);
+  }
+  auto secret = [&](const std::string& name) {
+    auto value = ReadConfiguredSecret(config, name);
+    if (!value.ok()) {
+      throw std::runtime_error(value.error().message);
+    }
+    return std::string(value->Reveal());
+  };
+  S3ObjectStore::Options options;
+  options.location.endpoint = config.object_store_endpoint;
+  options.location.region = config.object_store_region;
+  options.location.bucket = url->bucket;
+  options.location.path_style = config.object_store_path_style;
+  options.location.access_key = secret(config.object_store_access_key);
+  options.location.secret_key = secret(config.object_store_secret_key);
+  options.prefix = url->prefix;
+  // Objects being read are spooled beside the data, not into /tmp (often a small tmpfs).
+  options.spool_dir = config.data_dir / "spool";
+  std::error_code ec;
+  std::filesystem::create_directories(options.spool_dir, ec);
+  if (ec) {
+    throw std::runtime_error(fmt::format("cannot create {}: {}", options.spool_dir.string(), ec.message()));
+  }
+  return std::make_unique<S3ObjectStore>(std::move(options));
 }
 
 std::unique_ptr<NotificationQueue> MakeQueue(const Config&) {

@@ -1,7 +1,12 @@
 #include "common/byte_stream.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+
+#include <fmt/format.h>
 
 namespace dimstream {
 
@@ -10,6 +15,25 @@ Result<size_t> MemoryStream::Read(char* buffer, size_t size) {
   std::memcpy(buffer, bytes_.data() + pos_, n);
   pos_ += n;
   return n;
+}
+
+FileStream::~FileStream() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+Result<size_t> FileStream::Read(char* buffer, size_t size) {
+  while (true) {
+    ssize_t got = ::read(fd_, buffer, size);
+    if (got >= 0) {
+      consumed_ += static_cast<uint64_t>(got);
+      return static_cast<size_t>(got);
+    }
+    if (errno != EINTR) {
+      return Error::Retryable(fmt::format("cannot read {}: {}", what_, std::strerror(errno)));
+    }
+  }
 }
 
 Result<std::string> ReadWhole(ByteStream& stream) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/error.h"
 
@@ -39,6 +40,23 @@ class MemoryStream : public ByteStream {
   std::string_view bytes_;
   size_t max_read_;  // at most this many bytes per Read (tests: records split across reads)
   size_t pos_ = 0;
+};
+
+// A file read front to back from a descriptor it owns (and closes): an object of the local bucket, an S3
+// object spooled to a temporary file. `what` names it in messages.
+class FileStream : public ByteStream {
+ public:
+  FileStream(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
+  ~FileStream() override;
+  FileStream(const FileStream&) = delete;
+  FileStream& operator=(const FileStream&) = delete;
+  Result<size_t> Read(char* buffer, size_t size) override;
+  uint64_t consumed() const override { return consumed_; }
+
+ private:
+  int fd_;
+  std::string what_;
+  uint64_t consumed_ = 0;
 };
 
 }  // namespace dimstream

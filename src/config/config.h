@@ -20,6 +20,14 @@ struct Config {
   std::string bucket_dir;      // empty: <data_dir>/bucket
   std::string warehouse_path;  // empty: <data_dir>/warehouse.duckdb
 
+  // The bucket: empty or file:///path (a directory, bucket_dir's), or s3://bucket/prefix/ (any S3 store).
+  std::string object_store_url;
+  std::string object_store_endpoint;  // empty: AWS's own endpoint for the region
+  std::string object_store_region = "us-east-1";
+  bool object_store_path_style = true;
+  std::string object_store_access_key;  // names of [secrets] entries, never values
+  std::string object_store_secret_key;
+
   uint64_t mover_poll_interval_ms = 1000;
   uint64_t mover_min_file_age_ms = 0;
   uint64_t mover_max_backlog_objects = 1000;

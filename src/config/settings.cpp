@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "config/entity_settings.h"
+#include "config/object_store_url.h"
 
 namespace dimstream {
 namespace {
@@ -54,6 +55,20 @@ Setting Text(std::string key, std::string description, std::string Config::*fiel
       }};
 }
 
+Setting Bool(std::string key, std::string description, bool Config::*field) {
+  Config defaults;
+  std::string k = key;
+  return {{std::move(key), "boolean", defaults.*field ? "true" : "false", std::move(description)},
+          [=](Config& c, const toml::node& n) -> Status {
+            auto v = n.value_exact<bool>();
+            if (!v) {
+              return Error::Invalid(fmt::format("'{}' must be true or false", k));
+            }
+            c.*field = *v;
+            return Ok();
+          }};
+}
+
 const std::vector<Setting>& Settings() {
   static const std::vector<Setting> settings = [] {
     constexpr uint64_t kDay = 86400000;
@@ -67,6 +82,21 @@ const std::vector<Setting>& Settings() {
                      &Config::warehouse_path));
     s.push_back(Text("log_level", "Log level", &Config::log_level,
                      {"trace", "debug", "info", "warn", "error", "off"}));
+    s.push_back(Text("object_store.url",
+                     "The bucket: file:///path (a directory; empty: bucket_dir) or s3://bucket/prefix/ (any "
+                     "S3-compatible store)",
+                     &Config::object_store_url));
+    s.push_back(Text("object_store.endpoint",
+                     "S3 endpoint, e.g. \"http://127.0.0.1:7480\" (empty: AWS's endpoint for the region)",
+                     &Config::object_store_endpoint));
+    s.push_back(Text("object_store.region", "S3 region (signs every request)", &Config::object_store_region));
+    s.push_back(Bool("object_store.path_style",
+                     "S3 addressing: http://host/bucket/key (true) or http://bucket.host/key (false)",
+                     &Config::object_store_path_style));
+    s.push_back(Text("object_store.access_key", "Name of the [secrets] entry holding the S3 access key",
+                     &Config::object_store_access_key));
+    s.push_back(Text("object_store.secret_key", "Name of the [secrets] entry holding the S3 secret key",
+                     &Config::object_store_secret_key));
     s.push_back(UInt("mover.poll_interval_ms", "How often the mover lists landing, besides inotify events",
                      &Config::mover_poll_interval_ms, 10, kDay));
     s.push_back(
@@ -486,6 +516,9 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin
   }
   DIMSTREAM_TRY(Apply(config, parsed, "", origin));
   DIMSTREAM_TRY(ResolveEntities(config, origin));
+  if (auto url = ParseObjectStoreUrl(config); !url.ok()) {
+    return url.error().Context(origin);
+  }
   return config;
 }
 

@@ -413,33 +413,6 @@ Result<ObjectInfo> LocalObjectStore::Stat(const ObjectKey& key) {
   return InfoOf(key, st);
 }
 
-namespace {
-
-// An object read front to back from its open file descriptor.
-class FileStream : public ByteStream {
- public:
-  FileStream(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
-  Result<size_t> Read(char* buffer, size_t size) override {
-    while (true) {
-      ssize_t got = ::read(fd_.get(), buffer, size);
-      if (got >= 0) {
-        consumed_ += static_cast<uint64_t>(got);
-        return static_cast<size_t>(got);
-      }
-      if (errno != EINTR) {
-        return Error::Retryable(fmt::format("cannot read {}: {}", what_, std::strerror(errno)));
-      }
-    }
-  }
-  uint64_t consumed() const override { return consumed_; }
-
- private:
-  Fd fd_;
-  std::string what_;
-  uint64_t consumed_ = 0;
-};
-
-}  // namespace
 
 Result<std::unique_ptr<ByteStream>> LocalObjectStore::Open(const ObjectKey& key) {
   auto fail = [&](const Error& error) {

@@ -28,9 +28,8 @@ Error InvalidKey(const ObjectKey& key, std::string_view why) {
   return Error::Invalid(fmt::format("invalid object key \"{}\": {}", shown, why));
 }
 
-}  // namespace
-
-Result<std::filesystem::path> ResolveKey(const std::filesystem::path& root, const ObjectKey& key) {
+// The key's segments, once it passes every check that needs no file system.
+Result<std::vector<std::string_view>> KeySegments(const ObjectKey& key) {
   std::string_view text = key.get();
   if (text.empty()) {
     return InvalidKey(key, "it is empty");
@@ -69,6 +68,22 @@ Result<std::filesystem::path> ResolveKey(const std::filesystem::path& root, cons
     }
     start = slash + 1;
   }
+  return segments;
+}
+
+}  // namespace
+
+Status CheckKey(const ObjectKey& key) {
+  auto segments = KeySegments(key);
+  return segments.ok() ? Ok() : Status(segments.error());
+}
+
+Result<std::filesystem::path> ResolveKey(const std::filesystem::path& root, const ObjectKey& key) {
+  auto checked = KeySegments(key);
+  if (!checked.ok()) {
+    return checked.error();
+  }
+  const std::vector<std::string_view>& segments = *checked;
 
   // Walk the existing part of the path without following anything: a symbolic link anywhere below the
   // root could point outside it. Once a component does not exist, nothing below it exists either (a put

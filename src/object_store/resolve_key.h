@@ -16,4 +16,7 @@ namespace dimstream {
 // on the existing part of the path; thread-safe.
 Result<std::filesystem::path> ResolveKey(const std::filesystem::path& root, const ObjectKey& key);
 
+// The same rules without a root (an object store with no file system under it: S3): Ok or kInvalidInput.
+Status CheckKey(const ObjectKey& key);
+
 }  // namespace dimstream

@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "config/object_store_url.h"
 
 #include <gtest/gtest.h>
 
@@ -59,6 +60,64 @@ TEST(ConfigTest, BadValuesAreNamed) {
   auto syntax = ParseConfig("[merge\n", "t.toml");
   ASSERT_FALSE(syntax.ok());
   EXPECT_NE(syntax.error().message.find("t.toml:1"), std::string::npos);
+}
+
+TEST(ConfigTest, ObjectStoreUrls) {
+  constexpr const char* kSecrets = "[secrets]\nak = { env = \"AK\" }\nsk = { env = \"SK\" }\n";
+  auto s3 = ParseConfig(std::string(R"([object_store]
+url = "s3://my-bucket/in/coming"
+endpoint = "http://127.0.0.1:7480"
+region = "eu-west-1"
+path_style = false
+access_key = "ak"
+secret_key = "sk"
+)") + kSecrets,
+                        "t.toml");
+  ASSERT_TRUE(s3.ok()) << s3.error().message;
+  EXPECT_EQ(s3->object_store_region, "eu-west-1");
+  EXPECT_FALSE(s3->object_store_path_style);
+  auto url = ParseObjectStoreUrl(*s3);
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->kind, ObjectStoreUrl::Kind::kS3);
+  EXPECT_EQ(url->bucket, "my-bucket");
+  EXPECT_EQ(url->prefix, "in/coming/");
+
+  auto local = ParseConfig("[object_store]\nurl = \"file:///srv/bucket\"\n", "t.toml");
+  ASSERT_TRUE(local.ok()) << local.error().message;
+  auto dir = ParseObjectStoreUrl(*local);
+  ASSERT_TRUE(dir.ok());
+  EXPECT_EQ(dir->kind, ObjectStoreUrl::Kind::kFile);
+  EXPECT_EQ(dir->dir, std::filesystem::path("/srv/bucket"));
+  auto by_default = ParseConfig("bucket_dir = \"/b\"\n", "t.toml");
+  ASSERT_TRUE(by_default.ok());
+  EXPECT_EQ(ParseObjectStoreUrl(*by_default)->dir, std::filesystem::path("/b"));
+
+  // Each refusal names what to fix.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"[object_store]\nurl = \"ftp://x/\"\n", "must be file:///path or s3://bucket/prefix/"},
+      {"[object_store]\nurl = \"file://relative\"\n", "file:///absolute/path"},
+      {"bucket_dir = \"/a\"\n[object_store]\nurl = \"file:///b\"\n", "name different buckets"},
+      {"[object_store]\nurl = \"s3://Upper_Case/\"\n", "is not a bucket name"},
+      {"[object_store]\nurl = \"s3://bk1/x//y/\"\n", "empty segment"},
+      {"[object_store]\nurl = \"s3://bk1/\"\n", "'object_store.access_key' must name the [secrets] entry"},
+      {"[object_store]\nurl = \"s3://bk1/\"\naccess_key = \"ak\"\nsecret_key = \"nope\"\n" +
+           std::string(kSecrets),
+       "'object_store.secret_key' names \"nope\", which is not in [secrets]"},
+      {"bucket_dir = \"/a\"\n[object_store]\nurl = \"s3://bk1/\"\naccess_key = \"ak\"\nsecret_key = \"sk\"\n" +
+           std::string(kSecrets),
+       "remove it"},
+      {"[object_store]\nurl = \"s3://bk1/\"\nendpoint = \"127.0.0.1:80\"\naccess_key = \"ak\"\nsecret_key = "
+       "\"sk\"\n" +
+           std::string(kSecrets),
+       "http:// or https://"},
+      {"[object_store]\npath_style = \"yes\"\n", "'object_store.path_style' must be true or false"},
+  };
+  for (const auto& [text, expected] : bad) {
+    auto c = ParseConfig(text, "t.toml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.error().message.find(expected), std::string::npos) << c.error().message;
+    EXPECT_NE(c.error().message.find("t.toml"), std::string::npos) << c.error().message;
+  }
 }
 
 TEST(ConfigTest, HostileNamesAreRefused) {

@@ -1,0 +1,93 @@
+#include "config/object_store_url.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "config/config.h"
+
+namespace dimstream {
+namespace {
+
+// S3's rules for a bucket name: 3 to 63 lower-case letters, digits, '-' and '.', starting and ending with a
+// letter or digit.
+bool IsBucketName(const std::string& name) {
+  auto edge = [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c));
+  };
+  return name.size() >= 3 && name.size() <= 63 && edge(name.front()) && edge(name.back()) &&
+         std::all_of(name.begin(), name.end(), [&](char c) { return edge(c) || c == '-' || c == '.'; });
+}
+
+Status NamesASecret(const Config& config, const std::string& key, const std::string& name) {
+  if (name.empty()) {
+    return Error::Invalid(
+        fmt::format("'{}' must name the [secrets] entry that holds it (an s3:// bucket needs it)", key));
+  }
+  if (!config.secrets.contains(name)) {
+    return Error::Invalid(fmt::format("'{}' names \"{}\", which is not in [secrets]", key, name));
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<ObjectStoreUrl> ParseObjectStoreUrl(const Config& config) {
+  const std::string& url = config.object_store_url;
+  ObjectStoreUrl out;
+  if (url.empty()) {
+    out.dir = config.Bucket();
+    return out;
+  }
+  constexpr std::string_view kFile = "file://";
+  constexpr std::string_view kS3 = "s3://";
+  if (url.starts_with(kFile)) {
+    std::string path = url.substr(kFile.size());
+    if (path.empty() || path.front() != '/') {
+      return Error::Invalid(
+          fmt::format("'object_store.url': a file URL is file:///absolute/path, not \"{}\"", url));
+    }
+    if (!config.bucket_dir.empty() &&
+        std::filesystem::path(config.bucket_dir) != std::filesystem::path(path)) {
+      return Error::Invalid(fmt::format(
+          "'object_store.url' (\"{}\") and 'bucket_dir' (\"{}\") name different buckets: give one of them",
+          url, config.bucket_dir));
+    }
+    out.dir = path;
+    return out;
+  }
+  if (!url.starts_with(kS3)) {
+    return Error::Invalid(
+        fmt::format("'object_store.url' must be file:///path or s3://bucket/prefix/, not \"{}\"", url));
+  }
+  std::string rest = url.substr(kS3.size());
+  size_t slash = rest.find('/');
+  out.kind = ObjectStoreUrl::Kind::kS3;
+  out.bucket = rest.substr(0, slash);
+  out.prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (!IsBucketName(out.bucket)) {
+    return Error::Invalid(fmt::format(
+        "'object_store.url': \"{}\" is not a bucket name (3-63 of a-z, 0-9, '-' and '.')", out.bucket));
+  }
+  if (!out.prefix.empty() && out.prefix.back() != '/') {
+    out.prefix += '/';
+  }
+  if (out.prefix.starts_with("/") || out.prefix.find("//") != std::string::npos) {
+    return Error::Invalid(fmt::format("'object_store.url': the prefix of \"{}\" has an empty segment", url));
+  }
+  if (!config.bucket_dir.empty()) {
+    return Error::Invalid(
+        "'bucket_dir' is a local bucket: remove it when 'object_store.url' is an s3:// bucket");
+  }
+  DIMSTREAM_TRY(NamesASecret(config, "object_store.access_key", config.object_store_access_key));
+  DIMSTREAM_TRY(NamesASecret(config, "object_store.secret_key", config.object_store_secret_key));
+  const std::string& endpoint = config.object_store_endpoint;
+  if (!endpoint.empty() && !endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
+    return Error::Invalid(
+        fmt::format("'object_store.endpoint' must start with http:// or https://, not \"{}\"", endpoint));
+  }
+  return out;
+}
+
+}  // namespace dimstream

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""End to end with the bucket on a real S3 server (Ceph's radosgw, started for the run by the CTest fixture
+`rgw`, scripts/servers/rgw.sh): `[object_store] url = "s3://..."` with its credentials from [secrets]. The
+dimension built through S3 is the one built through the local bucket from the same files; the mover and the
+loader run as separate commands; wrong credentials stop the pipeline with a clear error and lose nothing.
+
+    scripts/servers/rgw.sh start /tmp/servers/rgw
+    DIMSTREAM_TEST_SERVERS=/tmp/servers python3 tests/e2e/test_s3.py --binary build/dimstream \\
+        --samples ../shared/data/seed-sample
+    scripts/servers/rgw.sh stop /tmp/servers/rgw
+"""
+
+import os
+import subprocess
+import types
+import unittest
+import uuid
+import xml.etree.ElementTree as ET
+
+import dimstream_e2e as e2e
+
+ACCESS_KEY = "AKDIM"  # the user scripts/servers/rgw.sh creates
+SECRET_KEY = "SKDIMSECRET"
+
+
+def endpoint():
+    root = os.environ.get("DIMSTREAM_TEST_SERVERS")
+    if not root:
+        raise AssertionError("DIMSTREAM_TEST_SERVERS is not set: run this test through ctest, which starts "
+                             "radosgw (scripts/servers/rgw.sh), or start it and set it as the docstring says")
+    with open(os.path.join(root, "rgw", "endpoint")) as f:
+        return f.read().strip()
+
+
+def s3(method, url):
+    """One signed request with curl (SigV4), independent of dimstream's own S3 client."""
+    p = subprocess.run(["curl", "-s", "-S", "-w", "\n%{http_code}", "--aws-sigv4", "aws:amz:us-east-1:s3",
+                        "--user", f"{ACCESS_KEY}:{SECRET_KEY}", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                        "-X", method, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=True)
+    body, _, status = p.stdout.decode().rpartition("\n")
+    return int(status), body
+
+
+class S3BucketTest(unittest.TestCase):
+    def setUp(self):
+        self.endpoint = endpoint()
+        self.bucket = f"dimstream-e2e-{uuid.uuid4().hex[:12]}"
+        status, body = s3("PUT", f"{self.endpoint}/{self.bucket}")
+        self.assertEqual(status, 200, body)
+        self.dir = e2e.make_temp_dir(self)
+        self.ds = e2e.Dimstream(os.path.join(self.dir, "data"))
+        self.config = os.path.join(self.dir, "dimstream.toml")
+        self.write_config()
+
+    def write_config(self, prefix="incoming/"):
+        with open(self.config, "w") as f:
+            f.write(f'[object_store]\nurl = "s3://{self.bucket}/{prefix}"\nendpoint = "{self.endpoint}"\n'
+                    'region = "us-east-1"\npath_style = true\naccess_key = "s3_access"\n'
+                    'secret_key = "s3_secret"\n'
+                    '[secrets]\ns3_access = { env = "E2E_S3_ACCESS" }\ns3_secret = { env = "E2E_S3_SECRET" }\n')
+
+    def run_ds(self, *args, secret=SECRET_KEY, check=True):
+        env = {"E2E_S3_ACCESS": ACCESS_KEY, "E2E_S3_SECRET": secret}
+        return self.ds.run("--config", self.config, *args, env_extra=env, check=check)
+
+    def objects(self):
+        """Key -> size of every object in the bucket, listed by curl."""
+        status, body = s3("GET", f"{self.endpoint}/{self.bucket}?list-type=2")
+        self.assertEqual(status, 200, body)
+        ns = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}
+        root = ET.fromstring(body)
+        return {c.find("s3:Key", ns).text: int(c.find("s3:Size", ns).text) for c in root.findall("s3:Contents", ns)}
+
+    def assert_dimension_is_fold_of_the_bucket(self):
+        """The dimension is the reference fold of the objects as the bucket holds them (downloaded by curl)."""
+        downloaded = os.path.join(self.dir, "downloaded")
+        os.makedirs(downloaded)
+        for key in self.objects():
+            status, body = s3("GET", f"{self.endpoint}/{self.bucket}/{key}")
+            self.assertEqual(status, 200)
+            with open(os.path.join(downloaded, key.removeprefix("incoming/")), "w", newline="") as f:
+                f.write(body)
+        e2e.assert_dimension_is_fold(self, types.SimpleNamespace(sql=self.ds.sql, bucket=downloaded), rows=40000)
+
+    def test_run_through_s3_builds_the_same_dimension_as_the_local_bucket(self):
+        files = e2e.sample_files()
+        for f in files:
+            e2e.drop_file(f, self.ds.landing)
+        out = self.run_ds("run", "--until-idle").stdout
+        self.assertIn("4 files moved, 4 objects loaded (40000 rows", out)
+        self.assertEqual(e2e.visible_files(self.ds.landing), [])
+        self.assertEqual(self.objects(), {f"incoming/{os.path.basename(f)}": os.path.getsize(f) for f in files})
+        check = self.run_ds("check", check=False)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        status = self.run_ds("status").stdout
+        self.assertIn(f"s3://{self.bucket}/incoming/ ({self.endpoint}): 4 objects", status)
+        self.assertNotIn(SECRET_KEY, status)
+
+        local = e2e.Dimstream(os.path.join(self.dir, "local"))
+        for f in files:
+            e2e.drop_file(f, local.landing)
+        local.run("run", "--until-idle")
+        # Without an updated_at column a file's sequence is its load time, so the two dimensions differ in
+        # their times: the loads and rejects must be the same, and each dimension the fold of its files.
+        ours, theirs = e2e.table_snapshot(self.ds), e2e.table_snapshot(local)
+        for part in ("loads", "rejects"):
+            self.assertTrue(ours[part] == theirs[part], f"{part} differ from the local bucket's run")
+        self.assertEqual(len(ours["history"]), len(theirs["history"]))
+        self.assert_dimension_is_fold_of_the_bucket()
+
+    def test_mover_and_loader_as_separate_commands(self):
+        files = e2e.sample_files()
+        for f in files[:2]:
+            e2e.drop_file(f, self.ds.landing)
+        self.assertIn("move: 2 files (", self.run_ds("move", "--until-idle").stdout)
+        self.assertEqual(len(self.objects()), 2)
+        # The loader finds the objects by listing the bucket: `move` alone notifies no one.
+        self.assertIn("2 objects loaded (20000 rows", self.run_ds("load", "--until-idle").stdout)
+        for f in files[2:]:
+            e2e.drop_file(f, self.ds.landing)
+        self.run_ds("move", "--until-idle")
+        self.assertIn("2 objects loaded (20000 rows", self.run_ds("load", "--until-idle").stdout)
+        # Every object once: listing again loads nothing.
+        self.assertIn("0 objects loaded", self.run_ds("load", "--until-idle").stdout)
+        self.run_ds("merge")
+        check = self.run_ds("check", check=False)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assert_dimension_is_fold_of_the_bucket()
+
+    def test_wrong_credentials_stop_with_a_clear_error_and_lose_nothing(self):
+        e2e.drop_file(e2e.sample_files()[0], self.ds.landing)
+        p = self.run_ds("run", "--until-idle", secret="not-the-secret", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("SignatureDoesNotMatch (check the access key and secret key", p.stderr)
+        self.assertNotIn("not-the-secret", p.stdout + p.stderr)
+        self.assertEqual(e2e.visible_files(self.ds.landing), [os.path.basename(e2e.sample_files()[0])])
+        self.assertEqual(self.objects(), {})
+        # With the right secret the same file goes through.
+        self.assertIn("1 file moved, 1 object loaded (10000 rows", self.run_ds("run", "--until-idle").stdout)
+
+    def test_a_missing_bucket_is_named(self):
+        self.bucket = f"dimstream-e2e-absent-{uuid.uuid4().hex[:8]}"
+        self.write_config()
+        e2e.drop_file(e2e.sample_files()[0], self.ds.landing)
+        p = self.run_ds("run", "--until-idle", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("NoSuchBucket", p.stderr)
+        self.assertEqual(len(e2e.visible_files(self.ds.landing)), 1)
+
+
+if __name__ == "__main__":
+    e2e.main()
