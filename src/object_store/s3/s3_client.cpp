@@ -115,8 +115,11 @@ std::string S3Response::ErrorCode() const {
 
 std::string S3Response::ErrorText() const {
   pugi::xml_document doc;
-  const std::string code = ErrorCode();
-  if (code.empty() || !doc.load_string(body.c_str())) {
+  if (body.empty() || !doc.load_string(body.c_str())) {
+    return fmt::format("HTTP {}", status);
+  }
+  const std::string code = doc.child("Error").child_value("Code");
+  if (code.empty()) {
     return fmt::format("HTTP {}", status);
   }
   const std::string message = doc.child("Error").child_value("Message");

@@ -92,6 +92,17 @@ Error S3ObjectStore::Failure(const std::string& what, const S3Response& response
   return Error::Permanent(message);
 }
 
+Result<S3Response> S3ObjectStore::SendFor200(const S3Request& request, const std::string& what) const {
+  auto r = client_.Send(request);
+  if (!r.ok()) {
+    return r.error();
+  }
+  if (r->status != 200) {
+    return Failure(what, *r);
+  }
+  return r;
+}
+
 Status S3ObjectStore::CreateBucket() {
   S3Request request;
   request.method = "PUT";
@@ -111,12 +122,9 @@ Result<ObjectInfo> S3ObjectStore::Stat(const ObjectKey& key) {
   S3Request request;
   request.method = "HEAD";
   request.path = PathOf(key);
-  auto r = client_.Send(request);
+  auto r = SendFor200(request, fmt::format("cannot stat {}", key.get()));
   if (!r.ok()) {
     return r.error();
-  }
-  if (r->status != 200) {
-    return Failure(fmt::format("cannot stat {}", key.get()), *r);
   }
   ObjectInfo info;
   info.key = key;
@@ -134,12 +142,9 @@ Result<std::vector<ObjectInfo>> S3ObjectStore::List() {
     request.query = fmt::format("{}list-type=2&max-keys={}&prefix={}",
                                 token.empty() ? "" : "continuation-token=" + S3Client::Escape(token) + "&",
                                 options_.list_page, S3Client::Escape(options_.prefix));
-    auto r = client_.Send(request);
+    auto r = SendFor200(request, "cannot list the bucket");
     if (!r.ok()) {
       return r.error();
-    }
-    if (r->status != 200) {
-      return Failure("cannot list the bucket", *r);
     }
     pugi::xml_document doc;
     if (!doc.load_string(r->body.c_str())) {
@@ -181,12 +186,9 @@ Result<std::string> S3ObjectStore::Get(const ObjectKey& key) {
   DIMSTREAM_TRY(CheckKey(key));
   S3Request request;
   request.path = PathOf(key);
-  auto r = client_.Send(request);
+  auto r = SendFor200(request, fmt::format("cannot get {}", key.get()));
   if (!r.ok()) {
     return r.error();
-  }
-  if (r->status != 200) {
-    return Failure(fmt::format("cannot get {}", key.get()), *r);
   }
   return std::move(r->body);
 }
@@ -204,12 +206,9 @@ Result<std::unique_ptr<ByteStream>> S3ObjectStore::Open(const ObjectKey& key) {
       fs::remove(path, ec);
     }
   } unlink{request.download_file};
-  auto r = client_.Send(request);
+  auto r = SendFor200(request, fmt::format("cannot get {}", key.get()));
   if (!r.ok()) {
     return r.error();
-  }
-  if (r->status != 200) {
-    return Failure(fmt::format("cannot get {}", key.get()), *r);
   }
   // Open before the file's name goes: the stream holds the only reference then.
   int fd = ::open(request.download_file.c_str(), O_RDONLY | O_CLOEXEC);
@@ -225,12 +224,9 @@ Status S3ObjectStore::Verify(const ObjectKey& key, const ObjectRef& expected, bo
   S3Request request;
   request.method = "HEAD";
   request.path = PathOf(key);
-  auto r = client_.Send(request);
+  auto r = SendFor200(request, fmt::format("cannot check {}", key.get()));
   if (!r.ok()) {
     return r.error();
-  }
-  if (r->status != 200) {
-    return Failure(fmt::format("cannot check {}", key.get()), *r);
   }
   const uint64_t size = std::strtoull(r->Header("content-length").c_str(), nullptr, 10);
   const std::string sha = r->Header(kShaHeader);

@@ -55,6 +55,8 @@ class S3ObjectStore : public ObjectStore {
  private:
   std::string PathOf(const ObjectKey& key) const;
   Error Failure(const std::string& what, const s3::S3Response& response) const;
+  // The response when the request got a 200; otherwise the error, `what` saying what failed.
+  Result<s3::S3Response> SendFor200(const s3::S3Request& request, const std::string& what) const;
   Status PutWhole(const ObjectKey& key, const std::filesystem::path& source, const ObjectRef& expected);
   Status PutInParts(const ObjectKey& key, const std::filesystem::path& source, const ObjectRef& expected);
   // The key holds exactly `expected`: Ok; kNotFound when it holds nothing. When it holds other bytes:

@@ -54,12 +54,17 @@ class S3ObjectStoreTest : public ::testing::Test {
     return location;
   }
 
-  S3ObjectStore Store(const std::string& prefix = "incoming/") const {
+  // The test's bucket under `prefix`, spooling into the test's directory; tests change what they test.
+  S3ObjectStore::Options Options(const std::string& prefix = "incoming/") const {
     S3ObjectStore::Options options;
     options.location = Location();
     options.prefix = prefix;
     options.spool_dir = dir_.path();
-    return S3ObjectStore(options);
+    return options;
+  }
+
+  S3ObjectStore Store(const std::string& prefix = "incoming/") const {
+    return S3ObjectStore(Options(prefix));
   }
 
   // Writes `content` to a file of its own and puts it under `key`.
@@ -248,10 +253,7 @@ TEST_F(S3ObjectStoreTest, ABodyThatDoesNotMatchItsChecksumIsRefused) {
 }
 
 TEST_F(S3ObjectStoreTest, LargeFilesGoUpInParts) {
-  S3ObjectStore::Options options;
-  options.location = Location();
-  options.prefix = "big/";
-  options.spool_dir = dir_.path();
+  S3ObjectStore::Options options = Options("big/");
   options.multipart_from = 6 << 20;
   options.part_size = 5 << 20;
   S3ObjectStore store(options);
@@ -283,9 +285,7 @@ TEST_F(S3ObjectStoreTest, LargeFilesGoUpInParts) {
 }
 
 TEST_F(S3ObjectStoreTest, ListingPagesAndPrefixes) {
-  S3ObjectStore::Options options;
-  options.location = Location();
-  options.prefix = "incoming";  // a '/' is added
+  S3ObjectStore::Options options = Options("incoming");  // a '/' is added
   options.list_page = 2;
   S3ObjectStore store(options);
   std::vector<std::string> expected;
@@ -307,8 +307,7 @@ TEST_F(S3ObjectStoreTest, ListingPagesAndPrefixes) {
 }
 
 TEST_F(S3ObjectStoreTest, WrongCredentialsArePermanent) {
-  S3ObjectStore::Options options;
-  options.location = Location();
+  S3ObjectStore::Options options = Options();
   options.location.secret_key = "not-the-secret";
   S3ObjectStore store(options);
   auto listed = store.List();
@@ -320,8 +319,7 @@ TEST_F(S3ObjectStoreTest, WrongCredentialsArePermanent) {
 
 TEST_F(S3ObjectStoreTest, AnUnreachableEndpointIsRetryable) {
   // A port nothing listens on: every try fails on the network, after the tries the error says to wait.
-  S3ObjectStore::Options options;
-  options.location = Location();
+  S3ObjectStore::Options options = Options();
   options.location.endpoint = "http://127.0.0.1:1";
   options.location.max_attempts = 2;
   S3ObjectStore store(options);
