@@ -413,7 +413,6 @@ Result<ObjectInfo> LocalObjectStore::Stat(const ObjectKey& key) {
   return InfoOf(key, st);
 }
 
-
 Result<std::unique_ptr<ByteStream>> LocalObjectStore::Open(const ObjectKey& key) {
   auto fail = [&](const Error& error) {
     return error.Context(fmt::format("cannot get {} from {}", key.get(), description_));
