@@ -13,6 +13,7 @@ packages=(
   clang libclang-rt-dev
   python3 openssl curl uuid-runtime
   radosgw ceph-mon ceph-osd ceph-common
+  postgresql-15 libpq-dev rabbitmq-server librabbitmq-dev
 )
 
 missing=()

@@ -11,10 +11,11 @@
 #include "common/secret.h"
 
 #include "cli/query_server.h"
-#include "config/object_store_url.h"
+#include "config/server_urls.h"
 #include "object_store/local_object_store.h"
 #include "object_store/s3/s3_object_store.h"
 #include "queue/memory_queue.h"
+#include "queue/rabbitmq/rabbitmq_queue.h"
 #include "warehouse/duckdb/duckdb_warehouse.h"
 
 namespace dimstream {
@@ -38,6 +39,15 @@ class RedactingSink : public spdlog::sinks::base_sink<std::mutex> {
  private:
   spdlog::sink_ptr inner_;
 };
+
+// The value of the [secrets] entry `name`, for an adapter's options; throws when it cannot be read.
+std::string RevealSecret(const Config& config, const std::string& name) {
+  auto value = ReadConfiguredSecret(config, name);
+  if (!value.ok()) {
+    throw std::runtime_error(value.error().message);
+  }
+  return std::string(value->Reveal());
+}
 
 }  // namespace
 
@@ -81,20 +91,13 @@ std::unique_ptr<ObjectStore> MakeObjectStore(const Config& config) {
   if (url->kind == ObjectStoreUrl::Kind::kFile) {
     return std::make_unique<LocalObjectStore>(url->dir);
   }
-  auto secret = [&](const std::string& name) {
-    auto value = ReadConfiguredSecret(config, name);
-    if (!value.ok()) {
-      throw std::runtime_error(value.error().message);
-    }
-    return std::string(value->Reveal());
-  };
   S3ObjectStore::Options options;
   options.location.endpoint = config.object_store_endpoint;
   options.location.region = config.object_store_region;
   options.location.bucket = url->bucket;
   options.location.path_style = config.object_store_path_style;
-  options.location.access_key = secret(config.object_store_access_key);
-  options.location.secret_key = secret(config.object_store_secret_key);
+  options.location.access_key = RevealSecret(config, config.object_store_access_key);
+  options.location.secret_key = RevealSecret(config, config.object_store_secret_key);
   options.prefix = url->prefix;
   // Objects being read are spooled beside the data, not into /tmp (often a small tmpfs).
   options.spool_dir = config.data_dir / "spool";
@@ -106,8 +109,71 @@ std::unique_ptr<ObjectStore> MakeObjectStore(const Config& config) {
   return std::make_unique<S3ObjectStore>(std::move(options));
 }
 
-std::unique_ptr<NotificationQueue> MakeQueue(const Config&) {
-  return std::make_unique<MemoryQueue>();
+std::unique_ptr<NotificationQueue> MakeQueue(const Config& config) {
+  auto url = ParseQueueUrl(config);  // checked when the configuration was read
+  if (!url.ok()) {
+    throw std::runtime_error(url.error().message);
+  }
+  if (url->kind == QueueUrl::Kind::kMemory) {
+    return std::make_unique<MemoryQueue>();
+  }
+  RabbitMqOptions options;
+  options.endpoint.url = config.queue_url;
+  if (!config.queue_user.empty()) {
+    options.endpoint.user = RevealSecret(config, config.queue_user);
+    options.endpoint.password = RevealSecret(config, config.queue_password);
+  }
+  options.endpoint.ca_file = config.queue_ca_file;
+  options.queue = config.queue_name;
+  options.exchange = config.queue_exchange;
+  options.delivery_limit = static_cast<uint32_t>(config.queue_delivery_limit);
+  // Notifications name whole keys in the bucket; the object store's keys are relative to its folder.
+  if (auto store = ParseObjectStoreUrl(config); store.ok() && store->kind == ObjectStoreUrl::Kind::kS3) {
+    options.bucket = store->bucket;
+    options.key_prefix = store->prefix;
+  }
+  auto queue = std::make_unique<RabbitMqQueue>(std::move(options));
+  Status connected = queue->Connect();
+  if (!connected.ok() && connected.error().kind != ErrorKind::kRetryable) {
+    throw std::runtime_error(connected.error().message);
+  }
+  if (!connected.ok()) {
+    spdlog::warn("{} (retrying while running)", connected.error().message);
+  }
+  return queue;
+}
+
+bool BucketNotifies(const Config& config, ObjectStore& store) {
+  if (config.queue_notified_by != "bucket") {
+    return false;
+  }
+  // The broker as the S3 server reaches it: the queue's URL with the login in it (radosgw keeps it with the
+  // topic), the default virtual host as no path at all (radosgw reads "/%2F" as a host named "%2F").
+  std::string url = config.queue_url;
+  const size_t scheme_end = url.find("://") + 3;
+  const size_t path = url.find('/', scheme_end);
+  std::string authority =
+      url.substr(scheme_end, path == std::string::npos ? std::string::npos : path - scheme_end);
+  std::string vhost = path == std::string::npos ? "" : url.substr(path + 1);
+  if (vhost == "%2F" || vhost == "%2f") {
+    vhost.clear();
+  }
+  std::string login;
+  if (!config.queue_user.empty()) {
+    login = s3::S3Client::Escape(RevealSecret(config, config.queue_user)) + ":" +
+            s3::S3Client::Escape(RevealSecret(config, config.queue_password)) + "@";
+  }
+  BucketNotification to;
+  to.topic = config.queue_name;
+  to.exchange = config.queue_exchange;
+  to.push_endpoint = url.substr(0, scheme_end) + login + authority + (vhost.empty() ? "" : "/" + vhost);
+  Status set = store.NotifyNewObjects(to);
+  if (!set.ok()) {
+    throw std::runtime_error(set.error().message);
+  }
+  spdlog::info("the bucket {} notifies new objects to the queue {} through the exchange {} of {}",
+               store.Describe(), config.queue_name, to.exchange, config.queue_url);
+  return true;
 }
 
 Result<std::unique_ptr<Warehouse>> OpenWarehouse(const Config& config) {

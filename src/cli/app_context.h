@@ -32,7 +32,13 @@ struct Adapters {
 };
 
 std::unique_ptr<ObjectStore> MakeObjectStore(const Config& config);
+// The queue of notifications: in this process (memory:) or RabbitMQ (queue.url). A broker that cannot be
+// reached yet is only warned of (every call retries); one that refuses the login throws.
 std::unique_ptr<NotificationQueue> MakeQueue(const Config& config);
+// Whether the bucket itself notifies the broker (queue.notified_by = "bucket"); when it does, has `store`
+// set that up now (the topic and the bucket's notification; throws when it cannot), and the mover must not
+// publish as well.
+bool BucketNotifies(const Config& config, ObjectStore& store);
 // kRetryable when another process holds the file, or when it cannot be written now (disk full).
 Result<std::unique_ptr<Warehouse>> OpenWarehouse(const Config& config);
 // True when OpenWarehouse failed because another process holds the file's lock (DuckDB names it and its

@@ -10,26 +10,14 @@
 #include "cli/run_command.h"
 #include "common/clock.h"
 #include "common/secret.h"
+#include "config/server_urls.h"
 #include "merge/check.h"
+#include "queue/no_publish_queue.h"
 #include "scheduler/scheduler.h"
 #include "warehouse/sql.h"
 
 namespace dimstream {
 namespace {
-
-// Notifications that nobody in this process consumes: a standalone `move` has no loader beside it, and
-// the loader of another process finds the objects by listing the bucket.
-class DroppingQueue : public NotificationQueue {
- public:
-  Status Publish(const ObjectRef&) override { return Ok(); }
-  Result<std::optional<Delivery>> Receive(std::chrono::milliseconds) override {
-    return std::optional<Delivery>();
-  }
-  Status Ack(const Delivery&) override { return Ok(); }
-  Status Nack(const Delivery&) override { return Ok(); }
-  Result<uint64_t> Backlog() override { return uint64_t{0}; }
-  std::string Describe() const override { return "none (the loader lists the bucket)"; }
-};
 
 // ---- commands ----
 
@@ -44,8 +32,15 @@ void Generate(const GlobalOptions& g, const std::string& entity, const GenerateO
 void Move(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   Config config = ResolveConfig(g);
   auto store = MakeObjectStore(config);
-  DroppingQueue queue;
-  Mover mover(MoverOptionsFrom(config), *store, queue);
+  // With a broker, the loaders of other processes hear of each object from it (told by the mover, or by the
+  // bucket itself); without one, by listing the bucket.
+  std::unique_ptr<NotificationQueue> queue;
+  if (ParseQueueUrl(config)->kind != QueueUrl::Kind::kMemory) {
+    queue = MakeQueue(config);
+  }
+  NoPublishQueue silent(queue.get());
+  Mover mover(MoverOptionsFrom(config), *store,
+              queue == nullptr || BucketNotifies(config, *store) ? silent : *queue);
   Status st = mover.Run(stop, until_idle);
   fmt::print("move: {} ({}) moved to {}, {}\n", Counted(mover.stats().files_moved, "file", "files"),
              Counted(mover.stats().bytes_moved, "byte", "bytes"), store->Describe(),
@@ -58,7 +53,12 @@ void Load(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   auto store = MakeObjectStore(config);
   auto warehouse = MustOpenWarehouse(config, stop);
   QueryService service(config, *warehouse);
-  Loader loader(LoaderOptionsFrom(config), config.entities, *store, nullptr, *warehouse);
+  // From a broker when there is one (and by listing the bucket as well); by listing alone otherwise.
+  std::unique_ptr<NotificationQueue> queue;
+  if (ParseQueueUrl(config)->kind != QueueUrl::Kind::kMemory) {
+    queue = MakeQueue(config);
+  }
+  Loader loader(LoaderOptionsFrom(config), config.entities, *store, queue.get(), *warehouse);
   Status st = loader.Run(stop, until_idle);
   const LoaderStats& s = loader.stats();
   fmt::print("load: {} loaded ({}, {} rejected), {} failed\n", Counted(s.objects_loaded, "object", "objects"),
@@ -153,6 +153,14 @@ void Status_(const GlobalOptions& g, const std::string& entity, bool files, cons
   print(fmt::format("landing   {}: {} files waiting\n", config.Landing().string(), landing_files));
   print(fmt::format("bucket    {}: {}\n", store->Describe(),
                     listing.ok() ? fmt::format("{} objects", listing->size()) : listing.error().message));
+  if (ParseQueueUrl(config)->kind != QueueUrl::Kind::kMemory) {
+    auto queue = MakeQueue(config);
+    auto waiting = queue->Backlog();
+    auto dead = waiting.ok() ? queue->DeadLetters() : Result<uint64_t>(waiting.error());
+    print(fmt::format(
+        "queue     {}: {}\n", queue->Describe(),
+        dead.ok() ? fmt::format("{} waiting, {} dead-lettered", *waiting, *dead) : dead.error().message));
+  }
   print(fmt::format("warehouse {}\n\n", config.Warehouse().string()));
   auto show = [&](const std::string& title, const std::string& sql) {
     QueryResult r = Must(QueryAnywhere(config, sql));

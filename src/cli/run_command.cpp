@@ -12,6 +12,7 @@
 #include "cli/command_support.h"
 #include "cli/output_format.h"
 #include "generator/entity_generator.h"
+#include "queue/no_publish_queue.h"
 #include "scheduler/scheduler.h"
 
 namespace dimstream {
@@ -72,7 +73,8 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
   mover_options.loaded = [&warehouse](const ObjectRef& object) {
     return warehouse->HasLoad(object.key, object.checksum);
   };
-  Mover mover(std::move(mover_options), *store, *queue);
+  NoPublishQueue bucket_notifies(queue.get());
+  Mover mover(std::move(mover_options), *store, BucketNotifies(config, *store) ? bucket_notifies : *queue);
   std::map<std::string, std::unique_ptr<MergeTask>> merges;
   for (const EntitySpec& e : config.entities) {
     merges[e.name] = std::make_unique<MergeTask>(config, e, *warehouse);
@@ -159,8 +161,8 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
     });
   }
   bool tty = ::isatty(2) != 0 && !o.quiet;
-  spdlog::info("dimstream running: landing {}, bucket {}, warehouse {}, {}; Ctrl-C stops",
-               config.Landing().string(), store->Describe(), warehouse->Describe(),
+  spdlog::info("dimstream running: landing {}, bucket {}, queue {}, warehouse {}, {}; Ctrl-C stops",
+               config.Landing().string(), store->Describe(), queue->Describe(), warehouse->Describe(),
                Counted(config.entities.size(), "entity", "entities"));
   if (tty && g.log_level.empty()) {
     // One log line per file would scroll the status line away; --log-level info brings them back.

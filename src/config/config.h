@@ -28,6 +28,16 @@ struct Config {
   std::string object_store_access_key;  // names of [secrets] entries, never values
   std::string object_store_secret_key;
 
+  // The notification queue: "memory:" (in this process) or amqp://host:port/vhost (RabbitMQ).
+  std::string queue_url = "memory:";
+  std::string queue_name = "dimstream-objects";
+  std::string queue_exchange = "dimstream";  // where a bucket's own notifications come in
+  std::string queue_user;  // names of [secrets] entries; both empty: RabbitMQ's guest login
+  std::string queue_password;
+  uint64_t queue_delivery_limit = 5;
+  std::string queue_ca_file;  // amqps://: the authorities to verify the broker with (empty: the system's)
+  std::string queue_notified_by = "mover";  // or "bucket": the S3 server notifies the broker itself
+
   uint64_t mover_poll_interval_ms = 1000;
   uint64_t mover_min_file_age_ms = 0;
   uint64_t mover_max_backlog_objects = 1000;

@@ -10,7 +10,7 @@
 
 #include "config/config.h"
 #include "config/entity_settings.h"
-#include "config/object_store_url.h"
+#include "config/server_urls.h"
 
 namespace dimstream {
 namespace {
@@ -97,6 +97,35 @@ const std::vector<Setting>& Settings() {
                      &Config::object_store_access_key));
     s.push_back(Text("object_store.secret_key", "Name of the [secrets] entry holding the S3 secret key",
                      &Config::object_store_secret_key));
+    s.push_back(Text("queue.url",
+                     "The notification queue: memory: (in this process) or amqp://host:port/vhost (RabbitMQ; "
+                     "amqps:// with TLS), e.g. \"amqp://127.0.0.1:5672/%2F\"",
+                     &Config::queue_url));
+    s.push_back(Text("queue.queue",
+                     "RabbitMQ queue of the notifications (a quorum queue; beside it <queue>.dead)",
+                     &Config::queue_name));
+    s.push_back(Text("queue.exchange",
+                     "RabbitMQ topic exchange a bucket's own notifications come through, the queue's name as "
+                     "their routing key (one for every queue: radosgw pushes to one exchange per broker)",
+                     &Config::queue_exchange));
+    s.push_back(Text("queue.user", "Name of the [secrets] entry holding the RabbitMQ user (empty: guest)",
+                     &Config::queue_user));
+    s.push_back(Text("queue.password",
+                     "Name of the [secrets] entry holding the RabbitMQ password (empty: guest)",
+                     &Config::queue_password));
+    s.push_back(UInt("queue.delivery_limit",
+                     "A notification returned this many times (its load failed, its loader died) goes to "
+                     "<queue>.dead",
+                     &Config::queue_delivery_limit, 1, 1000));
+    s.push_back(Text("queue.ca_file",
+                     "amqps://: file of the authorities to verify the broker with (empty: "
+                     "the system's)",
+                     &Config::queue_ca_file));
+    s.push_back(
+        Text("queue.notified_by",
+             "Who tells the broker of a new object: the mover, or the bucket itself (an s3:// bucket on "
+             "radosgw: its notifications go to queue.exchange, set up when the mover starts)",
+             &Config::queue_notified_by, {"mover", "bucket"}));
     s.push_back(UInt("mover.poll_interval_ms", "How often the mover lists landing, besides inotify events",
                      &Config::mover_poll_interval_ms, 10, kDay));
     s.push_back(
@@ -517,6 +546,9 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin
   DIMSTREAM_TRY(Apply(config, parsed, "", origin));
   DIMSTREAM_TRY(ResolveEntities(config, origin));
   if (auto url = ParseObjectStoreUrl(config); !url.ok()) {
+    return url.error().Context(origin);
+  }
+  if (auto url = ParseQueueUrl(config); !url.ok()) {
     return url.error().Context(origin);
   }
   return config;

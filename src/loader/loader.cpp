@@ -397,7 +397,7 @@ Status Loader::Run(const StopSignal& stop, bool until_idle) {
     if (!r.ok() && r.error().kind == ErrorKind::kRetryable) {
       // The message comes back by itself; the listing would find the object as well.
       stats_.retries++;
-      (void)queue_->Nack(d);
+      (void)queue_->Nack(d, r.error().message);
       if (auto give_up = retry_later(r.error())) {
         return *give_up;
       }

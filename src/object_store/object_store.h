@@ -22,6 +22,15 @@ struct ObjectInfo {
   std::string version_tag;
 };
 
+// Where a bucket's own notifications of new objects go: an AMQP exchange, through a topic of the S3 server
+// (radosgw's bucket notifications; S3 -> SQS in the seed).
+struct BucketNotification {
+  std::string topic;  // the S3 server's topic that carries them
+  std::string
+      push_endpoint;  // the broker as the S3 server reaches it: amqp://[user:password@]host:port[/vhost]
+  std::string exchange;
+};
+
 // Port: the bucket. Keys are relative paths with '/' separators; a key that would escape the bucket
 // ("..", absolute, through a symbolic link) is refused with kInvalidInput. Implementations are
 // thread-safe: the mover puts from its thread while the loader lists and reads from another.
@@ -52,6 +61,13 @@ class ObjectStore {
   virtual std::optional<std::filesystem::path> LocalFile(const ObjectKey& key) {
     (void)key;
     return std::nullopt;
+  }
+
+  // Has the bucket itself notify `to` of every new object under this store's folder, from now on
+  // (idempotent). kPermanent for a store that cannot (a local directory).
+  virtual Status NotifyNewObjects(const BucketNotification& to) {
+    (void)to;
+    return Error::Permanent(Describe() + " cannot send notifications of its own: let the mover send them");
   }
 
   // Where the bucket is, for messages and `status` (for example "file:///srv/bucket"). Never credentials.

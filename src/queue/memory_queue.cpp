@@ -68,7 +68,7 @@ Status MemoryQueue::Ack(const Delivery& delivery) {
   return Ok();
 }
 
-Status MemoryQueue::Nack(const Delivery& delivery) {
+Status MemoryQueue::Nack(const Delivery& delivery, std::string_view /*reason*/) {
   {
     std::lock_guard lock(mu_);
     auto it = in_flight_.find(delivery.receipt);

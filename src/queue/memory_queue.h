@@ -33,7 +33,7 @@ class MemoryQueue : public NotificationQueue {
   // kNotFound when the receipt is not in flight: already acknowledged, or its visibility timeout expired
   // and the notification is visible again (it will be delivered again under another receipt).
   Status Ack(const Delivery& delivery) override;
-  Status Nack(const Delivery& delivery) override;
+  Status Nack(const Delivery& delivery, std::string_view reason) override;
   // Visible plus in flight.
   Result<uint64_t> Backlog() override;
   // "memory://".

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "common/error.h"
 #include "common/types.h"
@@ -31,11 +33,15 @@ class NotificationQueue {
   // The notification's data is delivered: delete it.
   virtual Status Ack(const Delivery& delivery) = 0;
 
-  // Not delivered, retry later: make it visible again at once.
-  virtual Status Nack(const Delivery& delivery) = 0;
+  // Not delivered, retry later: make it visible again at once. `reason` says why, for the log (a queue that
+  // gives up on a notification after some tries says so with it).
+  virtual Status Nack(const Delivery& delivery, std::string_view reason) = 0;
 
   // Notifications published and not yet acknowledged (the loader's backlog, for back-pressure).
   virtual Result<uint64_t> Backlog() = 0;
+
+  // Notifications given up on and set aside (a dead-letter queue); a queue that never gives up has none.
+  virtual Result<uint64_t> DeadLetters() { return uint64_t{0}; }
 
   // Where the queue is, for messages and `status`. Never credentials.
   virtual std::string Describe() const = 0;

@@ -44,6 +44,18 @@ class Options:
 OPTIONS = Options()
 
 
+def server_value(server, name):
+    """A line a private test server wrote into its directory (scripts/servers/<server>.sh start DIR), for
+    example rgw's "endpoint": CTest's fixture sets DIMSTREAM_TEST_SERVERS to the directory above DIR."""
+    root = os.environ.get("DIMSTREAM_TEST_SERVERS")
+    if not root:
+        raise AssertionError(f"DIMSTREAM_TEST_SERVERS is not set: run this test through ctest, which starts "
+                             f"{server} (scripts/servers/{server}.sh), or start it and set it as the test's "
+                             "docstring says")
+    with open(os.path.join(root, server, name)) as f:
+        return f.read().strip()
+
+
 def main():
     """Parses --binary/--samples/--keep, passes the rest to unittest."""
     parser = argparse.ArgumentParser(add_help=False)

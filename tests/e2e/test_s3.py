@@ -24,12 +24,7 @@ SECRET_KEY = "SKDIMSECRET"
 
 
 def endpoint():
-    root = os.environ.get("DIMSTREAM_TEST_SERVERS")
-    if not root:
-        raise AssertionError("DIMSTREAM_TEST_SERVERS is not set: run this test through ctest, which starts "
-                             "radosgw (scripts/servers/rgw.sh), or start it and set it as the docstring says")
-    with open(os.path.join(root, "rgw", "endpoint")) as f:
-        return f.read().strip()
+    return e2e.server_value("rgw", "endpoint")
 
 
 def s3(method, url):

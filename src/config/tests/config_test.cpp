@@ -1,5 +1,5 @@
 #include "config/config.h"
-#include "config/object_store_url.h"
+#include "config/server_urls.h"
 
 #include <gtest/gtest.h>
 
@@ -62,6 +62,16 @@ TEST(ConfigTest, BadValuesAreNamed) {
   EXPECT_NE(syntax.error().message.find("t.toml:1"), std::string::npos);
 }
 
+// Each configuration text is refused with a message holding its expected part and naming the file.
+void ExpectRefused(const std::vector<std::pair<std::string, std::string>>& bad) {
+  for (const auto& [text, expected] : bad) {
+    auto c = ParseConfig(text, "t.toml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.error().message.find(expected), std::string::npos) << c.error().message;
+    EXPECT_NE(c.error().message.find("t.toml"), std::string::npos) << c.error().message;
+  }
+}
+
 TEST(ConfigTest, ObjectStoreUrls) {
   constexpr const char* kSecrets = "[secrets]\nak = { env = \"AK\" }\nsk = { env = \"SK\" }\n";
   auto s3 = ParseConfig(std::string(R"([object_store]
@@ -103,7 +113,8 @@ secret_key = "sk"
       {"[object_store]\nurl = \"s3://bk1/\"\naccess_key = \"ak\"\nsecret_key = \"nope\"\n" +
            std::string(kSecrets),
        "'object_store.secret_key' names \"nope\", which is not in [secrets]"},
-      {"bucket_dir = \"/a\"\n[object_store]\nurl = \"s3://bk1/\"\naccess_key = \"ak\"\nsecret_key = \"sk\"\n" +
+      {"bucket_dir = \"/a\"\n[object_store]\nurl = \"s3://bk1/\"\naccess_key = \"ak\"\nsecret_key = "
+       "\"sk\"\n" +
            std::string(kSecrets),
        "remove it"},
       {"[object_store]\nurl = \"s3://bk1/\"\nendpoint = \"127.0.0.1:80\"\naccess_key = \"ak\"\nsecret_key = "
@@ -112,12 +123,50 @@ secret_key = "sk"
        "http:// or https://"},
       {"[object_store]\npath_style = \"yes\"\n", "'object_store.path_style' must be true or false"},
   };
-  for (const auto& [text, expected] : bad) {
-    auto c = ParseConfig(text, "t.toml");
-    ASSERT_FALSE(c.ok()) << text;
-    EXPECT_NE(c.error().message.find(expected), std::string::npos) << c.error().message;
-    EXPECT_NE(c.error().message.find("t.toml"), std::string::npos) << c.error().message;
-  }
+  ExpectRefused(bad);
+}
+
+TEST(ConfigTest, QueueUrls) {
+  auto by_default = ParseConfig("", "t.toml");
+  ASSERT_TRUE(by_default.ok());
+  EXPECT_EQ(ParseQueueUrl(*by_default)->kind, QueueUrl::Kind::kMemory);
+  auto amqp = ParseConfig(R"([queue]
+url = "amqps://mq.example:5671/prod"
+queue = "objects"
+user = "u"
+password = "p"
+delivery_limit = 3
+ca_file = "/etc/ca.pem"
+[secrets]
+u = { env = "U" }
+p = { env = "P" }
+)",
+                          "t.toml");
+  ASSERT_TRUE(amqp.ok()) << amqp.error().message;
+  auto url = ParseQueueUrl(*amqp);
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->kind, QueueUrl::Kind::kAmqp);
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(amqp->queue_name, "objects");
+  EXPECT_EQ(amqp->queue_delivery_limit, 3u);
+  // Without user and password: RabbitMQ's guest, allowed from loopback.
+  EXPECT_TRUE(ParseConfig("[queue]\nurl = \"amqp://127.0.0.1:5672/%2F\"\n", "t.toml").ok());
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"[queue]\nurl = \"nats://x/\"\n", "must be memory: (in this process) or amqp://"},
+      {"[queue]\nurl = \"amqp://guest:guest@127.0.0.1/\"\n", "holds credentials"},
+      {"[queue]\nurl = \"amqp:///vhost\"\n", "names no host"},
+      {"[queue]\nurl = \"amqp://h/\"\nuser = \"u\"\n", "'queue.user' names \"u\", which is not in [secrets]"},
+      {"[queue]\nurl = \"amqp://h/\"\nuser = \"u\"\n[secrets]\nu = { env = \"U\" }\n",
+       "'queue.password' must name the [secrets] entry"},
+      {"[queue]\nurl = \"amqp://h/\"\nca_file = \"/ca\"\n", "is for an amqps:// queue"},
+      {"[queue]\nurl = \"amqp://h/\"\nqueue = \"\"\n", "'queue.queue' must be 1 to 250 bytes"},
+      {"[queue]\ndelivery_limit = 0\n", "queue.delivery_limit"},
+      {"[queue]\nnotified_by = \"bucket\"\n", "needs a broker"},
+      {"[queue]\nurl = \"amqp://h/\"\nnotified_by = \"bucket\"\n", "needs an s3:// bucket"},
+      {"[queue]\nurl = \"amqp://h/\"\nnotified_by = \"sqs\"\n", "queue.notified_by"},
+  };
+  ExpectRefused(bad);
 }
 
 TEST(ConfigTest, HostileNamesAreRefused) {

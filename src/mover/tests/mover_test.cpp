@@ -159,7 +159,9 @@ class FlakyQueue : public NotificationQueue {
   }
   Result<std::optional<Delivery>> Receive(milliseconds timeout) override { return inner.Receive(timeout); }
   Status Ack(const Delivery& delivery) override { return inner.Ack(delivery); }
-  Status Nack(const Delivery& delivery) override { return inner.Nack(delivery); }
+  Status Nack(const Delivery& delivery, std::string_view reason) override {
+    return inner.Nack(delivery, reason);
+  }
   Result<uint64_t> Backlog() override { return inner.Backlog(); }
   std::string Describe() const override { return "flaky://"; }
 };

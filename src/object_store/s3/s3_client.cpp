@@ -164,7 +164,9 @@ std::string S3Client::EscapeKey(const std::string& key) {
 
 std::string S3Client::Url(const S3Request& request) const {
   std::string url;
-  if (location_.path_style) {
+  if (request.to_service) {
+    url = scheme_host_ + "/";
+  } else if (location_.path_style) {
     url = fmt::format("{}/{}/{}", scheme_host_, location_.bucket, request.path);
   } else {
     size_t host = scheme_host_.find("://");

@@ -37,6 +37,7 @@ struct S3Request {
   uint64_t upload_length = 0;
   std::string payload_sha256 = "UNSIGNED-PAYLOAD";  // x-amz-content-sha256: the server checks a real one
   std::filesystem::path download_file;              // the response body goes there instead of into body
+  bool to_service = false;  // to the endpoint itself, not the bucket (radosgw's topics, AWS's SNS-like API)
 };
 
 struct S3Response {

@@ -49,6 +49,12 @@ class S3ObjectStore : public ObjectStore {
   // "s3://bucket/prefix (endpoint)".
   std::string Describe() const override;
 
+  // Creates (or updates) the topic `to.topic` on the server, pushing to the exchange `to.exchange` at
+  // `to.push_endpoint` with the broker's confirm (amqp-ack-level=broker, not persistent: a put waits for the
+  // broker, and a notification the broker does not take is lost, never late), and sets the bucket's
+  // notification "dimstream-<topic>": s3:ObjectCreated:* for keys under the prefix. radosgw keeps the
+  // bucket's other notifications; AWS S3 would replace them.
+  Status NotifyNewObjects(const BucketNotification& to) override;
   // Creates the bucket when it does not exist (tests, `dimstream init`); Ok when it does.
   Status CreateBucket();
 

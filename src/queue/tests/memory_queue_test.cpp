@@ -74,7 +74,7 @@ TEST(memory_queue, NackRedeliversAtOnce) {
   ASSERT_TRUE(queue.Publish(Ref("a.csv")).ok());
   ASSERT_TRUE(queue.Publish(Ref("b.csv")).ok());
   Delivery first = MustReceive(queue);
-  ASSERT_TRUE(queue.Nack(first).ok());
+  ASSERT_TRUE(queue.Nack(first, "test").ok());
   EXPECT_EQ(Backlog(queue), 2u);
 
   // It comes back first, under a new receipt; the old receipt is spent.
@@ -82,7 +82,7 @@ TEST(memory_queue, NackRedeliversAtOnce) {
   EXPECT_EQ(again.object.key.get(), "a.csv");
   EXPECT_NE(again.receipt, first.receipt);
   EXPECT_EQ(queue.Ack(first).error().kind, ErrorKind::kNotFound);
-  EXPECT_EQ(queue.Nack(first).error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(queue.Nack(first, "test").error().kind, ErrorKind::kNotFound);
   ASSERT_TRUE(queue.Ack(again).ok());
   EXPECT_EQ(Backlog(queue), 1u);
 }
@@ -166,7 +166,7 @@ TEST(memory_queue, ConcurrentProducersAndConsumersDeliverEverything) {
         }
         // Some deliveries are refused, as by a consumer that failed; they come back under a new receipt.
         if ((*got)->receipt % 4 == 0) {
-          EXPECT_TRUE(queue.Nack(**got).ok());
+          EXPECT_TRUE(queue.Nack(**got, "test").ok());
           continue;
         }
         {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "common/error.h"
 
@@ -23,5 +24,18 @@ struct ObjectStoreUrl {
 // rules, its access_key and secret_key name entries of [secrets], and a file:// URL does not contradict
 // bucket_dir. kInvalidInput naming the key otherwise. Reads no secret.
 Result<ObjectStoreUrl> ParseObjectStoreUrl(const Config& config);
+
+// Which queue carries the notifications, from `queue.url`: the one in this process (memory:, the default)
+// or RabbitMQ (amqp://host:port/vhost, amqps:// with TLS).
+struct QueueUrl {
+  enum class Kind { kMemory, kAmqp };
+  Kind kind = Kind::kMemory;
+  bool tls = false;
+};
+
+// Parses and checks `queue.url` with the keys that go with it: no credentials in the URL, 'queue.user' and
+// 'queue.password' both name [secrets] entries or are both empty (RabbitMQ's guest login), 'queue.ca_file'
+// only with amqps://. kInvalidInput naming the key otherwise. Reads no secret.
+Result<QueueUrl> ParseQueueUrl(const Config& config);
 
 }  // namespace dimstream

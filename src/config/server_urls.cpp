@@ -1,4 +1,4 @@
-#include "config/object_store_url.h"
+#include "config/server_urls.h"
 
 #include <algorithm>
 #include <cctype>
@@ -20,10 +20,11 @@ bool IsBucketName(const std::string& name) {
          std::all_of(name.begin(), name.end(), [&](char c) { return edge(c) || c == '-' || c == '.'; });
 }
 
-Status NamesASecret(const Config& config, const std::string& key, const std::string& name) {
+Status NamesASecret(const Config& config, const std::string& key, const std::string& name,
+                    std::string_view needed_by) {
   if (name.empty()) {
     return Error::Invalid(
-        fmt::format("'{}' must name the [secrets] entry that holds it (an s3:// bucket needs it)", key));
+        fmt::format("'{}' must name the [secrets] entry that holds it ({} needs it)", key, needed_by));
   }
   if (!config.secrets.contains(name)) {
     return Error::Invalid(fmt::format("'{}' names \"{}\", which is not in [secrets]", key, name));
@@ -80,12 +81,65 @@ Result<ObjectStoreUrl> ParseObjectStoreUrl(const Config& config) {
     return Error::Invalid(
         "'bucket_dir' is a local bucket: remove it when 'object_store.url' is an s3:// bucket");
   }
-  DIMSTREAM_TRY(NamesASecret(config, "object_store.access_key", config.object_store_access_key));
-  DIMSTREAM_TRY(NamesASecret(config, "object_store.secret_key", config.object_store_secret_key));
+  DIMSTREAM_TRY(
+      NamesASecret(config, "object_store.access_key", config.object_store_access_key, "an s3:// bucket"));
+  DIMSTREAM_TRY(
+      NamesASecret(config, "object_store.secret_key", config.object_store_secret_key, "an s3:// bucket"));
   const std::string& endpoint = config.object_store_endpoint;
   if (!endpoint.empty() && !endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
     return Error::Invalid(
         fmt::format("'object_store.endpoint' must start with http:// or https://, not \"{}\"", endpoint));
+  }
+  return out;
+}
+
+Result<QueueUrl> ParseQueueUrl(const Config& config) {
+  const std::string& url = config.queue_url;
+  QueueUrl out;
+  if (url.empty() || url == "memory:") {
+    if (config.queue_notified_by == "bucket") {
+      return Error::Invalid("'queue.notified_by' = \"bucket\" needs a broker: set 'queue.url' to amqp://...");
+    }
+    if (!config.queue_ca_file.empty()) {
+      return Error::Invalid("'queue.ca_file' is for an amqps:// queue, and 'queue.url' is memory:");
+    }
+    return out;
+  }
+  out.kind = QueueUrl::Kind::kAmqp;
+  out.tls = url.starts_with("amqps://");
+  if (!out.tls && !url.starts_with("amqp://")) {
+    return Error::Invalid(fmt::format(
+        "'queue.url' must be memory: (in this process) or amqp://host:port/vhost (RabbitMQ; amqps:// with "
+        "TLS), not \"{}\"",
+        url));
+  }
+  const std::string rest = url.substr(out.tls ? 8 : 7);
+  const std::string authority = rest.substr(0, rest.find('/'));
+  if (authority.find('@') != std::string::npos) {
+    return Error::Invalid(
+        "'queue.url' holds credentials: give them as 'queue.user' and 'queue.password', names of [secrets] "
+        "entries");
+  }
+  if (authority.empty() || authority.front() == ':') {
+    return Error::Invalid(fmt::format("'queue.url' (\"{}\") names no host", url));
+  }
+  if (config.queue_name.empty() || config.queue_name.size() > 250) {
+    return Error::Invalid("'queue.queue' must be 1 to 250 bytes (RabbitMQ's limit, less \".dead\")");
+  }
+  if (!config.queue_ca_file.empty() && !out.tls) {
+    return Error::Invalid("'queue.ca_file' is for an amqps:// queue");
+  }
+  if (config.queue_notified_by == "bucket") {
+    auto store = ParseObjectStoreUrl(config);
+    if (store.ok() && store->kind != ObjectStoreUrl::Kind::kS3) {
+      return Error::Invalid(
+          "'queue.notified_by' = \"bucket\" needs an s3:// bucket: a local one sends no notifications");
+    }
+  }
+  // Neither: RabbitMQ's own guest/guest, which it accepts from loopback only.
+  if (!config.queue_user.empty() || !config.queue_password.empty()) {
+    DIMSTREAM_TRY(NamesASecret(config, "queue.user", config.queue_user, "a RabbitMQ login"));
+    DIMSTREAM_TRY(NamesASecret(config, "queue.password", config.queue_password, "a RabbitMQ login"));
   }
   return out;
 }
