@@ -8,7 +8,8 @@
 #
 # The broker runs as `nobody` when started by root (as the caller otherwise) with its own epmd, both on
 # 127.0.0.1 only and on ports chosen free, and keeps everything under DIR. The user is guest/guest (allowed
-# from loopback). Starting takes about 8 s.
+# from loopback). It also listens with TLS: DIR/tls_url holds amqps://localhost:PORT/%2F, its certificate
+# (for localhost and 127.0.0.1) is signed by a CA made for it, DIR/tls/ca.pem. Starting takes about 8 s.
 set -euo pipefail
 
 cmd=${1:-}
@@ -35,7 +36,7 @@ if [[ $cmd == stop ]]; then
   exit 0
 fi
 [[ $cmd == start || $cmd == restart ]] || { echo "usage: $0 start|stop|restart DIR" >&2; exit 2; }
-for tool in /usr/lib/rabbitmq/bin/rabbitmq-server /usr/lib/rabbitmq/bin/rabbitmqctl epmd python3; do
+for tool in /usr/lib/rabbitmq/bin/rabbitmq-server /usr/lib/rabbitmq/bin/rabbitmqctl epmd python3 openssl; do
   command -v "$tool" >/dev/null || { echo "rabbitmq.sh: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
 done
 
@@ -45,7 +46,7 @@ free_port() {
 if [[ $cmd == restart ]]; then
   [[ -f $T/ports ]] || { echo "rabbitmq.sh: nothing to restart in $T" >&2; exit 1; }
   stop
-  read -r PORT DIST EPMD <"$T/ports"
+  read -r PORT DIST EPMD TLSPORT <"$T/ports"
 else
   if [[ -d $T ]]; then
     stop
@@ -55,10 +56,29 @@ else
   PORT=$(free_port)
   DIST=$(free_port)
   EPMD=$(free_port)
-  echo "$PORT $DIST $EPMD" >"$T/ports"
+  TLSPORT=$(free_port)
+  echo "$PORT $DIST $EPMD $TLSPORT" >"$T/ports"
+  # A CA of its own and the broker's certificate, signed by it.
+  mkdir -p "$T/tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=dimstream test CA" \
+    -keyout "$T/tls/ca.key" -out "$T/tls/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$T/tls/server.key" \
+    -out "$T/tls/server.csr" 2>/dev/null
+  printf 'subjectAltName = DNS:localhost, IP:127.0.0.1\n' >"$T/tls/ext.cnf"
+  openssl x509 -req -in "$T/tls/server.csr" -CA "$T/tls/ca.pem" -CAkey "$T/tls/ca.key" -CAcreateserial \
+    -days 30 -extfile "$T/tls/ext.cnf" -out "$T/tls/server.pem" 2>/dev/null
 fi
 NODE="rabbit-$PORT@localhost"
-printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users = none\n' "$PORT" >"$T/rabbitmq.conf"
+cat >"$T/rabbitmq.conf" <<EOF
+listeners.tcp.default = 127.0.0.1:$PORT
+listeners.ssl.default = 127.0.0.1:$TLSPORT
+ssl_options.cacertfile = $T/tls/ca.pem
+ssl_options.certfile = $T/tls/server.pem
+ssl_options.keyfile = $T/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+loopback_users = none
+EOF
 echo '[].' >"$T/enabled_plugins"
 # The Erlang cookie lives in $HOME.
 [[ ${#RUN[@]} -eq 0 ]] || chown -R nobody:nogroup "$T"
@@ -85,4 +105,5 @@ if ! "${RUN[@]}" "${ENV[@]}" timeout 120 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$
   exit 1
 fi
 echo "amqp://127.0.0.1:$PORT/%2F" >"$T/url"
+echo "amqps://localhost:$TLSPORT/%2F" >"$T/tls_url"
 echo "amqp://127.0.0.1:$PORT/%2F"

@@ -30,4 +30,14 @@ inline std::string TestServerValue(const std::string& server, const std::string&
   return line;
 }
 
+// The path of a file in a private test server's directory (its CA certificate, say); empty without
+// DIMSTREAM_TEST_SERVERS.
+inline std::filesystem::path TestServerFile(const std::string& server, const std::string& file) {
+  const char* root = std::getenv("DIMSTREAM_TEST_SERVERS");
+  if (root == nullptr || *root == '\0') {
+    return {};
+  }
+  return std::filesystem::path(root) / server / file;
+}
+
 }  // namespace dimstream::test_support

@@ -59,8 +59,13 @@ Result<std::unique_ptr<AmqpConnection>> AmqpConnection::Open(const AmqpEndpoint&
   timeval timeout = ToTimeval(endpoint.timeout);
   if (int status = amqp_socket_open_noblock(socket, info.host, info.port, &timeout);
       status != AMQP_STATUS_OK) {
-    return c->Break(Error::Retryable(
-        fmt::format("cannot connect to the broker at {}: {}", endpoint.url, amqp_error_string2(status))));
+    std::string message =
+        fmt::format("cannot connect to the broker at {}: {}", endpoint.url, amqp_error_string2(status));
+    // A certificate that does not verify will not verify on the next try either.
+    if (status == AMQP_STATUS_SSL_PEER_VERIFY_FAILED || status == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED) {
+      return c->Break(Error::Permanent(message + " (check queue.ca_file and the host name in queue.url)"));
+    }
+    return c->Break(Error::Retryable(message));
   }
   amqp_set_rpc_timeout(conn, &timeout);
   DIMSTREAM_TRY(c->Check(amqp_login(conn, info.vhost, 0, 131072, static_cast<int>(endpoint.heartbeat.count()),

@@ -286,6 +286,28 @@ TEST_F(RabbitMqQueueTest, ARefusedLoginIsPermanentAndTheMessageHoldsNoPassword) 
   EXPECT_EQ(q.error().message.find("s3cr3t"), std::string::npos) << q.error().message;
 }
 
+TEST_F(RabbitMqQueueTest, TlsVerifiesTheBrokerAgainstTheGivenAuthority) {
+  std::string why;
+  RabbitMqOptions options = Options();
+  options.endpoint.url = test_support::TestServerValue("rabbitmq", "tls_url", &why);
+  ASSERT_FALSE(options.endpoint.url.empty()) << why;
+  ASSERT_TRUE(options.endpoint.url.starts_with("amqps://")) << options.endpoint.url;
+  options.endpoint.ca_file = test_support::TestServerFile("rabbitmq", "tls/ca.pem").string();
+  auto q = Open(options);
+  ASSERT_NE(q, nullptr);
+  ASSERT_TRUE(q->Publish(Ref("over-tls.csv")).ok());
+  Delivery d = MustReceive(*q);
+  EXPECT_EQ(d.object.key.get(), "over-tls.csv");
+  ASSERT_TRUE(q->Ack(d).ok());
+
+  // The broker's certificate is signed by the test's own authority, which the system does not know.
+  options.endpoint.ca_file.clear();
+  auto unknown = RabbitMqQueue::Open(options);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().kind, ErrorKind::kPermanent) << unknown.error().message;
+  EXPECT_NE(unknown.error().message.find("queue.ca_file"), std::string::npos) << unknown.error().message;
+}
+
 TEST_F(RabbitMqQueueTest, ABrokerThatIsNotThereIsRetryable) {
   RabbitMqOptions options = Options();
   options.endpoint.url = "amqp://127.0.0.1:1/%2F";
