@@ -12,7 +12,10 @@ hold the password.
 """
 
 import os
+import shutil
 import signal
+import subprocess
+import tempfile
 import unittest
 import uuid
 
@@ -25,9 +28,35 @@ def broker_url():
     return e2e.server_value("rabbitmq", "url")
 
 
-class RabbitMqQueueTest(unittest.TestCase):
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "servers", "rabbitmq.sh")
+
+
+class PrivateBroker:
+    """A RabbitMQ of the test's own (scripts/servers/rabbitmq.sh), which it may restart without disturbing the
+    tests that share the fixture's."""
+
+    def __init__(self, test_case):
+        parent = tempfile.mkdtemp(prefix="dimstream-e2e-broker-")
+        os.chmod(parent, 0o755)  # the broker runs as nobody when the tests run as root
+        self.dir = os.path.join(parent, "rabbitmq")
+        test_case.addCleanup(shutil.rmtree, parent, True)
+        test_case.addCleanup(self.command, "stop")
+        self.command("start")
+        with open(os.path.join(self.dir, "url")) as f:
+            self.url = f.read().strip()
+
+    def command(self, what):
+        subprocess.run([SCRIPT, what, self.dir], check=True, stdout=subprocess.DEVNULL, timeout=300)
+
+
+class BrokerCase(unittest.TestCase):
+    """A data directory whose configuration names a queue of its own on a broker (the fixture's by default)."""
+
+    def broker_url_for_test(self):
+        return broker_url()
+
     def setUp(self):
-        self.url = broker_url()
+        self.url = self.broker_url_for_test()
         self.queue = f"e2e-{uuid.uuid4().hex[:12]}"
         self.dir = e2e.make_temp_dir(self)
         self.ds = e2e.Dimstream(os.path.join(self.dir, "data"))
@@ -72,6 +101,8 @@ class RabbitMqQueueTest(unittest.TestCase):
         self.assertEqual(len(lines), 1, lines)
         return lines[0]
 
+
+class RabbitMqQueueTest(BrokerCase):
     def test_run_hears_of_new_objects_through_the_broker(self):
         proc, log_dir = self.start("run", "run", "--quiet")
         self.serving(proc, log_dir)
@@ -114,6 +145,44 @@ class RabbitMqQueueTest(unittest.TestCase):
         self.assertIn("ACCESS_REFUSED", p.stderr)
         self.assertNotIn("not-the-password-9f2", p.stdout + p.stderr)
         self.assertEqual(e2e.visible_files(self.ds.landing), [os.path.basename(e2e.sample_files()[0])])
+
+
+class BrokerRestartTest(BrokerCase):
+    """The broker restarted under a running pipeline: publishes fail and are retried, the loader reconnects,
+    and every file is loaded once. The loader lists the bucket only when it starts: nothing is made up for by
+    the listing."""
+
+    def setUp(self):
+        self.broker = PrivateBroker(self)
+        super().setUp()
+
+    def broker_url_for_test(self):
+        return self.broker.url
+
+    def test_a_broker_restart_under_run_loses_nothing(self):
+        proc, log_dir = self.start("run", "run", "--quiet")
+        self.serving(proc, log_dir)
+        files = e2e.sample_files()
+        for f in files[:2]:
+            e2e.drop_file(f, self.ds.landing)
+        e2e.wait_for(lambda: self.ds.count("load_history") == 2, what="two files loaded before the restart")
+        self.broker.command("stop")
+        # Files that arrive while the broker is away stay in landing until it is back.
+        for f in files[2:]:
+            e2e.drop_file(f, self.ds.landing)
+        self.broker.command("restart")
+        e2e.wait_for(lambda: self.ds.count("load_history") == 4, what="the other two files after the restart")
+        e2e.wait_for(lambda: self.ds.count("SELECT coalesce(sum(rows_in), 0) FROM task_history") >= 40000,
+                     what="the four files to be merged")
+        self.assertEqual(e2e.stop_process(proc, signal.SIGINT), 0)
+        with open(os.path.join(log_dir, "run.stderr")) as f:
+            log = f.read()
+        self.assertIn("cannot publish the notification of", log)  # the broker was away, and that was seen
+        self.assertEqual(e2e.visible_files(self.ds.landing), [])
+        self.assertEqual(self.ds.count("SELECT count(DISTINCT object_key) FROM load_history"), 4)
+        self.assertIn(f"{self.queue}: 0 waiting, 0 dead-lettered", self.queue_status())
+        self.assertEqual(self.ds.check().returncode, 0)
+        e2e.assert_dimension_is_fold(self, self.ds, rows=40000)
 
 
 if __name__ == "__main__":
