@@ -5,6 +5,8 @@
 #   scripts/servers/rgw.sh start DIR   # prints the endpoint; DIR/endpoint holds it, DIR/run/*.pid the daemons
 #                                      # (an existing DIR is stopped and emptied first)
 #   scripts/servers/rgw.sh stop DIR    # stops the daemons by their process ids
+#   scripts/servers/rgw.sh stop-rgw DIR     # stops radosgw alone (the S3 endpoint goes away, the data stays)
+#   scripts/servers/rgw.sh restart-rgw DIR  # stops radosgw if it runs and starts it again on the same port
 #
 # The daemons run as `nobody` when started by root (as the caller otherwise), listen on 127.0.0.1 only, on
 # ports chosen free, and keep everything under DIR. A user `dim` has access key AKDIM, secret SKDIMSECRET.
@@ -13,23 +15,43 @@ set -euo pipefail
 
 cmd=${1:-}
 T=${2:-}
-[[ -n $cmd && -n $T ]] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+usage="usage: $0 start|stop|stop-rgw|restart-rgw DIR"
+[[ -n $cmd && -n $T ]] || { echo "$usage" >&2; exit 2; }
 
-stop() {
-  for f in "$T"/run/rgw.pid "$T"/run/osd.pid "$T"/run/mon.pid; do
+stop_pids() {
+  for f in "$@"; do
     [[ -f $f ]] || continue
     pid=$(cat "$f")
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
+    rm -f "$f"
   done
 }
+stop() {
+  stop_pids "$T"/run/rgw.pid "$T"/run/osd.pid "$T"/run/mon.pid
+}
+RUN=()
+if [[ $(id -u) -eq 0 ]]; then RUN=(runuser -u nobody --); fi
+# Starts radosgw on the configured port and waits until it answers.
+start_rgw() {
+  "${RUN[@]}" radosgw -c "$T/ceph.conf" -n client.rgw.a --pid-file "$T/run/rgw.pid"
+  local endpoint up=""
+  endpoint=$(sed -n 's/^rgw frontends = beast endpoint=//p' "$T/ceph.conf")
+  for _ in $(seq 1 240); do
+    if curl -s -m 1 -o /dev/null "http://$endpoint/"; then up=1; break; fi
+    sleep 0.25
+  done
+  [[ -n $up ]] || { echo "rgw.sh: radosgw did not answer on $endpoint (see $T/log)" >&2; return 1; }
+}
 
-if [[ $cmd == stop ]]; then
-  stop
-  exit 0
-fi
-[[ $cmd == start ]] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+case $cmd in
+  stop) stop; exit 0 ;;
+  stop-rgw) stop_pids "$T"/run/rgw.pid; exit 0 ;;
+  restart-rgw) stop_pids "$T"/run/rgw.pid; start_rgw; exit 0 ;;
+  start) ;;
+  *) echo "$usage" >&2; exit 2 ;;
+esac
 
 for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph-authtool monmaptool uuidgen python3; do
   command -v "$tool" >/dev/null || { echo "rgw.sh: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
@@ -45,8 +67,6 @@ if [[ -d $T ]]; then
 fi
 S3PORT=$(free_port)
 MONPORT=$(free_port)
-RUN=()
-if [[ $(id -u) -eq 0 ]]; then RUN=(runuser -u nobody --); fi
 
 mkdir -p "$T"/run "$T"/log "$T"/mon "$T"/osd "$T"/rgw
 FSID=$(uuidgen)
@@ -103,13 +123,7 @@ mkdir -p "$T/osd/ceph-$ID"
 [[ ${#RUN[@]} -eq 0 ]] || chown -R nobody:nogroup "$T/osd"
 "${RUN[@]}" ceph-osd -c "$T/ceph.conf" -i "$ID" --mkfs --osd-uuid "$U" 2>/dev/null
 "${RUN[@]}" ceph-osd -c "$T/ceph.conf" -i "$ID" --pid-file "$T/run/osd.pid" 2>/dev/null
-"${RUN[@]}" radosgw -c "$T/ceph.conf" -n client.rgw.a --pid-file "$T/run/rgw.pid"
-up=""
-for _ in $(seq 1 240); do
-  if curl -s -m 1 -o /dev/null "http://127.0.0.1:$S3PORT/"; then up=1; break; fi
-  sleep 0.25
-done
-[[ -n $up ]] || { echo "rgw.sh: radosgw did not answer on 127.0.0.1:$S3PORT (see $T/log)" >&2; stop; exit 1; }
+start_rgw || { stop; exit 1; }
 radosgw-admin -c "$T/ceph.conf" user create --uid=dim --display-name=dim --access-key=AKDIM \
   --secret-key=SKDIMSECRET >/dev/null
 echo "http://127.0.0.1:$S3PORT" >"$T/endpoint"

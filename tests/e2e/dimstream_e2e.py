@@ -56,6 +56,29 @@ def server_value(server, name):
         return f.read().strip()
 
 
+SERVER_SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "servers")
+
+
+class PrivateServer:
+    """A server of the test's own (scripts/servers/<server>.sh start DIR), which the test may stop or
+    restart without disturbing the tests that share the fixture's. Stopped and removed when the test ends."""
+
+    def __init__(self, test_case, server, value_file):
+        parent = tempfile.mkdtemp(prefix=f"dimstream-e2e-{server}-")
+        os.chmod(parent, 0o755)  # the server runs as nobody when the tests run as root
+        self.server = server
+        self.dir = os.path.join(parent, server)
+        test_case.addCleanup(shutil.rmtree, parent, True)
+        test_case.addCleanup(self.command, "stop")
+        self.command("start")
+        with open(os.path.join(self.dir, value_file)) as f:
+            self.value = f.read().strip()
+
+    def command(self, what):
+        subprocess.run([os.path.join(SERVER_SCRIPTS, self.server + ".sh"), what, self.dir], check=True,
+                       stdout=subprocess.DEVNULL, timeout=300)
+
+
 def main():
     """Parses --binary/--samples/--keep, passes the rest to unittest."""
     parser = argparse.ArgumentParser(add_help=False)
@@ -469,6 +492,17 @@ def wait_for(condition, deadline=POLL_DEADLINE, interval=0.5, what="condition"):
             raise AssertionError(f"timed out after {deadline}s waiting for {what}"
                                  + (f"; last error: {last_error}" if last_error else ""))
         time.sleep(interval)
+
+
+def wait_serving(ds, proc, log_dir):
+    """Waits until `proc` (a `run`, `load` or `merge --watch` of `ds`) serves queries on its socket. Until
+    then a query would open the warehouse itself, and might create the file while the process does."""
+    def up():
+        if proc.poll() is not None:
+            with open(os.path.join(log_dir, "run.stderr")) as f:
+                raise AssertionError(f"the process exited {proc.returncode}:\n{tail(f.read())}")
+        return os.path.exists(query_socket_for(ds.warehouse))
+    wait_for(up, interval=0.1, what="the process to serve queries")
 
 
 def stop_process(proc, sig=signal.SIGINT, deadline=120):

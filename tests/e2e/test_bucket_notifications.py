@@ -52,10 +52,7 @@ class BucketNotificationTest(unittest.TestCase):
         loader = self.ds.popen("--config", self.config, "load", log_dir=log_dir, env_extra=self.env)
         self.procs.append(loader)
 
-        def serving():
-            self.assertIsNone(loader.poll(), "the loader exited")
-            return self.run_ds("sql", "SELECT 1", check=False).returncode == 0
-        e2e.wait_for(serving, interval=0.2, what="the loader to start")  # its listing of the empty bucket done
+        e2e.wait_serving(self.ds, loader, log_dir)  # started, its listing of the empty bucket under way
 
         files = e2e.sample_files()
         for f in files:

@@ -12,10 +12,7 @@ hold the password.
 """
 
 import os
-import shutil
 import signal
-import subprocess
-import tempfile
 import unittest
 import uuid
 
@@ -26,27 +23,6 @@ PASSWORD = "guest"  # the broker's own user (scripts/servers/rabbitmq.sh allows 
 
 def broker_url():
     return e2e.server_value("rabbitmq", "url")
-
-
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "servers", "rabbitmq.sh")
-
-
-class PrivateBroker:
-    """A RabbitMQ of the test's own (scripts/servers/rabbitmq.sh), which it may restart without disturbing the
-    tests that share the fixture's."""
-
-    def __init__(self, test_case):
-        parent = tempfile.mkdtemp(prefix="dimstream-e2e-broker-")
-        os.chmod(parent, 0o755)  # the broker runs as nobody when the tests run as root
-        self.dir = os.path.join(parent, "rabbitmq")
-        test_case.addCleanup(shutil.rmtree, parent, True)
-        test_case.addCleanup(self.command, "stop")
-        self.command("start")
-        with open(os.path.join(self.dir, "url")) as f:
-            self.url = f.read().strip()
-
-    def command(self, what):
-        subprocess.run([SCRIPT, what, self.dir], check=True, stdout=subprocess.DEVNULL, timeout=300)
 
 
 class BrokerCase(unittest.TestCase):
@@ -89,12 +65,7 @@ class BrokerCase(unittest.TestCase):
         return p, log_dir
 
     def serving(self, proc, log_dir):
-        def up():
-            if proc.poll() is not None:
-                with open(os.path.join(log_dir, "run.stderr")) as f:
-                    raise AssertionError(f"exited {proc.returncode}:\n{e2e.tail(f.read())}")
-            return self.run_ds("sql", "SELECT 1", check=False).returncode == 0
-        e2e.wait_for(up, interval=0.2, what="the process to serve queries")
+        e2e.wait_serving(self.ds, proc, log_dir)
 
     def queue_status(self):
         lines = [l for l in self.run_ds("status").stdout.splitlines() if l.startswith("queue ")]
@@ -153,11 +124,11 @@ class BrokerRestartTest(BrokerCase):
     the listing."""
 
     def setUp(self):
-        self.broker = PrivateBroker(self)
+        self.broker = e2e.PrivateServer(self, "rabbitmq", "url")
         super().setUp()
 
     def broker_url_for_test(self):
-        return self.broker.url
+        return self.broker.value
 
     def test_a_broker_restart_under_run_loses_nothing(self):
         proc, log_dir = self.start("run", "run", "--quiet")

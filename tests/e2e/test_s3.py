@@ -11,6 +11,7 @@ loader run as separate commands; wrong credentials stop the pipeline with a clea
 """
 
 import os
+import signal
 import subprocess
 import types
 import unittest
@@ -36,9 +37,14 @@ def s3(method, url):
     return int(status), body
 
 
-class S3BucketTest(unittest.TestCase):
+class BucketCase(unittest.TestCase):
+    """A data directory whose configuration names a bucket of its own on radosgw (the fixture's by default)."""
+
+    def endpoint_for_test(self):
+        return endpoint()
+
     def setUp(self):
-        self.endpoint = endpoint()
+        self.endpoint = self.endpoint_for_test()
         self.bucket = f"dimstream-e2e-{uuid.uuid4().hex[:12]}"
         status, body = s3("PUT", f"{self.endpoint}/{self.bucket}")
         self.assertEqual(status, 200, body)
@@ -77,6 +83,8 @@ class S3BucketTest(unittest.TestCase):
                 f.write(body)
         e2e.assert_dimension_is_fold(self, types.SimpleNamespace(sql=self.ds.sql, bucket=downloaded), rows=40000)
 
+
+class S3BucketTest(BucketCase):
     def test_run_through_s3_builds_the_same_dimension_as_the_local_bucket(self):
         files = e2e.sample_files()
         for f in files:
@@ -141,6 +149,43 @@ class S3BucketTest(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("NoSuchBucket", p.stderr)
         self.assertEqual(len(e2e.visible_files(self.ds.landing)), 1)
+
+
+class RadosgwRestartTest(BucketCase):
+    """radosgw stopped and started again under a live `run` (a radosgw of the test's own; its data stays
+    with the OSD): puts and listings fail meanwhile and are retried, and every file is loaded once."""
+
+    def endpoint_for_test(self):
+        self.rgw = e2e.PrivateServer(self, "rgw", "endpoint")
+        return self.rgw.value
+
+    def test_a_radosgw_restart_under_run_loses_nothing(self):
+        log_dir = os.path.join(self.dir, "run")
+        os.makedirs(log_dir)
+        env = {"E2E_S3_ACCESS": ACCESS_KEY, "E2E_S3_SECRET": SECRET_KEY}
+        proc = self.ds.popen("--config", self.config, "run", "--quiet", log_dir=log_dir, env_extra=env)
+        self.addCleanup(e2e.kill_if_running, proc)
+        def count():
+            out = self.run_ds("sql", "--format", "csv", "SELECT count(*) FROM load_history").stdout
+            return int(out.splitlines()[1])
+        e2e.wait_serving(self.ds, proc, log_dir)
+        files = e2e.sample_files()
+        for f in files[:2]:
+            e2e.drop_file(f, self.ds.landing)
+        e2e.wait_for(lambda: count() == 2, what="two files loaded before the restart")
+        self.rgw.command("stop-rgw")
+        for f in files[2:]:  # they wait in landing while the bucket is away
+            e2e.drop_file(f, self.ds.landing)
+        e2e.wait_for(lambda: len(e2e.visible_files(self.ds.landing)) == 2, what="the files to wait in landing")
+        self.rgw.command("restart-rgw")
+        e2e.wait_for(lambda: count() == 4, what="the other two files after the restart")
+        self.assertEqual(e2e.stop_process(proc, signal.SIGINT), 0)
+        self.assertEqual(e2e.visible_files(self.ds.landing), [])
+        self.assertEqual(self.objects(), {f"incoming/{os.path.basename(f)}": os.path.getsize(f) for f in files})
+        self.run_ds("merge")
+        check = self.run_ds("check", check=False)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assert_dimension_is_fold_of_the_bucket()
 
 
 if __name__ == "__main__":
