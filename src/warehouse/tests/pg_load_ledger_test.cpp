@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "common/testing/test_server.h"
+#include "warehouse/tests/pg_test_database.h"
 
 // Against a real PostgreSQL, started for the test run by scripts/servers/postgres.sh (the CTest fixture
 // `postgres`). Every test works in a database of its own, so that they can run at the same time.
@@ -24,25 +24,12 @@ using std::chrono::milliseconds;
 class PgLoadLedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string why;
-    server_url_ = test_support::TestServerValue("postgres", "url", &why);
-    ASSERT_FALSE(server_url_.empty()) << why;
-    std::random_device random;
-    database_ = fmt::format("test_{}_{:08x}", ::getpid(), random());
-    auto admin = PgConnection::Open(server_url_, "");
-    ASSERT_TRUE(admin.ok()) << admin.error().message;
-    ASSERT_TRUE((*admin)->Run("CREATE DATABASE " + database_).ok());
-    // The server's URL names its database last: this test's instead.
-    url_ = server_url_.substr(0, server_url_.rfind('/') + 1) + database_;
+    ASSERT_NO_FATAL_FAILURE(db_.Create());
     auto c = Connect();
     ASSERT_TRUE(EnsureLedgerSchema(*c).ok());
   }
 
-  std::unique_ptr<PgConnection> Connect() {
-    auto c = PgConnection::Open(url_, "");
-    EXPECT_TRUE(c.ok()) << c.error().message;
-    return c.ok() ? std::move(*c) : nullptr;
-  }
+  std::unique_ptr<PgConnection> Connect() { return db_.Connect(); }
 
   static LoadRecord Record(const std::string& key, const std::string& checksum, bool failed = false) {
     LoadRecord r;
@@ -63,9 +50,7 @@ class PgLoadLedgerTest : public ::testing::Test {
     return r.ok() ? r->Int(0, 0) : -1;
   }
 
-  std::string server_url_;
-  std::string url_;
-  std::string database_;
+  testing::TestDatabase db_;
 };
 
 TEST_F(PgLoadLedgerTest, LoadIdsFollowCommitOrderNotBeginOrder) {
@@ -184,7 +169,7 @@ TEST_F(PgLoadLedgerTest, AFailedObjectIsRecordedOnceAsFailed) {
 }
 
 TEST_F(PgLoadLedgerTest, ConnectionFailuresSayWhatToDo) {
-  auto absent = PgConnection::Open(server_url_.substr(0, server_url_.rfind('/') + 1) + "no_such_db", "");
+  auto absent = PgConnection::Open(db_.UrlOf("no_such_db"), "");
   ASSERT_FALSE(absent.ok());
   EXPECT_EQ(absent.error().kind, ErrorKind::kPermanent) << absent.error().message;
   auto away = PgConnection::Open("postgresql://dim@127.0.0.1:1/dimstream", "s3cr3t-pw");

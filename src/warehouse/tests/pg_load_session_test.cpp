@@ -9,9 +9,9 @@
 #include <gtest/gtest.h>
 
 #include "common/clock.h"
-#include "common/testing/test_server.h"
 #include "common/typed_value.h"
 #include "config/config.h"
+#include "warehouse/tests/pg_test_database.h"
 
 // The PostgreSQL load path against a real server (the CTest fixture `postgres`), a database per test.
 namespace dimstream::pg {
@@ -42,17 +42,9 @@ changed_at = "timestamp"
 class PgLoadSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string why;
-    std::string server = test_support::TestServerValue("postgres", "url", &why);
-    ASSERT_FALSE(server.empty()) << why;
-    std::random_device random;
-    const std::string database = fmt::format("test_{}_{:08x}", ::getpid(), random());
-    auto admin = PgConnection::Open(server, "");
-    ASSERT_TRUE(admin.ok()) << admin.error().message;
-    ASSERT_TRUE((*admin)->Run("CREATE DATABASE " + database).ok());
-    auto c = PgConnection::Open(server.substr(0, server.rfind('/') + 1) + database, "");
-    ASSERT_TRUE(c.ok()) << c.error().message;
-    conn_ = std::move(*c);
+    ASSERT_NO_FATAL_FAILURE(db_.Create());
+    conn_ = db_.Connect();
+    ASSERT_NE(conn_, nullptr);
     ASSERT_TRUE(EnsureLedgerSchema(*conn_).ok());
     Status tables = EnsureLoadTables(*conn_, entity_);
     ASSERT_TRUE(tables.ok()) << tables.error().message;
@@ -111,6 +103,7 @@ class PgLoadSessionTest : public ::testing::Test {
     return out;
   }
 
+  testing::TestDatabase db_;
   EntitySpec entity_ = EveryType();
   std::unique_ptr<PgConnection> conn_;
   std::vector<std::vector<std::vector<std::string>>> texts_;

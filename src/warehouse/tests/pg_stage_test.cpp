@@ -1,0 +1,187 @@
+#include "warehouse/postgres/pg_stage.h"
+
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "common/typed_value.h"
+#include "config/config.h"
+#include "warehouse/postgres/pg_load_session.h"
+#include "warehouse/tests/pg_test_database.h"
+
+// Staging a merge run on PostgreSQL, against the test server (the CTest fixture `postgres`).
+namespace dimstream::pg {
+namespace {
+
+EntitySpec Entity() {
+  auto config = ParseConfig(R"toml([entity]
+name = "thing"
+key_columns = ["id"]
+scd1_columns = ["name"]
+scd2_columns = ["city"]
+sequence_columns = ["ts"]
+[entity.types]
+id = "bigint"
+ts = "timestamp"
+)toml",
+                            "t.toml");
+  EXPECT_TRUE(config.ok()) << config.error().message;
+  return config->entities.front();
+}
+
+// A record: its key (0: a truncate), its sequence's encoding, its operation.
+struct Rec {
+  int64_t id;
+  std::string seq;
+  Operation op = Operation::kUpsert;
+};
+
+constexpr int64_t Arrival(int64_t load, int64_t line) {
+  return load << 32 | line;
+}
+
+class PgStageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(db_.Create());
+    conn_ = db_.Connect();
+    ASSERT_NE(conn_, nullptr);
+    ASSERT_TRUE(EnsureLedgerSchema(*conn_).ok());
+    ASSERT_TRUE(EnsureLoadTables(*conn_, entity_).ok());
+  }
+
+  // Loads `records` as one object (lines 2, 3, ...), committed unless `commit` is false (the session is then
+  // returned open).
+  std::unique_ptr<PgLoadSession> Load(PgConnection& conn, const std::string& key,
+                                      const std::vector<Rec>& records, bool has_sequence = true,
+                                      bool commit = true) {
+    RawRows rows;
+    for (const std::string& c : entity_.input_columns()) {
+      rows.columns.emplace_back(entity_.TypeOf(c));
+    }
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Rec& r = records[i];
+      for (size_t c = 0; c < rows.columns.size(); ++c) {
+        TypedColumn& column = rows.columns[c];
+        if (c == 0 && r.op != Operation::kTruncate) {
+          Datum d;
+          d.i = r.id;
+          column.Append(d);
+        } else {
+          column.AppendNull();
+        }
+      }
+      rows.op.push_back(r.op);
+      rows.line.push_back(i + 2);
+      rows.key_id.push_back(r.op == Operation::kTruncate ? 0 : static_cast<uint64_t>(r.id));
+      rows.seq_keys += r.seq;
+      rows.seq_key_end.push_back(rows.seq_keys.size());
+      rows.scd1_hash.push_back(0);
+      rows.scd2_hash.push_back(0);
+    }
+    rows.has_sequence = has_sequence;
+    auto session = PgLoadSession::Begin(conn, &entity_, ObjectInfo{ObjectKey(key), 1, key});
+    EXPECT_TRUE(session.ok());
+    EXPECT_TRUE((*session)->AppendRows(rows).ok());
+    if (!commit) {
+      return std::move(*session);
+    }
+    LoadSummary summary;
+    summary.checksum = Checksum("c-" + key);
+    summary.rows = records.size();
+    auto receipt = (*session)->Commit(summary);
+    EXPECT_TRUE(receipt.ok() && receipt->outcome == LoadOutcome::kLoaded);
+    return nullptr;
+  }
+
+  // Stages in a transaction of its own and returns the staged arrivals in order.
+  std::vector<int64_t> Stage(int64_t watermark, uint64_t max_rows, StageResult* result) {
+    EXPECT_TRUE(conn_->Run("BEGIN").ok());
+    auto r = StageRaw(*conn_, entity_, watermark, max_rows);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    if (r.ok()) {
+      *result = *r;
+    }
+    std::vector<int64_t> arrivals;
+    auto rows = conn_->Exec(fmt::format("SELECT _arrival FROM {} ORDER BY _arrival", kStageTable));
+    EXPECT_TRUE(rows.ok()) << rows.error().message;
+    for (int i = 0; rows.ok() && i < rows->rows(); ++i) {
+      arrivals.push_back(rows->Int(i, 0));
+    }
+    EXPECT_TRUE(conn_->Run("COMMIT").ok());
+    return arrivals;
+  }
+
+  testing::TestDatabase db_;
+  EntitySpec entity_ = Entity();
+  std::unique_ptr<PgConnection> conn_;
+};
+
+TEST_F(PgStageTest, TheLatestArrivalOfAKeyAndSequenceWins) {
+  Load(*conn_, "1.csv", {{1, "A"}, {1, "A"}, {2, "A"}});
+  Load(*conn_, "2.csv", {{1, "A"}, {1, "B"}});
+  StageResult r;
+  EXPECT_EQ(Stage(0, 0, &r), (std::vector<int64_t>{Arrival(1, 4), Arrival(2, 2), Arrival(2, 3)}));
+  EXPECT_EQ(r.rows_in, 5u);
+  EXPECT_EQ(r.rows_staged, 3u);
+  EXPECT_EQ(r.new_watermark, Arrival(2, 3));
+  EXPECT_FALSE(r.more);
+  EXPECT_GT(r.newest_loaded_at, 0);
+}
+
+TEST_F(PgStageTest, TruncatesOfOneSequenceSupersedeEachOther) {
+  Load(*conn_, "1.csv", {{0, "T1", Operation::kTruncate}, {5, "T1"}});
+  Load(*conn_, "2.csv", {{0, "T1", Operation::kTruncate}, {0, "T2", Operation::kTruncate}});
+  StageResult r;
+  // The first load's truncate gives way to the second's of the same sequence; the upsert of key 5 with the
+  // same sequence is another record.
+  EXPECT_EQ(Stage(0, 0, &r), (std::vector<int64_t>{Arrival(1, 3), Arrival(2, 2), Arrival(2, 3)}));
+}
+
+TEST_F(PgStageTest, TheWatermarkAndMaxRowsBoundTheRun) {
+  Load(*conn_, "1.csv", {{1, "A"}, {2, "A"}});
+  Load(*conn_, "2.csv", {{3, "A"}, {4, "A"}, {5, "A"}});
+  StageResult r;
+  EXPECT_EQ(Stage(Arrival(1, 3), 0, &r), (std::vector<int64_t>{Arrival(2, 2), Arrival(2, 3), Arrival(2, 4)}));
+  EXPECT_EQ(r.rows_in, 3u);
+  EXPECT_EQ(Stage(0, 3, &r), (std::vector<int64_t>{Arrival(1, 2), Arrival(1, 3), Arrival(2, 2)}));
+  EXPECT_TRUE(r.more);
+  EXPECT_EQ(r.new_watermark, Arrival(2, 2));
+  EXPECT_EQ(Stage(Arrival(2, 2), 3, &r), (std::vector<int64_t>{Arrival(2, 3), Arrival(2, 4)}));
+  EXPECT_FALSE(r.more);
+  EXPECT_EQ(Stage(Arrival(2, 4), 0, &r), (std::vector<int64_t>{}));
+  EXPECT_EQ(r.rows_in, 0u);
+  EXPECT_EQ(r.new_watermark, Arrival(2, 4));  // nothing new: the watermark stays
+}
+
+TEST_F(PgStageTest, ALoadWithoutSequenceColumnsTakesItsCommitTime) {
+  Load(*conn_, "1.csv", {{1, ""}, {2, ""}}, /*has_sequence=*/false);
+  StageResult r;
+  ASSERT_EQ(Stage(0, 0, &r).size(), 2u);
+  auto loaded_at = conn_->Exec("SELECT (extract(epoch FROM loaded_at) * 1000000)::bigint FROM load_history");
+  ASSERT_TRUE(loaded_at.ok());
+  ASSERT_TRUE(conn_->Run("BEGIN").ok());
+  ASSERT_TRUE(StageRaw(*conn_, entity_, 0, 0).ok());
+  auto keys = conn_->Exec(fmt::format("SELECT DISTINCT encode(_seq_key, 'hex') FROM {}", kStageTable));
+  ASSERT_TRUE(conn_->Run("COMMIT").ok());
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->rows(), 1);
+  std::string expected;
+  for (unsigned char c : OrderedTimestamp(loaded_at->Int(0, 0))) {
+    expected += fmt::format("{:02x}", c);
+  }
+  EXPECT_EQ(keys->Text(0, 0), expected);
+}
+
+TEST_F(PgStageTest, ALoadNotCommittedIsNotStaged) {
+  auto other = db_.Connect();
+  auto open = Load(*other, "open.csv", {{1, "A"}}, true, /*commit=*/false);
+  Load(*conn_, "done.csv", {{2, "A"}});
+  StageResult r;
+  EXPECT_EQ(Stage(0, 0, &r), (std::vector<int64_t>{Arrival(1, 2)}));
+}
+
+}  // namespace
+}  // namespace dimstream::pg
