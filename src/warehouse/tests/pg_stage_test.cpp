@@ -9,38 +9,16 @@
 #include "common/typed_value.h"
 #include "config/config.h"
 #include "warehouse/postgres/pg_load_session.h"
-#include "warehouse/tests/pg_test_database.h"
+#include "warehouse/tests/pg_test_loads.h"
 
 // Staging a merge run on PostgreSQL, against the test server (the CTest fixture `postgres`).
 namespace dimstream::pg {
 namespace {
 
-EntitySpec Entity() {
-  auto config = ParseConfig(R"toml([entity]
-name = "thing"
-key_columns = ["id"]
-scd1_columns = ["name"]
-scd2_columns = ["city"]
-sequence_columns = ["ts"]
-[entity.types]
-id = "bigint"
-ts = "timestamp"
-)toml",
-                            "t.toml");
-  EXPECT_TRUE(config.ok()) << config.error().message;
-  return config->entities.front();
-}
-
-// A record: its key (0: a truncate), its sequence's encoding, its operation.
-struct Rec {
-  int64_t id;
-  std::string seq;
-  Operation op = Operation::kUpsert;
-};
-
-constexpr int64_t Arrival(int64_t load, int64_t line) {
-  return load << 32 | line;
-}
+using testing::Arrival;
+using testing::LoadRecords;
+using testing::Rec;
+using testing::StageEntity;
 
 class PgStageTest : public ::testing::Test {
  protected:
@@ -52,48 +30,10 @@ class PgStageTest : public ::testing::Test {
     ASSERT_TRUE(EnsureLoadTables(*conn_, entity_).ok());
   }
 
-  // Loads `records` as one object (lines 2, 3, ...), committed unless `commit` is false (the session is then
-  // returned open).
   std::unique_ptr<PgLoadSession> Load(PgConnection& conn, const std::string& key,
                                       const std::vector<Rec>& records, bool has_sequence = true,
                                       bool commit = true) {
-    RawRows rows;
-    for (const std::string& c : entity_.input_columns()) {
-      rows.columns.emplace_back(entity_.TypeOf(c));
-    }
-    for (size_t i = 0; i < records.size(); ++i) {
-      const Rec& r = records[i];
-      for (size_t c = 0; c < rows.columns.size(); ++c) {
-        TypedColumn& column = rows.columns[c];
-        if (c == 0 && r.op != Operation::kTruncate) {
-          Datum d;
-          d.i = r.id;
-          column.Append(d);
-        } else {
-          column.AppendNull();
-        }
-      }
-      rows.op.push_back(r.op);
-      rows.line.push_back(i + 2);
-      rows.key_id.push_back(r.op == Operation::kTruncate ? 0 : static_cast<uint64_t>(r.id));
-      rows.seq_keys += r.seq;
-      rows.seq_key_end.push_back(rows.seq_keys.size());
-      rows.scd1_hash.push_back(0);
-      rows.scd2_hash.push_back(0);
-    }
-    rows.has_sequence = has_sequence;
-    auto session = PgLoadSession::Begin(conn, &entity_, ObjectInfo{ObjectKey(key), 1, key});
-    EXPECT_TRUE(session.ok());
-    EXPECT_TRUE((*session)->AppendRows(rows).ok());
-    if (!commit) {
-      return std::move(*session);
-    }
-    LoadSummary summary;
-    summary.checksum = Checksum("c-" + key);
-    summary.rows = records.size();
-    auto receipt = (*session)->Commit(summary);
-    EXPECT_TRUE(receipt.ok() && receipt->outcome == LoadOutcome::kLoaded);
-    return nullptr;
+    return LoadRecords(conn, entity_, key, records, has_sequence, commit);
   }
 
   // Stages in a transaction of its own and returns the staged arrivals in order.
@@ -115,7 +55,7 @@ class PgStageTest : public ::testing::Test {
   }
 
   testing::TestDatabase db_;
-  EntitySpec entity_ = Entity();
+  EntitySpec entity_ = StageEntity();
   std::unique_ptr<PgConnection> conn_;
 };
 

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "config/entity.h"
+#include "warehouse/merge_session.h"
+#include "warehouse/postgres/pg_connection.h"
+
+// The merge's own tables on PostgreSQL and what a run reads from and writes to its log: the parts of the
+// PostgreSQL MergeSession built so far (the versions, history and current are not yet).
+namespace dimstream::pg {
+
+// Creates parameter_control and task_history, and the entity's log and truncates tables, when they are not
+// there. `<entity>_log`: the merged records a fold reads, with the columns of a staged row (pg_stage.h: the
+// raw table's, then _arrival, _loaded_at, _object_key), keyed by _arrival and indexed by key id.
+// `<entity>_truncates`: the merged truncate records, with the same columns.
+Status EnsureMergeTables(PgConnection& conn, const EntitySpec& entity);
+
+// A parameter of the entity's merge job in parameter_control ("LETS": the watermark), nullopt when never set.
+Result<std::optional<int64_t>> ReadJobParameter(PgConnection& conn, const EntitySpec& entity,
+                                                const std::string& name);
+Status WriteJobParameter(PgConnection& conn, const EntitySpec& entity, const std::string& name,
+                         int64_t value);
+
+// One run into task_history.
+Status InsertTask(PgConnection& conn, const TaskRecord& task);
+
+// The staged records of keys (ordered by key id as an unsigned number, sequence, arrival), or with
+// `truncates` the staged truncate records (ordered by sequence, arrival).
+Status ReadStagedRecords(PgConnection& conn, bool truncates,
+                         const std::function<void(const MergeRecord&)>& sink);
+// The merged truncate records, ordered by sequence, arrival.
+Status ReadMergedTruncates(PgConnection& conn, const EntitySpec& entity,
+                           const std::function<void(const MergeRecord&)>& sink);
+
+// The staged records become the log's newest: the merged records they supersede (the same key and
+// sequence) leave the log, and staged truncates replace the truncates of their sequence.
+Status AppendStageToLog(PgConnection& conn, const EntitySpec& entity);
+
+// A bytea as PostgreSQL's text output writes it ("\x0a1b..."), back to its bytes.
+std::string DecodeBytea(std::string_view text);
+
+}  // namespace dimstream::pg
