@@ -1,8 +1,6 @@
 #include "warehouse/postgres/pg_load_session.h"
 
-#include <unistd.h>
-
-#include <random>
+#include <deque>
 #include <string>
 
 #include <fmt/format.h>
@@ -11,7 +9,7 @@
 #include "common/clock.h"
 #include "common/typed_value.h"
 #include "config/config.h"
-#include "warehouse/tests/pg_test_database.h"
+#include "warehouse/tests/pg_test_loads.h"
 
 // The PostgreSQL load path against a real server (the CTest fixture `postgres`), a database per test.
 namespace dimstream::pg {
@@ -39,15 +37,11 @@ changed_at = "timestamp"
   return config->entities.front();
 }
 
-class PgLoadSessionTest : public ::testing::Test {
+class PgLoadSessionTest : public testing::LoadedDatabaseTest {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(db_.Create());
-    conn_ = db_.Connect();
-    ASSERT_NE(conn_, nullptr);
-    ASSERT_TRUE(EnsureLedgerSchema(*conn_).ok());
-    Status tables = EnsureLoadTables(*conn_, entity_);
-    ASSERT_TRUE(tables.ok()) << tables.error().message;
+    entity_ = EveryType();
+    ASSERT_NO_FATAL_FAILURE(LoadedDatabaseTest::SetUp());
   }
 
   // Rows of `entity_`: column values as text (empty: NULL), parsed as the loader would.
@@ -93,20 +87,9 @@ class PgLoadSessionTest : public ::testing::Test {
     return s;
   }
 
-  std::vector<std::string> Column(const std::string& sql) {
-    auto r = conn_->Exec(sql);
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    std::vector<std::string> out;
-    for (int i = 0; r.ok() && i < r->rows(); ++i) {
-      out.push_back(r->IsNull(i, 0) ? "NULL" : std::string(r->Text(i, 0)));
-    }
-    return out;
-  }
+  std::vector<std::string> Column(const std::string& sql) { return testing::Column(*conn_, sql); }
 
-  testing::TestDatabase db_;
-  EntitySpec entity_ = EveryType();
-  std::unique_ptr<PgConnection> conn_;
-  std::vector<std::vector<std::vector<std::string>>> texts_;
+  std::deque<std::vector<std::vector<std::string>>> texts_;  // a deque: earlier rows keep their place
 };
 
 TEST_F(PgLoadSessionTest, RowsAndRejectsCommitWithTheirLoadTyped) {

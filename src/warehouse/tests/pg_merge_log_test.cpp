@@ -17,14 +17,10 @@ using testing::Arrival;
 using testing::LoadRecords;
 using testing::Rec;
 
-class PgMergeLogTest : public ::testing::Test {
+class PgMergeLogTest : public testing::LoadedDatabaseTest {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(db_.Create());
-    conn_ = db_.Connect();
-    ASSERT_NE(conn_, nullptr);
-    ASSERT_TRUE(EnsureLedgerSchema(*conn_).ok());
-    ASSERT_TRUE(EnsureLoadTables(*conn_, entity_).ok());
+    ASSERT_NO_FATAL_FAILURE(LoadedDatabaseTest::SetUp());
     Status tables = EnsureMergeTables(*conn_, entity_);
     ASSERT_TRUE(tables.ok()) << tables.error().message;
   }
@@ -45,19 +41,7 @@ class PgMergeLogTest : public ::testing::Test {
     return out;
   }
 
-  std::vector<std::string> Rows(const std::string& sql) {
-    auto r = conn_->Exec(sql);
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    std::vector<std::string> out;
-    for (int i = 0; r.ok() && i < r->rows(); ++i) {
-      out.emplace_back(r->Text(i, 0));
-    }
-    return out;
-  }
-
-  testing::TestDatabase db_;
-  EntitySpec entity_ = testing::StageEntity();
-  std::unique_ptr<PgConnection> conn_;
+  std::vector<std::string> Rows(const std::string& sql) { return testing::Column(*conn_, sql); }
 };
 
 TEST_F(PgMergeLogTest, ParametersAreReadBackAndOverwritten) {

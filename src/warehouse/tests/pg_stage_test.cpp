@@ -18,18 +18,9 @@ namespace {
 using testing::Arrival;
 using testing::LoadRecords;
 using testing::Rec;
-using testing::StageEntity;
 
-class PgStageTest : public ::testing::Test {
+class PgStageTest : public testing::LoadedDatabaseTest {
  protected:
-  void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(db_.Create());
-    conn_ = db_.Connect();
-    ASSERT_NE(conn_, nullptr);
-    ASSERT_TRUE(EnsureLedgerSchema(*conn_).ok());
-    ASSERT_TRUE(EnsureLoadTables(*conn_, entity_).ok());
-  }
-
   std::unique_ptr<PgLoadSession> Load(PgConnection& conn, const std::string& key,
                                       const std::vector<Rec>& records, bool has_sequence = true,
                                       bool commit = true) {
@@ -53,10 +44,6 @@ class PgStageTest : public ::testing::Test {
     EXPECT_TRUE(conn_->Run("COMMIT").ok());
     return arrivals;
   }
-
-  testing::TestDatabase db_;
-  EntitySpec entity_ = StageEntity();
-  std::unique_ptr<PgConnection> conn_;
 };
 
 TEST_F(PgStageTest, TheLatestArrivalOfAKeyAndSequenceWins) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -48,5 +49,16 @@ class TestDatabase {
   std::string server_url_;
   std::string url_;
 };
+
+// The first column of a query's rows as text ("NULL" for NULL).
+inline std::vector<std::string> Column(PgConnection& conn, const std::string& sql) {
+  auto r = conn.Exec(sql);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  std::vector<std::string> out;
+  for (int i = 0; r.ok() && i < r->rows(); ++i) {
+    out.push_back(r->IsNull(i, 0) ? "NULL" : std::string(r->Text(i, 0)));
+  }
+  return out;
+}
 
 }  // namespace dimstream::pg::testing

@@ -85,4 +85,20 @@ inline std::unique_ptr<PgLoadSession> LoadRecords(PgConnection& conn, const Enti
   return nullptr;
 }
 
+// A test with a database of its own holding the ledger and the load tables of StageEntity().
+class LoadedDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(db_.Create());
+    conn_ = db_.Connect();
+    ASSERT_NE(conn_, nullptr);
+    ASSERT_TRUE(EnsureLedgerSchema(*conn_).ok());
+    ASSERT_TRUE(EnsureLoadTables(*conn_, entity_).ok());
+  }
+
+  TestDatabase db_;
+  EntitySpec entity_ = StageEntity();
+  std::unique_ptr<PgConnection> conn_;
+};
+
 }  // namespace dimstream::pg::testing
