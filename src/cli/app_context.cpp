@@ -143,21 +143,21 @@ std::unique_ptr<NotificationQueue> MakeQueue(const Config& config) {
   return queue;
 }
 
+std::unique_ptr<NotificationQueue> MakeBrokerQueue(const Config& config) {
+  if (ParseQueueUrl(config).value().kind == QueueUrl::Kind::kMemory) {
+    return nullptr;
+  }
+  return MakeQueue(config);
+}
+
 bool BucketNotifies(const Config& config, ObjectStore& store) {
   if (config.queue_notified_by != "bucket") {
     return false;
   }
   // The broker as the S3 server reaches it: the queue's URL with the login in it (radosgw keeps it with the
   // topic), the default virtual host as no path at all (radosgw reads "/%2F" as a host named "%2F").
-  std::string url = config.queue_url;
-  const size_t scheme_end = url.find("://") + 3;
-  const size_t path = url.find('/', scheme_end);
-  std::string authority =
-      url.substr(scheme_end, path == std::string::npos ? std::string::npos : path - scheme_end);
-  std::string vhost = path == std::string::npos ? "" : url.substr(path + 1);
-  if (vhost == "%2F" || vhost == "%2f") {
-    vhost.clear();
-  }
+  QueueUrl url = ParseQueueUrl(config).value();  // checked when the configuration was read
+  std::string vhost = url.vhost == "%2F" || url.vhost == "%2f" ? "" : url.vhost;
   std::string login;
   if (!config.queue_user.empty()) {
     login = s3::S3Client::Escape(RevealSecret(config, config.queue_user)) + ":" +
@@ -166,7 +166,8 @@ bool BucketNotifies(const Config& config, ObjectStore& store) {
   BucketNotification to;
   to.topic = config.queue_name;
   to.exchange = config.queue_exchange;
-  to.push_endpoint = url.substr(0, scheme_end) + login + authority + (vhost.empty() ? "" : "/" + vhost);
+  to.push_endpoint =
+      (url.tls ? "amqps://" : "amqp://") + login + url.authority + (vhost.empty() ? "" : "/" + vhost);
   Status set = store.NotifyNewObjects(to);
   if (!set.ok()) {
     throw std::runtime_error(set.error().message);

@@ -35,6 +35,9 @@ std::unique_ptr<ObjectStore> MakeObjectStore(const Config& config);
 // The queue of notifications: in this process (memory:) or RabbitMQ (queue.url). A broker that cannot be
 // reached yet is only warned of (every call retries); one that refuses the login throws.
 std::unique_ptr<NotificationQueue> MakeQueue(const Config& config);
+// The broker's queue (MakeQueue), or null when the queue is the in-process one: a process with only some of
+// the roles has nobody in it to notify, nor to be notified by.
+std::unique_ptr<NotificationQueue> MakeBrokerQueue(const Config& config);
 // Whether the bucket itself notifies the broker (queue.notified_by = "bucket"); when it does, has `store`
 // set that up now (the topic and the bucket's notification; throws when it cannot), and the mover must not
 // publish as well.

@@ -10,7 +10,6 @@
 #include "cli/run_command.h"
 #include "common/clock.h"
 #include "common/secret.h"
-#include "config/server_urls.h"
 #include "merge/check.h"
 #include "queue/no_publish_queue.h"
 #include "scheduler/scheduler.h"
@@ -34,10 +33,7 @@ void Move(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   auto store = MakeObjectStore(config);
   // With a broker, the loaders of other processes hear of each object from it (told by the mover, or by the
   // bucket itself); without one, by listing the bucket.
-  std::unique_ptr<NotificationQueue> queue;
-  if (ParseQueueUrl(config)->kind != QueueUrl::Kind::kMemory) {
-    queue = MakeQueue(config);
-  }
+  std::unique_ptr<NotificationQueue> queue = MakeBrokerQueue(config);
   NoPublishQueue silent(queue.get());
   Mover mover(MoverOptionsFrom(config), *store,
               queue == nullptr || BucketNotifies(config, *store) ? silent : *queue);
@@ -54,10 +50,7 @@ void Load(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   auto warehouse = MustOpenWarehouse(config, stop);
   QueryService service(config, *warehouse);
   // From a broker when there is one (and by listing the bucket as well); by listing alone otherwise.
-  std::unique_ptr<NotificationQueue> queue;
-  if (ParseQueueUrl(config)->kind != QueueUrl::Kind::kMemory) {
-    queue = MakeQueue(config);
-  }
+  std::unique_ptr<NotificationQueue> queue = MakeBrokerQueue(config);
   Loader loader(LoaderOptionsFrom(config), config.entities, *store, queue.get(), *warehouse);
   Status st = loader.Run(stop, until_idle);
   const LoaderStats& s = loader.stats();
@@ -153,8 +146,7 @@ void Status_(const GlobalOptions& g, const std::string& entity, bool files, cons
   print(fmt::format("landing   {}: {} files waiting\n", config.Landing().string(), landing_files));
   print(fmt::format("bucket    {}: {}\n", store->Describe(),
                     listing.ok() ? fmt::format("{} objects", listing->size()) : listing.error().message));
-  if (ParseQueueUrl(config)->kind != QueueUrl::Kind::kMemory) {
-    auto queue = MakeQueue(config);
+  if (auto queue = MakeBrokerQueue(config)) {
     auto waiting = queue->Backlog();
     auto dead = waiting.ok() ? queue->DeadLetters() : Result<uint64_t>(waiting.error());
     print(fmt::format(

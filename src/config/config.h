@@ -32,7 +32,7 @@ struct Config {
   std::string queue_url = "memory:";
   std::string queue_name = "dimstream-objects";
   std::string queue_exchange = "dimstream";  // where a bucket's own notifications come in
-  std::string queue_user;  // names of [secrets] entries; both empty: RabbitMQ's guest login
+  std::string queue_user;                    // names of [secrets] entries; both empty: RabbitMQ's guest login
   std::string queue_password;
   uint64_t queue_delivery_limit = 5;
   std::string queue_ca_file;  // amqps://: the authorities to verify the broker with (empty: the system's)

@@ -114,7 +114,10 @@ Result<QueueUrl> ParseQueueUrl(const Config& config) {
         url));
   }
   const std::string rest = url.substr(out.tls ? 8 : 7);
-  const std::string authority = rest.substr(0, rest.find('/'));
+  const size_t slash = rest.find('/');
+  out.authority = rest.substr(0, slash);
+  out.vhost = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  const std::string& authority = out.authority;
   if (authority.find('@') != std::string::npos) {
     return Error::Invalid(
         "'queue.url' holds credentials: give them as 'queue.user' and 'queue.password', names of [secrets] "

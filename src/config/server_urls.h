@@ -31,6 +31,8 @@ struct QueueUrl {
   enum class Kind { kMemory, kAmqp };
   Kind kind = Kind::kMemory;
   bool tls = false;
+  std::string authority;  // kAmqp: "host:port"
+  std::string vhost;      // kAmqp: the path after the authority as written ("%2F" for "/"); may be empty
 };
 
 // Parses and checks `queue.url` with the keys that go with it: no credentials in the URL, 'queue.user' and

@@ -147,6 +147,8 @@ p = { env = "P" }
   ASSERT_TRUE(url.ok());
   EXPECT_EQ(url->kind, QueueUrl::Kind::kAmqp);
   EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->authority, "mq.example:5671");
+  EXPECT_EQ(url->vhost, "prod");
   EXPECT_EQ(amqp->queue_name, "objects");
   EXPECT_EQ(amqp->queue_delivery_limit, 3u);
   // Without user and password: RabbitMQ's guest, allowed from loopback.

@@ -159,18 +159,11 @@ Status RabbitMqQueue::PublishOnce(AmqpConnection& c, std::string_view exchange, 
     if (method.id != AMQP_BASIC_ACK_METHOD && method.id != AMQP_BASIC_NACK_METHOD) {
       continue;
     }
-    uint64_t tag = 0;
-    bool multiple = false;
-    if (method.id == AMQP_BASIC_ACK_METHOD) {
-      const auto* ack = static_cast<const amqp_basic_ack_t*>(method.decoded);
-      tag = ack->delivery_tag;
-      multiple = ack->multiple != 0;
-    } else {
-      const auto* nack = static_cast<const amqp_basic_nack_t*>(method.decoded);
-      tag = nack->delivery_tag;
-      multiple = nack->multiple != 0;
-    }
-    if (tag < seq && !(multiple && tag >= seq)) {
+    // A confirm of a tag at or past ours covers ours (with `multiple`, every tag up to it).
+    const uint64_t tag = method.id == AMQP_BASIC_ACK_METHOD
+                             ? static_cast<const amqp_basic_ack_t*>(method.decoded)->delivery_tag
+                             : static_cast<const amqp_basic_nack_t*>(method.decoded)->delivery_tag;
+    if (tag < seq) {
       continue;  // an earlier publish's
     }
     if (method.id == AMQP_BASIC_NACK_METHOD) {
@@ -252,8 +245,7 @@ Result<std::optional<Delivery>> RabbitMqQueue::Accept(AmqpConnection& c, const a
   delivery.object.size = event->size;
   delivery.receipt = (generation_ << kReceiptTagBits) | tag;
   held_[delivery.receipt] =
-      Held{delivery.object.key.get(),
-           std::max<int64_t>(0, AmqpIntegerHeader(envelope.message.properties, "x-delivery-count"))};
+      Held{std::max<int64_t>(0, AmqpIntegerHeader(envelope.message.properties, "x-delivery-count"))};
   return std::optional<Delivery>(std::move(delivery));
 }
 

@@ -73,8 +73,8 @@ class RabbitMqQueue : public NotificationQueue {
   Result<uint64_t> DeadLetters() override;
 
  private:
+  // A delivery received and not yet settled.
   struct Held {
-    std::string key;
     int64_t returns = 0;  // times returned before this delivery (x-delivery-count)
   };
 

@@ -110,6 +110,10 @@ Result<PgResult> PgConnection::Exec(std::string_view sql, const std::vector<Para
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
     return r;
   }
+  return Failure(r, what);
+}
+
+Error PgConnection::Failure(const PgResult& r, std::string_view what) const {
   const std::string state = SqlStateOf(r);
   std::string message = r.get() != nullptr ? Trimmed(PQresultErrorMessage(r.get())) : "";
   if (message.empty()) {
@@ -120,19 +124,14 @@ Result<PgResult> PgConnection::Exec(std::string_view sql, const std::vector<Para
                                  state.empty() ? "" : " (SQLSTATE " + state + ")")};
 }
 
-Result<uint64_t> PgConnection::CopyIn(std::string_view copy_sql,
-                                      const std::function<std::string_view()>& next, std::string_view what) {
+Result<uint64_t> PgConnection::CopyIn(std::string_view copy_sql, std::string_view data,
+                                      std::string_view what) {
   const std::string text(copy_sql);
   PgResult start(PQexec(conn_, text.c_str()));
   if (start.get() == nullptr || PQresultStatus(start.get()) != PGRES_COPY_IN) {
-    const std::string state = SqlStateOf(start);
-    return Error{broken() || state.empty() ? ErrorKind::kRetryable : KindOfSqlState(state),
-                 fmt::format("cannot {} on {}: {}", what, where_, Trimmed(PQerrorMessage(conn_)))};
+    return Failure(start, what);
   }
-  bool sent = true;
-  for (std::string_view piece = next(); sent && !piece.empty(); piece = next()) {
-    sent = PQputCopyData(conn_, piece.data(), static_cast<int>(piece.size())) == 1;
-  }
+  const bool sent = data.empty() || PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) == 1;
   PQputCopyEnd(conn_, sent ? nullptr : "the data could not be sent");
   uint64_t rows = 0;
   Status outcome = Ok();
@@ -141,9 +140,7 @@ Result<uint64_t> PgConnection::CopyIn(std::string_view copy_sql,
     if (PQresultStatus(raw) == PGRES_COMMAND_OK) {
       rows = std::strtoull(PQcmdTuples(raw), nullptr, 10);
     } else if (outcome.ok()) {
-      const std::string state = SqlStateOf(r);
-      outcome = Error{broken() || state.empty() ? ErrorKind::kRetryable : KindOfSqlState(state),
-                      fmt::format("cannot {} on {}: {}", what, where_, Trimmed(PQresultErrorMessage(raw)))};
+      outcome = Failure(r, what);
     }
   }
   if (!outcome.ok()) {

@@ -2,7 +2,6 @@
 
 #include <libpq-fe.h>
 
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,10 +56,8 @@ class PgConnection {
     auto r = Exec(sql, params, what.empty() ? std::string_view("run a statement") : what);
     return r.ok() ? Ok() : Status(r.error());
   }
-  // COPY ... FROM STDIN with `data` in COPY's text format, sent in pieces as `next` gives them (an empty
-  // piece ends it). Returns the rows copied.
-  Result<uint64_t> CopyIn(std::string_view copy_sql, const std::function<std::string_view()>& next,
-                          std::string_view what);
+  // COPY ... FROM STDIN with `data` in COPY's text format (a batch of rows). Returns the rows copied.
+  Result<uint64_t> CopyIn(std::string_view copy_sql, std::string_view data, std::string_view what);
 
   bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
   // "postgresql://dim@127.0.0.1:5432/dimstream": for messages, never a password.
@@ -68,6 +65,9 @@ class PgConnection {
   PGconn* raw() const { return conn_; }
 
  private:
+  // The error of a failed result, `what` saying what was asked.
+  Error Failure(const PgResult& r, std::string_view what) const;
+
   PgConnection(PGconn* conn, std::string where) : conn_(conn), where_(std::move(where)) {}
 
   PGconn* conn_;

@@ -8,22 +8,6 @@
 namespace dimstream::pg {
 namespace {
 
-// Sends `rows` of text in COPY's format in one piece.
-Result<uint64_t> CopyText(PgConnection& conn, const std::string& copy_sql, const std::string& data,
-                          std::string_view what) {
-  bool sent = false;
-  return conn.CopyIn(
-      copy_sql,
-      [&]() -> std::string_view {
-        if (sent) {
-          return {};
-        }
-        sent = true;
-        return data;
-      },
-      what);
-}
-
 std::string InputColumns(const EntitySpec& entity) {
   std::string out;
   for (const std::string& c : entity.input_columns()) {
@@ -103,11 +87,10 @@ Status PgLoadSession::AppendRows(const RawRows& rows) {
                         static_cast<int64_t>(rows.scd2_hash[r]));
   }
   auto copied =
-      CopyText(conn_,
-               fmt::format("COPY {} ({}_load_ref, _line, _op, _kid, _seq_key, _scd1_hash, _scd2_hash) "
-                           "FROM STDIN",
-                           QuoteIdent(entity_->raw_table()), InputColumns(*entity_)),
-               data, fmt::format("copy the rows of {}", object_.key.get()));
+      conn_.CopyIn(fmt::format("COPY {} ({}_load_ref, _line, _op, _kid, _seq_key, _scd1_hash, _scd2_hash) "
+                               "FROM STDIN",
+                               QuoteIdent(entity_->raw_table()), InputColumns(*entity_)),
+                   data, fmt::format("copy the rows of {}", object_.key.get()));
   if (!copied.ok()) {
     return copied.error();
   }
@@ -127,10 +110,9 @@ Status PgLoadSession::AppendRejects(const std::vector<RejectedRow>& rejects) {
     AppendCopyText(data, r.reason);
     data += fmt::format("\t{}\n", load_ref_);
   }
-  auto copied = CopyText(conn_,
-                         fmt::format("COPY {} (object_key, line, raw, reason, _load_ref) FROM STDIN",
-                                     QuoteIdent(entity_->rejects_table())),
-                         data, fmt::format("copy the rejects of {}", object_.key.get()));
+  auto copied = conn_.CopyIn(fmt::format("COPY {} (object_key, line, raw, reason, _load_ref) FROM STDIN",
+                                         QuoteIdent(entity_->rejects_table())),
+                             data, fmt::format("copy the rejects of {}", object_.key.get()));
   if (!copied.ok()) {
     return copied.error();
   }

@@ -195,17 +195,7 @@ TEST_F(PgLoadLedgerTest, CopyTextIsEscaped) {
     AppendCopyText(data, v);
     data += '\n';
   }
-  bool sent = false;
-  auto rows = c->CopyIn(
-      "COPY t (v) FROM STDIN",
-      [&]() -> std::string_view {
-        if (sent) {
-          return {};
-        }
-        sent = true;
-        return data;
-      },
-      "copy rows");
+  auto rows = c->CopyIn("COPY t (v) FROM STDIN", data, "copy rows");
   ASSERT_TRUE(rows.ok()) << rows.error().message;
   EXPECT_EQ(*rows, 5u);
   EXPECT_EQ(Count(*c,
