@@ -17,6 +17,7 @@
 #include "queue/memory_queue.h"
 #include "queue/rabbitmq/rabbitmq_queue.h"
 #include "warehouse/duckdb/duckdb_warehouse.h"
+#include "warehouse/postgres/pg_warehouse.h"
 
 namespace dimstream {
 namespace {
@@ -47,6 +48,42 @@ std::string RevealSecret(const Config& config, const std::string& name) {
     throw std::runtime_error(value.error().message);
   }
   return std::string(value->Reveal());
+}
+
+// The PostgreSQL password: the [secrets] entry warehouse.password names, or none.
+Result<std::string> PostgresPassword(const Config& config) {
+  if (config.warehouse_password.empty()) {
+    return std::string();
+  }
+  auto secret = ReadConfiguredSecret(config, config.warehouse_password);
+  if (!secret.ok()) {
+    return secret.error();
+  }
+  return std::string(secret->Reveal());
+}
+
+// `sql` on PostgreSQL, which any client reads while other processes write: straight to the server, on a
+// connection of its own, without opening the warehouse (whose schema statements would wait for a merge run
+// in progress). Only a database that no dimstream process has opened yet, without load_history, gets its
+// schema first, as a DuckDB file does when a query opens it.
+Result<QueryResult> QueryPostgres(const Config& config, const std::string& sql) {
+  auto password = PostgresPassword(config);
+  if (!password.ok()) {
+    return password.error();
+  }
+  auto r = PgWarehouse::QueryOnce(config.warehouse_url, *password, sql);
+  if (r.ok() || r.error().kind != ErrorKind::kNotFound) {
+    return r;
+  }
+  auto ledger = PgWarehouse::QueryOnce(config.warehouse_url, *password, "SELECT to_regclass('load_history')");
+  if (!ledger.ok() || ledger->rows.empty() || ledger->rows[0][0].has_value()) {
+    return r;  // the schema is there: the query names something else
+  }
+  auto w = OpenWarehouse(config);
+  if (!w.ok()) {
+    return w.error();
+  }
+  return (*w)->Query(sql);
 }
 
 }  // namespace
@@ -178,7 +215,22 @@ bool BucketNotifies(const Config& config, ObjectStore& store) {
 }
 
 Result<std::unique_ptr<Warehouse>> OpenWarehouse(const Config& config) {
-  DuckDbOptions options{config.Warehouse(), config.warehouse_threads, config.warehouse_memory_limit,
+  auto url = ParseWarehouseUrl(config);  // checked when the configuration was read
+  if (!url.ok()) {
+    return url.error();
+  }
+  if (url->kind == WarehouseUrl::Kind::kPostgres) {
+    auto password = PostgresPassword(config);
+    if (!password.ok()) {
+      return password.error();
+    }
+    auto w = PgWarehouse::Open(url->url, *password, config.entities);
+    if (!w.ok()) {
+      return w.error();
+    }
+    return std::unique_ptr<Warehouse>(std::move(*w));
+  }
+  DuckDbOptions options{url->path, config.warehouse_threads, config.warehouse_memory_limit,
                         config.warehouse_checkpoint_threshold};
   auto w = DuckDbWarehouse::Open(options, config.entities);
   if (!w.ok()) {
@@ -187,11 +239,23 @@ Result<std::unique_ptr<Warehouse>> OpenWarehouse(const Config& config) {
   return std::unique_ptr<Warehouse>(std::move(*w));
 }
 
+bool IsPostgres(const Config& config) {
+  auto url = ParseWarehouseUrl(config);
+  return url.ok() && url->kind == WarehouseUrl::Kind::kPostgres;
+}
+
+std::string DescribeWarehouse(const Config& config) {
+  return IsPostgres(config) ? "PostgreSQL " + config.warehouse_url : config.Warehouse().string();
+}
+
 bool HeldByAnotherProcess(const Error& error) {
   return error.kind == ErrorKind::kRetryable && error.message.find("Could not set lock") != std::string::npos;
 }
 
 Result<QueryResult> QueryAnywhere(const Config& config, const std::string& sql) {
+  if (IsPostgres(config)) {
+    return QueryPostgres(config, sql);
+  }
   // A running process first: opening the file ourselves would fail while it holds it anyway.
   auto remote = RemoteQuery(QuerySocketFor(config.Warehouse()), sql);
   if (remote.ok() || remote.error().kind != ErrorKind::kNotFound) {

@@ -42,14 +42,20 @@ std::unique_ptr<NotificationQueue> MakeBrokerQueue(const Config& config);
 // set that up now (the topic and the bucket's notification; throws when it cannot), and the mover must not
 // publish as well.
 bool BucketNotifies(const Config& config, ObjectStore& store);
-// kRetryable when another process holds the file, or when it cannot be written now (disk full).
+// The warehouse warehouse.url names: a DuckDB file or a PostgreSQL database. kRetryable when another process
+// holds the file, when it cannot be written now (disk full), or when the PostgreSQL server cannot be reached.
 Result<std::unique_ptr<Warehouse>> OpenWarehouse(const Config& config);
+// Whether the warehouse is a PostgreSQL database: several processes share it, and any client reads it (no
+// query socket, no file beside it).
+bool IsPostgres(const Config& config);
+// Where the warehouse is, for messages: the DuckDB file, or "PostgreSQL <url>" (no password in it).
+std::string DescribeWarehouse(const Config& config);
 // True when OpenWarehouse failed because another process holds the file's lock (DuckDB names it and its
 // PID in the message), rather than for a reason that waiting for that process cannot fix.
 bool HeldByAnotherProcess(const Error& error);
 
-// Runs `sql` on the warehouse: directly when this process can open the file, otherwise through the
-// query socket of the process that holds it.
+// Runs `sql` on the warehouse: on DuckDB directly when this process can open the file, otherwise through
+// the query socket of the process that holds it; on PostgreSQL straight on the server.
 Result<QueryResult> QueryAnywhere(const Config& config, const std::string& sql);
 
 }  // namespace dimstream

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/checksum.h"
+
 namespace dimstream {
 
 MoverOptions MoverOptionsFrom(const Config& c) {
@@ -25,8 +27,10 @@ MergeOptions MergeOptionsFrom(const Config& c, const EntitySpec& entity) {
   o.compaction_slice = c.merge_compaction_slice;
   o.opened_to_base_from = c.merge_opened_to_base_from;
   o.idle_compaction_after = std::chrono::milliseconds(c.merge_idle_compaction_ms);
-  // Beside the warehouse file: <warehouse>.<entity>.keys
-  o.index_snapshot = c.Warehouse();
+  // Beside the warehouse file: <warehouse>.<entity>.keys. For PostgreSQL in the data directory, named after
+  // the database: a snapshot read against another database would pass for its state.
+  o.index_snapshot = IsPostgres(c) ? c.data_dir / ("postgres-" + Sha256(c.warehouse_url).get().substr(0, 16))
+                                   : c.Warehouse();
   o.index_snapshot += "." + entity.name + ".keys";
   return o;
 }
@@ -80,6 +84,9 @@ std::unique_ptr<Warehouse> MustOpenWarehouse(const Config& config, const StopSig
 }
 
 QueryService::QueryService(const Config& config, Warehouse& warehouse) {
+  if (IsPostgres(config)) {
+    return;  // other processes query the server themselves
+  }
   auto server = QueryServer::Start(QuerySocketFor(config.Warehouse()), warehouse);
   if (!server.ok()) {
     spdlog::warn("queries from other processes are not served: {}", server.error().message);

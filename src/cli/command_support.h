@@ -38,7 +38,8 @@ inline void Must(const Status& s, const std::string& what = "") {
 
 MoverOptions MoverOptionsFrom(const Config& c);
 LoaderOptions LoaderOptionsFrom(const Config& c);
-// The merge options of one entity (its key index snapshot is <warehouse>.<entity>.keys).
+// The merge options of one entity (its key index snapshot is <warehouse>.<entity>.keys; on PostgreSQL
+// <data_dir>/postgres-<hash of the URL>.<entity>.keys).
 MergeOptions MergeOptionsFrom(const Config& c, const EntitySpec& entity);
 
 // The entities a command works on: the one called `name`, or every declared one when `name` is empty.
@@ -49,7 +50,8 @@ std::vector<const EntitySpec*> SelectEntities(const Config& config, const std::s
 std::unique_ptr<Warehouse> MustOpenWarehouse(const Config& config, const StopSignal& stop);
 
 // Serves `sql` and `status` from other processes for as long as the command that holds the warehouse
-// runs: it stops when it goes out of scope, not on Ctrl-C, so queries work until the very end.
+// runs: it stops when it goes out of scope, not on Ctrl-C, so queries work until the very end. Nothing on
+// PostgreSQL, which they query themselves.
 class QueryService {
  public:
   QueryService(const Config& config, Warehouse& warehouse);

@@ -153,7 +153,7 @@ void Status_(const GlobalOptions& g, const std::string& entity, bool files, cons
         "queue     {}: {}\n", queue->Describe(),
         dead.ok() ? fmt::format("{} waiting, {} dead-lettered", *waiting, *dead) : dead.error().message));
   }
-  print(fmt::format("warehouse {}\n\n", config.Warehouse().string()));
+  print(fmt::format("warehouse {}\n\n", DescribeWarehouse(config)));
   auto show = [&](const std::string& title, const std::string& sql) {
     QueryResult r = Must(QueryAnywhere(config, sql));
     print(fmt::format("{}\n{}\n", title, FormatResult(r, f)));

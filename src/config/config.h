@@ -60,6 +60,10 @@ struct Config {
   uint64_t merge_opened_to_base_from = 100000;
   uint64_t merge_idle_compaction_ms = 2000;
 
+  // The warehouse: empty, a path or duckdb:///path (a DuckDB file, as warehouse_path), or postgresql://
+  // (or postgres://) user@host:port/database (PostgreSQL; no password in it).
+  std::string warehouse_url;
+  std::string warehouse_password;  // postgresql://: the name of the [secrets] entry holding the password
   uint64_t warehouse_threads = 0;
   uint64_t warehouse_open_timeout_ms = 30000;
   std::string warehouse_memory_limit = "384MB";
@@ -82,6 +86,8 @@ struct Config {
 
   std::filesystem::path Landing() const;
   std::filesystem::path Bucket() const;
+  // The DuckDB file: warehouse.url's path, else warehouse_path, else <data_dir>/warehouse.duckdb (see
+  // ParseWarehouseUrl for whether the warehouse is a DuckDB file at all).
   std::filesystem::path Warehouse() const;
 };
 

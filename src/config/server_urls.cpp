@@ -147,4 +147,67 @@ Result<QueueUrl> ParseQueueUrl(const Config& config) {
   return out;
 }
 
+std::optional<std::string> DuckDbPathOf(std::string_view url) {
+  constexpr std::string_view kDuckDb = "duckdb://";
+  if (url.starts_with(kDuckDb)) {
+    std::string_view path = url.substr(kDuckDb.size());
+    return path.starts_with('/') ? std::optional<std::string>(path) : std::nullopt;
+  }
+  if (url.find("://") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return std::string(url);
+}
+
+Result<WarehouseUrl> ParseWarehouseUrl(const Config& config) {
+  const std::string& url = config.warehouse_url;
+  WarehouseUrl out;
+  const size_t scheme_end = url.find("://");
+  const std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
+  if (scheme == "postgresql" || scheme == "postgres") {
+    // libpq's URL: [user[:password]@]host[:port][,host...][/database][?key=value&...]
+    const std::string rest = url.substr(scheme_end + 3);
+    const std::string authority = rest.substr(0, rest.find_first_of("/?"));
+    const size_t at = authority.rfind('@');
+    const size_t query = rest.find('?');
+    const std::string params = query == std::string::npos ? "" : "&" + rest.substr(query + 1);
+    if ((at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos) ||
+        params.find("&password=") != std::string::npos) {
+      return Error::Invalid(
+          "'warehouse.url' holds a password: give 'warehouse.password' instead, the name of the [secrets] "
+          "entry that holds it");
+    }
+    if (!config.warehouse_path.empty()) {
+      return Error::Invalid(
+          "'warehouse_path' is a DuckDB file: remove it when 'warehouse.url' is a PostgreSQL database");
+    }
+    if (!config.warehouse_password.empty()) {
+      DIMSTREAM_TRY(
+          NamesASecret(config, "warehouse.password", config.warehouse_password, "a PostgreSQL login"));
+    }
+    out.kind = WarehouseUrl::Kind::kPostgres;
+    out.url = url;
+    return out;
+  }
+  const std::optional<std::string> path = DuckDbPathOf(url);
+  if (!path) {
+    return Error::Invalid(
+        fmt::format("'warehouse.url' must be a path or duckdb:///absolute/path (a DuckDB file) or "
+                    "postgresql://user@host:port/database (PostgreSQL), not \"{}\"",
+                    url));
+  }
+  if (!path->empty() && !config.warehouse_path.empty() &&
+      std::filesystem::path(*path) != std::filesystem::path(config.warehouse_path)) {
+    return Error::Invalid(
+        fmt::format("'warehouse.url' (\"{}\") and 'warehouse_path' (\"{}\") name different files: give one "
+                    "of them",
+                    url, config.warehouse_path));
+  }
+  if (!config.warehouse_password.empty()) {
+    return Error::Invalid("'warehouse.password' is for a postgresql:// warehouse, and this one is DuckDB's");
+  }
+  out.path = config.Warehouse();
+  return out;
+}
+
 }  // namespace dimstream

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,5 +40,25 @@ struct QueueUrl {
 // 'queue.password' both name [secrets] entries or are both empty (RabbitMQ's guest login), 'queue.ca_file'
 // only with amqps://. kInvalidInput naming the key otherwise. Reads no secret.
 Result<QueueUrl> ParseQueueUrl(const Config& config);
+
+// Which warehouse, from `warehouse.url`: a DuckDB file (empty: warehouse_path's, by default
+// <data_dir>/warehouse.duckdb; a path; duckdb:///path) or a PostgreSQL database (postgresql:// or
+// postgres://, libpq's URL).
+struct WarehouseUrl {
+  enum class Kind { kDuckDb, kPostgres };
+  Kind kind = Kind::kDuckDb;
+  std::filesystem::path path;  // kDuckDb: the file (Config::Warehouse())
+  std::string url;             // kPostgres: as written; it holds no password
+};
+
+// The file that `url` (warehouse.url) names when it is a DuckDB one: the path itself, or a duckdb:///
+// URL's; "" for an empty URL; nullopt for any other URL (postgresql://, or a scheme dimstream does not know).
+std::optional<std::string> DuckDbPathOf(std::string_view url);
+
+// Parses and checks `warehouse.url` with the keys that go with it: no password in a PostgreSQL URL (it is
+// 'warehouse.password', the name of a [secrets] entry), no 'warehouse_path' beside one, and a path or
+// duckdb:// URL that does not contradict 'warehouse_path'. kInvalidInput naming the key otherwise. Reads no
+// secret.
+Result<WarehouseUrl> ParseWarehouseUrl(const Config& config);
 
 }  // namespace dimstream

@@ -78,7 +78,9 @@ const std::vector<Setting>& Settings() {
                      &Config::landing_dir));
     s.push_back(
         Text("bucket_dir", "Directory that is the bucket (default <data-dir>/bucket)", &Config::bucket_dir));
-    s.push_back(Text("warehouse_path", "DuckDB database file (default <data-dir>/warehouse.duckdb)",
+    s.push_back(Text("warehouse_path",
+                     "DuckDB database file (default <data-dir>/warehouse.duckdb; warehouse.url may name it "
+                     "instead)",
                      &Config::warehouse_path));
     s.push_back(Text("log_level", "Log level", &Config::log_level,
                      {"trace", "debug", "info", "warn", "error", "off"}));
@@ -202,6 +204,15 @@ const std::vector<Setting>& Settings() {
              "How long the merge must have found nothing to merge before it compacts the whole delta (merge "
              "on read), checkpoints and saves its key index snapshot",
              &Config::merge_idle_compaction_ms, 0, kDay));
+    s.push_back(Text("warehouse.url",
+                     "The warehouse: a DuckDB file (empty: warehouse_path; a path, or duckdb:///path) or a "
+                     "PostgreSQL database (postgresql://user@host:port/database, libpq's URL; no password in "
+                     "it)",
+                     &Config::warehouse_url));
+    s.push_back(Text("warehouse.password",
+                     "Name of the [secrets] entry holding the PostgreSQL password (empty: none, or libpq's "
+                     "~/.pgpass)",
+                     &Config::warehouse_password));
     s.push_back(UInt("warehouse.threads", "DuckDB worker threads (0: DuckDB's default, one per core)",
                      &Config::warehouse_threads, 0, 1024));
     s.push_back(
@@ -480,7 +491,8 @@ std::filesystem::path Config::Bucket() const {
   return OrUnder(bucket_dir, data_dir, "bucket");
 }
 std::filesystem::path Config::Warehouse() const {
-  return OrUnder(warehouse_path, data_dir, "warehouse.duckdb");
+  const std::optional<std::string> path = DuckDbPathOf(warehouse_url);
+  return OrUnder(path && !path->empty() ? *path : warehouse_path, data_dir, "warehouse.duckdb");
 }
 
 EntitySpec Config::DefaultEntity() {
@@ -549,6 +561,9 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin
     return url.error().Context(origin);
   }
   if (auto url = ParseQueueUrl(config); !url.ok()) {
+    return url.error().Context(origin);
+  }
+  if (auto url = ParseWarehouseUrl(config); !url.ok()) {
     return url.error().Context(origin);
   }
   return config;

@@ -74,22 +74,22 @@ Result<std::vector<std::string>> CheckInvariants(const QueryFn& query, const Ent
        fmt::format("SELECT DISTINCT {} FROM {} WHERE valid_to IS NOT NULL AND ({}) <= ({})", key_text,
                    history, to, from)},
       {"versions overlap or leave a gap not made by a delete or truncate",
-       fmt::format(
-           "SELECT DISTINCT {0} FROM (SELECT {1}, {2}, _ended_by_delete{3} FROM {4}) WHERE {5} IS NOT NULL "
-           "AND (valid_to IS NULL OR ({2}) > ({6}) OR (({2}) < ({6}) AND NOT _ended_by_delete))",
-           key_text, keys, to, next_from, history, QuoteIdent("n_" + from_cols.front()), next_row)},
+       fmt::format("SELECT DISTINCT {0} FROM (SELECT {1}, {2}, _ended_by_delete{3} FROM {4}) AS w WHERE {5} "
+                   "IS NOT NULL "
+                   "AND (valid_to IS NULL OR ({2}) > ({6}) OR (({2}) < ({6}) AND NOT _ended_by_delete))",
+                   key_text, keys, to, next_from, history, QuoteIdent("n_" + from_cols.front()), next_row)},
       {entity.current_table() + " holds a key more than once",
        fmt::format("SELECT {0} FROM {1} GROUP BY {2} HAVING count(*) > 1", key_text, current, keys)},
       // Joined on the key, not compared as sets (EXCEPT ALL): only one side is held in a hash table, so
       // `check` of the hostile corpus (a 100 MiB value) peaks at 650 MiB, not 1,457 MiB.
       {entity.current_table() + " differs from the open versions of " + entity.history_table(),
        fmt::format("SELECT DISTINCT {0} FROM (SELECT {1} FROM (SELECT {2} FROM {3} WHERE is_current) h "
-                   "FULL OUTER JOIN (SELECT {2} FROM {4}) c ON {5} WHERE {6})",
+                   "FULL OUTER JOIN (SELECT {2} FROM {4}) c ON {5} WHERE {6}) AS d",
                    key_text, either_key, values, history, current, key_match, differs)},
   };
   std::vector<std::string> failures;
   for (const Invariant& inv : invariants) {
-    auto r = query(fmt::format("SELECT * FROM ({}) ORDER BY 1 LIMIT 21", inv.keys_sql));
+    auto r = query(fmt::format("SELECT * FROM ({}) AS f ORDER BY 1 LIMIT 21", inv.keys_sql));
     if (!r.ok()) {
       return r.error().Context("cannot check '" + inv.name + "'");
     }

@@ -171,6 +171,69 @@ p = { env = "P" }
   ExpectRefused(bad);
 }
 
+// The warehouse named by warehouse.url: DuckDB by default, at a path or a duckdb:/// URL, or PostgreSQL.
+TEST(ConfigTest, WarehouseUrls) {
+  auto kind_and_path = [](const std::string& text) {
+    auto c = ParseConfig(text, "t.toml");
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    auto url = ParseWarehouseUrl(*c);
+    EXPECT_TRUE(url.ok()) << url.error().message;
+    return std::make_pair(url->kind, url->path);
+  };
+  using Kind = WarehouseUrl::Kind;
+  const std::filesystem::path by_default = "./dimstream-data/warehouse.duckdb";
+  EXPECT_EQ(kind_and_path(""), std::make_pair(Kind::kDuckDb, by_default));
+  EXPECT_EQ(kind_and_path("[warehouse]\nurl = \"\"\n"), std::make_pair(Kind::kDuckDb, by_default));
+  const std::filesystem::path w = "/srv/w.duckdb";
+  EXPECT_EQ(kind_and_path("[warehouse]\nurl = \"/srv/w.duckdb\"\n"), std::make_pair(Kind::kDuckDb, w));
+  EXPECT_EQ(kind_and_path("[warehouse]\nurl = \"duckdb:///srv/w.duckdb\"\n"),
+            std::make_pair(Kind::kDuckDb, w));
+  // The old key still names the file, alone or with a URL that says the same.
+  EXPECT_EQ(kind_and_path("warehouse_path = \"/srv/w.duckdb\"\n"), std::make_pair(Kind::kDuckDb, w));
+  EXPECT_EQ(
+      kind_and_path("warehouse_path = \"/srv/w.duckdb\"\n[warehouse]\nurl = \"duckdb:///srv/w.duckdb\"\n"),
+      std::make_pair(Kind::kDuckDb, w));
+  auto relative = ParseConfig("[warehouse]\nurl = \"data/w.duckdb\"\n", "t.toml");
+  ASSERT_TRUE(relative.ok()) << relative.error().message;
+  EXPECT_EQ(relative->Warehouse(), std::filesystem::path("data/w.duckdb"));
+
+  for (const char* scheme : {"postgresql", "postgres"}) {
+    const std::string url = std::string(scheme) + "://dim@127.0.0.1:15432/dimstream?sslmode=disable";
+    auto pg = ParseConfig("[warehouse]\nurl = \"" + url +
+                              "\"\npassword = \"pg_password\"\n[secrets]\npg_password = { env = \"PGPW\" }\n",
+                          "t.toml");
+    ASSERT_TRUE(pg.ok()) << pg.error().message;
+    EXPECT_EQ(pg->warehouse_password, "pg_password");
+    auto parsed = ParseWarehouseUrl(*pg);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    EXPECT_EQ(parsed->kind, Kind::kPostgres);
+    EXPECT_EQ(parsed->url, url);
+  }
+  // Without a password: none, or libpq's ~/.pgpass.
+  EXPECT_EQ(kind_and_path("[warehouse]\nurl = \"postgresql://dim@db/dimstream\"\n").first, Kind::kPostgres);
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"[warehouse]\nurl = \"postgresql://dim:secret@db/dimstream\"\n",
+       "holds a password: give "
+       "'warehouse.password' instead, the "
+       "name of the [secrets] entry"},
+      {"[warehouse]\nurl = \"postgres://db/dimstream?sslmode=require&password=secret\"\n", "[secrets]"},
+      {"[warehouse]\nurl = \"postgresql://db/d?password=secret\"\n", "holds a password"},
+      {"[warehouse]\nurl = \"postgresql://db/d\"\npassword = \"pw\"\n",
+       "'warehouse.password' names \"pw\", which is not in [secrets]"},
+      {"warehouse_path = \"/w.duckdb\"\n[warehouse]\nurl = \"postgresql://db/d\"\n", "remove it"},
+      {"warehouse_path = \"/a.duckdb\"\n[warehouse]\nurl = \"/b.duckdb\"\n", "name different files"},
+      {"[warehouse]\nurl = \"duckdb://relative.duckdb\"\n", "duckdb:///absolute/path"},
+      {"[warehouse]\nurl = \"mysql://db/d\"\n", "postgresql://user@host:port/database"},
+      {"[warehouse]\npassword = \"pw\"\n[secrets]\npw = { env = \"PW\" }\n", "is for a postgresql://"},
+  };
+  ExpectRefused(bad);
+  // The refusal names the key to use, never the password it found.
+  auto refused = ParseConfig("[warehouse]\nurl = \"postgresql://dim:hunter2@db/d\"\n", "t.toml");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message.find("hunter2"), std::string::npos) << refused.error().message;
+}
+
 TEST(ConfigTest, HostileNamesAreRefused) {
   for (const char* name : {"x\\\"; DROP TABLE y; --", "Customer", "1abc", "_hidden", "a-b", ""}) {
     std::string toml = std::string("[entity]\nname = \"") + name + "\"\n";

@@ -21,6 +21,10 @@ int64_t PgResult::Int(int row, int col) const {
   return IsNull(row, col) ? 0 : std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
 }
 
+uint64_t PgResult::Affected() const {
+  return r_ ? std::strtoull(PQcmdTuples(r_.get()), nullptr, 10) : 0;
+}
+
 ErrorKind KindOfSqlState(std::string_view s) {
   if (s.starts_with("08") || s.starts_with("40") || s == "55P03" || s.starts_with("57P") ||
       s.starts_with("53")) {
@@ -111,6 +115,34 @@ Result<PgResult> PgConnection::Exec(std::string_view sql, const std::vector<Para
     return r;
   }
   return Failure(r, what);
+}
+
+Result<PgResult> PgConnection::ExecScript(const std::string& sql, std::string_view what) {
+  PgResult r(PQexec(conn_, sql.c_str()));
+  const ExecStatusType status = r.get() == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r.get());
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
+    return r;
+  }
+  return Failure(r, what);
+}
+
+Status PgConnection::Stream(std::string_view sql, const std::vector<Param>& params, std::string_view what,
+                            const std::function<void(const PgResult&)>& sink, int batch) {
+  DIMSTREAM_TRY(Run(fmt::format("DECLARE dimstream_cursor NO SCROLL CURSOR FOR {}", sql), params, what));
+  const std::string fetch = fmt::format("FETCH FORWARD {} FROM dimstream_cursor", batch);
+  for (;;) {
+    auto rows = Exec(fetch, {}, what);
+    if (!rows.ok()) {
+      return rows.error();
+    }
+    if (rows->rows() > 0) {
+      sink(*rows);
+    }
+    if (rows->rows() < batch) {
+      break;
+    }
+  }
+  return Run("CLOSE dimstream_cursor", {}, what);
 }
 
 Error PgConnection::Failure(const PgResult& r, std::string_view what) const {

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,8 @@ class PgResult {
   int64_t Int(int row, int col) const;
   // The column's name.
   std::string_view Name(int col) const { return PQfname(r_.get(), col); }
+  // The rows an INSERT, UPDATE or DELETE changed.
+  uint64_t Affected() const;
   PGresult* get() const { return r_.get(); }
 
  private:
@@ -56,6 +59,13 @@ class PgConnection {
     auto r = Exec(sql, params, what.empty() ? std::string_view("run a statement") : what);
     return r.ok() ? Ok() : Status(r.error());
   }
+  // Runs `sql` as it is, by the simple query protocol: a user's text, which may hold several statements (or
+  // none) and binds nothing. The last statement's result; the first failure stops it (Exec's errors).
+  Result<PgResult> ExecScript(const std::string& sql, std::string_view what);
+  // Runs a query in the open transaction through a cursor, `batch` rows at a time, handing each batch to
+  // `sink`: a result of any size in bounded memory.
+  Status Stream(std::string_view sql, const std::vector<Param>& params, std::string_view what,
+                const std::function<void(const PgResult&)>& sink, int batch = 20000);
   // COPY ... FROM STDIN with `data` in COPY's text format (a batch of rows). Returns the rows copied.
   Result<uint64_t> CopyIn(std::string_view copy_sql, std::string_view data, std::string_view what);
 

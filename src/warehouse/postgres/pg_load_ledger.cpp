@@ -4,11 +4,20 @@
 
 namespace dimstream::pg {
 
-Status EnsureLedgerSchema(PgConnection& conn) {
-  // One transaction, under a lock of its own: two processes creating the tables at once would otherwise
-  // collide on the catalog's unique indexes.
-  DIMSTREAM_TRY(conn.Run("BEGIN"));
-  DIMSTREAM_TRY(conn.Run("SELECT pg_advisory_xact_lock(7470)", {}, "lock the schema"));
+Status InSchemaTransaction(PgConnection& conn, const std::function<Status()>& create) {
+  DIMSTREAM_TRY(conn.Run("BEGIN", {}, "begin creating the schema"));
+  Status created = conn.Run("SELECT pg_advisory_xact_lock(7470)", {}, "wait for the schema's lock");
+  if (created.ok()) {
+    created = create();
+  }
+  if (created.ok()) {
+    return conn.Run("COMMIT", {}, "commit the schema");
+  }
+  (void)conn.Run("ROLLBACK");
+  return created;
+}
+
+Status CreateLedgerTables(PgConnection& conn) {
   DIMSTREAM_TRY(conn.Run(
       "CREATE TABLE IF NOT EXISTS load_position (only_row BOOLEAN PRIMARY KEY DEFAULT true CHECK (only_row), "
       "last_load_id BIGINT NOT NULL)",
@@ -24,7 +33,7 @@ Status EnsureLedgerSchema(PgConnection& conn) {
       "entity TEXT, ignored_columns BIGINT, format TEXT, uncompressed_size BIGINT, "
       "UNIQUE (object_key, checksum))",
       {}, "create load_history"));
-  return conn.Run("COMMIT", {}, "create the ledger's tables");
+  return Ok();
 }
 
 Result<int64_t> BeginLoadTransaction(PgConnection& conn) {
@@ -61,8 +70,8 @@ Result<LoadReceipt> CommitLoadRecord(PgConnection& conn, int64_t load_ref, const
                       "take a load id");
   Status numbered =
       id.ok() ? conn.Run(
-                    "UPDATE load_history SET load_id = $1, loaded_at = clock_timestamp() AT TIME ZONE "
-                    "'UTC' WHERE load_ref = $2",
+                    "UPDATE load_history SET load_id = $1, loaded_at = n.t, sequence_time = n.t FROM (SELECT "
+                    "clock_timestamp() AT TIME ZONE 'UTC' AS t) n WHERE load_ref = $2",
                     {std::to_string(id->Int(0, 0)), std::to_string(load_ref)}, "number the load")
               : Status(id.error());
   if (!numbered.ok()) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/error.h"
@@ -20,8 +21,18 @@
 // is held only for the two statements before COMMIT, so loads still copy their rows at the same time.
 namespace dimstream::pg {
 
-// Creates the tables when they are not there (idempotent, safe from several processes at once).
-Status EnsureLedgerSchema(PgConnection& conn);
+// Runs `create` (CREATE ... IF NOT EXISTS statements) in one transaction on `conn` that holds the schema's
+// advisory lock, and commits it (rolls it back on failure): two processes creating the same tables at once
+// would otherwise collide on the catalog's unique indexes (a unique violation on pg_type).
+Status InSchemaTransaction(PgConnection& conn, const std::function<Status()>& create);
+
+// Creates the ledger's tables when they are not there, in the caller's transaction (InSchemaTransaction).
+Status CreateLedgerTables(PgConnection& conn);
+
+// Creates the ledger's tables when they are not there (idempotent, safe from several processes at once).
+inline Status EnsureLedgerSchema(PgConnection& conn) {
+  return InSchemaTransaction(conn, [&] { return CreateLedgerTables(conn); });
+}
 
 // Begins a load's transaction on `conn` and returns its load_ref, for its rows.
 Result<int64_t> BeginLoadTransaction(PgConnection& conn);

@@ -18,6 +18,10 @@ std::string InputColumns(const EntitySpec& entity) {
 
 }  // namespace
 
+std::string RawRowsTable(const EntitySpec& entity) {
+  return entity.name + "_raw_rows";
+}
+
 Status EnsureLoadTables(PgConnection& conn, const EntitySpec& entity) {
   std::string columns;
   for (const std::string& c : entity.input_columns()) {
@@ -27,12 +31,12 @@ Status EnsureLoadTables(PgConnection& conn, const EntitySpec& entity) {
       fmt::format(
           "CREATE TABLE IF NOT EXISTS {} ({}_load_ref BIGINT NOT NULL, _line BIGINT NOT NULL, _op CHAR(1) "
           "NOT NULL, _kid BIGINT, _seq_key BYTEA, _scd1_hash BIGINT, _scd2_hash BIGINT)",
-          QuoteIdent(entity.raw_table()), columns),
-      {}, "create " + entity.raw_table()));
+          QuoteIdent(RawRowsTable(entity)), columns),
+      {}, "create " + RawRowsTable(entity)));
   DIMSTREAM_TRY(
       conn.Run(fmt::format("CREATE INDEX IF NOT EXISTS {} ON {} (_load_ref)",
-                           QuoteIdent(entity.raw_table() + "_load_ref"), QuoteIdent(entity.raw_table())),
-               {}, "index " + entity.raw_table()));
+                           QuoteIdent(RawRowsTable(entity) + "_load_ref"), QuoteIdent(RawRowsTable(entity))),
+               {}, "index " + RawRowsTable(entity)));
   return conn.Run(fmt::format("CREATE TABLE IF NOT EXISTS {} (object_key TEXT, line BIGINT, raw TEXT, reason "
                               "TEXT, _load_ref BIGINT, rejected_at TIMESTAMP)",
                               QuoteIdent(entity.rejects_table())),
@@ -89,7 +93,7 @@ Status PgLoadSession::AppendRows(const RawRows& rows) {
   auto copied =
       conn_.CopyIn(fmt::format("COPY {} ({}_load_ref, _line, _op, _kid, _seq_key, _scd1_hash, _scd2_hash) "
                                "FROM STDIN",
-                               QuoteIdent(entity_->raw_table()), InputColumns(*entity_)),
+                               QuoteIdent(RawRowsTable(*entity_)), InputColumns(*entity_)),
                    data, fmt::format("copy the rows of {}", object_.key.get()));
   if (!copied.ok()) {
     return copied.error();
@@ -123,7 +127,7 @@ Status PgLoadSession::DiscardRows() {
   if (entity_ == nullptr) {
     return Ok();
   }
-  return conn_.Run(fmt::format("DELETE FROM {} WHERE _load_ref = $1", QuoteIdent(entity_->raw_table())),
+  return conn_.Run(fmt::format("DELETE FROM {} WHERE _load_ref = $1", QuoteIdent(RawRowsTable(*entity_))),
                    {std::to_string(load_ref_)}, fmt::format("discard the rows of {}", object_.key.get()));
 }
 

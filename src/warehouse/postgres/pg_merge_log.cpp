@@ -3,14 +3,13 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "warehouse/postgres/pg_load_session.h"
 #include "warehouse/postgres/pg_stage.h"
+#include "warehouse/postgres/pg_values.h"
 #include "warehouse/sql.h"
 
 namespace dimstream::pg {
 namespace {
-
-// A key id (uint64 kept as BIGINT bits) in unsigned order: the sign bit flipped.
-constexpr const char* kUnsignedKid = "(_kid # (-9223372036854775807 - 1))";
 
 Param Text(int64_t v) {
   return std::to_string(v);
@@ -44,6 +43,30 @@ Status ReadRecords(PgConnection& conn, const std::string& sql,
   return Ok();
 }
 
+// `<entity>_raw`: the loaded rows above the watermark, with the columns SEMANTICS.md section 7 names (the
+// rows' arrival positions come from their loads' ids, known once committed). `<entity>_stage`: the same
+// shape, empty (a run stages into a temporary table of its own, pg_stage.h).
+Status CreateRawViews(PgConnection& conn, const EntitySpec& entity) {
+  std::string inputs;
+  for (const std::string& c : entity.input_columns()) {
+    inputs += "r." + QuoteIdent(c) + ", ";
+  }
+  // A view's text takes no parameters: the job's name is a literal.
+  DIMSTREAM_TRY(conn.Run(
+      fmt::format(
+          "CREATE OR REPLACE VIEW {} AS SELECT {}h.object_key AS _object_key, r._line, (h.load_id << "
+          "32) | r._line AS _arrival, h.loaded_at AS _loaded_at, r._op FROM {} r JOIN load_history h ON "
+          "h.load_ref = r._load_ref WHERE h.load_id IS NOT NULL AND ((h.load_id << 32) | r._line) > "
+          "coalesce((SELECT parameter_value::BIGINT FROM parameter_control WHERE job_name = {} AND "
+          "parameter_name = {}), 0)",
+          QuoteIdent(entity.raw_table()), inputs, QuoteIdent(RawRowsTable(entity)),
+          QuoteLiteral(entity.merge_job()), QuoteLiteral(kWatermarkParameter)),
+      {}, "create the view " + entity.raw_table()));
+  return conn.Run(fmt::format("CREATE OR REPLACE VIEW {} AS SELECT * FROM {} WHERE false",
+                              QuoteIdent(entity.stage_table()), QuoteIdent(entity.raw_table())),
+                  {}, "create the view " + entity.stage_table());
+}
+
 }  // namespace
 
 std::string DecodeBytea(std::string_view text) {
@@ -70,21 +93,24 @@ Status EnsureMergeTables(PgConnection& conn, const EntitySpec& entity) {
       "TEXT)",
       {}, "create task_history"));
   // A staged row's columns, without its rows: the log and truncates are made like them.
-  const std::string raw = QuoteIdent(entity.raw_table());
+  const std::string raw = QuoteIdent(RawRowsTable(entity));
+  const std::string seq_type = PgTypeName(entity.sequence_type());
   for (const std::string& table : {entity.log_table(), entity.truncates_table()}) {
     DIMSTREAM_TRY(conn.Run(
         fmt::format("CREATE TABLE IF NOT EXISTS {} AS SELECT r.*, 0::BIGINT AS _arrival, NULL::TIMESTAMP AS "
-                    "_loaded_at, NULL::TEXT AS _object_key FROM {} r WITH NO DATA",
-                    QuoteIdent(table), raw),
+                    "_loaded_at, NULL::TEXT AS _object_key, NULL::{} AS _seq FROM {} r WITH NO DATA",
+                    QuoteIdent(table), seq_type, raw),
         {}, "create " + table));
   }
-  DIMSTREAM_TRY(
-      conn.Run(fmt::format("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (_arrival)",
-                           QuoteIdent(entity.log_table() + "_arrival"), QuoteIdent(entity.log_table())),
-               {}, "index " + entity.log_table()));
-  return conn.Run(fmt::format("CREATE INDEX IF NOT EXISTS {} ON {} (_kid)",
-                              QuoteIdent(entity.log_table() + "_kid"), QuoteIdent(entity.log_table())),
-                  {}, "index " + entity.log_table());
+  const std::string log = QuoteIdent(entity.log_table());
+  DIMSTREAM_TRY(conn.Run(fmt::format("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (_arrival)",
+                                     QuoteIdent(entity.log_table() + "_arrival"), log),
+                         {}, "index " + entity.log_table()));
+  // A key id's records in sequence order: a fold's read, and the newest sequence of each key id.
+  DIMSTREAM_TRY(conn.Run(fmt::format("CREATE INDEX IF NOT EXISTS {} ON {} (_kid, _seq_key)",
+                                     QuoteIdent(entity.log_table() + "_kid"), log),
+                         {}, "index " + entity.log_table()));
+  return CreateRawViews(conn, entity);
 }
 
 Result<std::optional<int64_t>> ReadJobParameter(PgConnection& conn, const EntitySpec& entity,

@@ -9,14 +9,18 @@
 #include "warehouse/merge_session.h"
 #include "warehouse/postgres/pg_connection.h"
 
-// The merge's own tables on PostgreSQL and what a run reads from and writes to its log: the parts of the
-// PostgreSQL MergeSession built so far (the versions, history and current are not yet).
+// The merge's own tables on PostgreSQL and what a run reads from and writes to its log (the rest of a run is
+// pg_versions.h and pg_merge_session.h).
 namespace dimstream::pg {
 
+// A key id (uint64 kept as BIGINT bits) in unsigned order: the sign bit flipped.
+inline constexpr const char* kUnsignedKid = "(_kid # (-9223372036854775807 - 1))";
+
 // Creates parameter_control and task_history, and the entity's log and truncates tables, when they are not
-// there. `<entity>_log`: the merged records a fold reads, with the columns of a staged row (pg_stage.h: the
-// raw table's, then _arrival, _loaded_at, _object_key), keyed by _arrival and indexed by key id.
-// `<entity>_truncates`: the merged truncate records, with the same columns.
+// there, and (re)creates the views `<entity>_raw` (the loaded rows above the watermark) and `<entity>_stage`.
+// `<entity>_log`: the merged records a fold reads, with the columns of a staged row (pg_stage.h: the raw rows
+// table's, then _arrival, _loaded_at, _object_key, _seq), keyed by _arrival and indexed by key id and
+// sequence. `<entity>_truncates`: the merged truncate records, with the same columns.
 Status EnsureMergeTables(PgConnection& conn, const EntitySpec& entity);
 
 // A parameter of the entity's merge job in parameter_control ("LETS": the watermark), nullopt when never set.

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "warehouse/postgres/pg_load_session.h"
 #include "warehouse/sql.h"
 
 namespace dimstream::pg {
@@ -12,11 +13,21 @@ namespace {
 // A raw row's arrival position, from its load's id (load_history h) and its line (raw r).
 constexpr const char* kArrival = "((h.load_id << 32) | r._line)";
 
+// A raw row's sequence as valid_from and valid_to show it: its first sequence column, or its load's commit
+// time where that is the sequence (SEMANTICS.md section 4).
+std::string SequenceValue(const EntitySpec& entity) {
+  if (entity.sequence_columns.empty()) {
+    return "h.loaded_at";
+  }
+  const std::string first = "r." + QuoteIdent(entity.sequence_columns.front());
+  return entity.sequence_falls_back_to_load_time() ? fmt::format("coalesce({}, h.loaded_at)", first) : first;
+}
+
 }  // namespace
 
 Result<StageResult> StageRaw(PgConnection& conn, const EntitySpec& entity, int64_t watermark,
                              uint64_t max_rows) {
-  const std::string raw = QuoteIdent(entity.raw_table());
+  const std::string raw = QuoteIdent(RawRowsTable(entity));
   const std::string from = fmt::format(
       "{} r JOIN load_history h ON h.load_ref = r._load_ref WHERE h.load_id IS NOT NULL AND {} > $1", raw,
       kArrival);
@@ -37,8 +48,8 @@ Result<StageResult> StageRaw(PgConnection& conn, const EntitySpec& entity, int64
   DIMSTREAM_TRY(conn.Run(fmt::format("DROP TABLE IF EXISTS {}", kStageTable), {}, "drop the stage"));
   DIMSTREAM_TRY(conn.Run(
       fmt::format("CREATE TEMP TABLE {0} ON COMMIT DROP AS SELECT r.*, {1} AS _arrival, h.loaded_at AS "
-                  "_loaded_at, h.object_key AS _object_key FROM {2} AND {1} <= $2",
-                  kStageTable, kArrival, from),
+                  "_loaded_at, h.object_key AS _object_key, {3} AS _seq FROM {2} AND {1} <= $2",
+                  kStageTable, kArrival, from, SequenceValue(entity)),
       {std::to_string(watermark), std::to_string(upto)}, "stage the raw rows"));
   // The sequence of a load without sequence columns is its commit time, encoded as OrderedTimestamp does:
   // the microseconds' 8 bytes, big-endian, the sign bit flipped.

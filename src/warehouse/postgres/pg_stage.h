@@ -13,11 +13,12 @@ inline constexpr const char* kStageTable = "dimstream_stage";
 
 // Stages a merge run in the open transaction of `conn`: the raw rows of loads committed above `watermark`
 // (an arrival position: load id << 32 | line, the load id following commit order, pg_load_ledger.h) into
-// kStageTable with their _arrival, _loaded_at and _object_key, and _seq_key filled in where the load's
-// commit time is the sequence (its ordered encoding, as OrderedTimestamp writes it). Of the records of one
-// key and sequence (SEMANTICS.md section 4), and of the truncates of one sequence, only the latest arrival
-// stays. With `max_rows` (0: no limit) only the first max_rows raw rows in arrival order are taken, and
-// `more` says that raw holds more above the new watermark.
+// kStageTable with their _arrival, _loaded_at, _object_key and _seq (the first sequence column's value, or
+// the load's commit time: what valid_from and valid_to show), and _seq_key filled in where the load's commit
+// time is the sequence (its ordered encoding, as OrderedTimestamp writes it). Of the records of one key and
+// sequence (SEMANTICS.md section 4), and of the truncates of one sequence, only the latest arrival stays.
+// With `max_rows` (0: no limit) only the first max_rows raw rows in arrival order are taken, and `more` says
+// that raw holds more above the new watermark.
 Result<StageResult> StageRaw(PgConnection& conn, const EntitySpec& entity, int64_t watermark,
                              uint64_t max_rows);
 

@@ -114,14 +114,15 @@ TEST_F(PgLoadSessionTest, RowsAndRejectsCommitWithTheirLoadTyped) {
   EXPECT_EQ(
       Column("SELECT format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s', id, label, price, big, ratio, "
              "flag, day, changed_at, op, _line, _op, _kid, encode(_seq_key, 'hex'), _scd1_hash, _scd2_hash) "
-             "FROM thing_raw ORDER BY _line"),
+             "FROM thing_raw_rows ORDER BY _line"),
       (std::vector<std::string>{
           "1|tab\there, new\nline \\ \"q\"|-0.05|123456789012345678901234567890.1234|0.1|t|2025-01-08|"
           "2025-01-08 11:11:11.000123|U|2|U|-1152921504606846976|000100|-1|0",
           "2|||||||0001-01-01 00:00:00||3|U|-1152921504606846975|000101|-2|1"}));
   // The rows' load is found through their load_ref.
   EXPECT_EQ(
-      Column("SELECT DISTINCT h.load_id FROM thing_raw r JOIN load_history h ON h.load_ref = r._load_ref"),
+      Column(
+          "SELECT DISTINCT h.load_id FROM thing_raw_rows r JOIN load_history h ON h.load_ref = r._load_ref"),
       (std::vector<std::string>{"1"}));
   EXPECT_EQ(Column("SELECT concat_ws('|', object_key, line, raw, reason) FROM thing_rejects"),
             (std::vector<std::string>{"a.csv|5|x,\ty\n|id \"x\" is not a bigint"}));
@@ -137,7 +138,7 @@ TEST_F(PgLoadSessionTest, ASessionNotCommittedLeavesNothing) {
     ASSERT_TRUE(session.ok());
     ASSERT_TRUE((*session)->AppendRows(Rows({{"1", "x", "", "", "", "", "", "2025-01-01", "U"}})).ok());
   }  // destroyed: rolled back
-  EXPECT_EQ(Column("SELECT count(*) FROM thing_raw"), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(Column("SELECT count(*) FROM thing_raw_rows"), (std::vector<std::string>{"0"}));
   EXPECT_EQ(Column("SELECT count(*) FROM load_history"), (std::vector<std::string>{"0"}));
 }
 
@@ -153,7 +154,7 @@ TEST_F(PgLoadSessionTest, DiscardedRowsAndAFailedObjectKeepOnlyTheirRejects) {
   auto receipt = (*session)->Commit(failed);
   ASSERT_TRUE(receipt.ok()) << receipt.error().message;
   EXPECT_EQ(receipt->outcome, LoadOutcome::kFailed);
-  EXPECT_EQ(Column("SELECT count(*) FROM thing_raw"), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(Column("SELECT count(*) FROM thing_raw_rows"), (std::vector<std::string>{"0"}));
   EXPECT_EQ(Column("SELECT count(*) FROM thing_rejects"), (std::vector<std::string>{"1"}));
   EXPECT_EQ(Column("SELECT error FROM load_history"),
             (std::vector<std::string>{"skipped: a row was rejected"}));
@@ -165,7 +166,7 @@ TEST_F(PgLoadSessionTest, DiscardedRowsAndAFailedObjectKeepOnlyTheirRejects) {
   auto second = (*again)->Commit(Summary("c1", 1));
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->outcome, LoadOutcome::kAlreadyDone);
-  EXPECT_EQ(Column("SELECT count(*) FROM thing_raw"), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(Column("SELECT count(*) FROM thing_raw_rows"), (std::vector<std::string>{"0"}));
 }
 
 TEST_F(PgLoadSessionTest, AnObjectOfNoEntityRecordsItsFailureAlone) {

@@ -41,11 +41,9 @@ inline constexpr int64_t Arrival(int64_t load, int64_t line) {
   return load << 32 | line;
 }
 
-// Loads `records` as one object of `entity` (lines 2, 3, ...), committed unless `commit` is false (the
-// session is then returned open).
-inline std::unique_ptr<PgLoadSession> LoadRecords(PgConnection& conn, const EntitySpec& entity,
-                                                  const std::string& key, const std::vector<Rec>& records,
-                                                  bool has_sequence = true, bool commit = true) {
+// `records` as the rows of one object of `entity` (lines 2, 3, ...): the key its first column, the others
+// NULL.
+inline RawRows RowsOf(const EntitySpec& entity, const std::vector<Rec>& records, bool has_sequence = true) {
   RawRows rows;
   for (const std::string& c : entity.input_columns()) {
     rows.columns.emplace_back(entity.TypeOf(c));
@@ -71,6 +69,15 @@ inline std::unique_ptr<PgLoadSession> LoadRecords(PgConnection& conn, const Enti
     rows.scd2_hash.push_back(0);
   }
   rows.has_sequence = has_sequence;
+  return rows;
+}
+
+// Loads `records` as one object of `entity` (RowsOf), committed unless `commit` is false (the session is then
+// returned open).
+inline std::unique_ptr<PgLoadSession> LoadRecords(PgConnection& conn, const EntitySpec& entity,
+                                                  const std::string& key, const std::vector<Rec>& records,
+                                                  bool has_sequence = true, bool commit = true) {
+  RawRows rows = RowsOf(entity, records, has_sequence);
   auto session = PgLoadSession::Begin(conn, &entity, ObjectInfo{ObjectKey(key), 1, key});
   EXPECT_TRUE(session.ok());
   EXPECT_TRUE((*session)->AppendRows(rows).ok());

@@ -1,0 +1,364 @@
+#include "warehouse/postgres/pg_versions.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+#include "warehouse/postgres/pg_merge_session.h"
+#include "warehouse/postgres/pg_stage.h"
+#include "warehouse/postgres/pg_values.h"
+#include "warehouse/sql.h"
+
+namespace dimstream::pg {
+namespace {
+
+// Temporary tables of a merge run, dropped with its transaction.
+constexpr const char* kVersions = "dimstream_versions";    // a refold's versions, or the base records'
+constexpr const char* kIncrement = "dimstream_increment";  // AddVersions'
+constexpr const char* kEdits = "dimstream_edits";
+constexpr const char* kReplaced = "dimstream_replaced";  // rewritten versions' valid_from, from current
+constexpr const char* kLatest = "dimstream_latest";
+
+std::string Quoted(const std::vector<std::string>& names, const std::string& alias) {
+  std::string out;
+  for (const std::string& n : names) {
+    out += (out.empty() ? "" : ", ") + (alias.empty() ? "" : alias + ".") + QuoteIdent(n);
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) {
+    if (!p.empty()) {
+      out += (out.empty() ? "" : ", ") + p;
+    }
+  }
+  return out;
+}
+
+// "valid_from, valid_from_b" (or valid_to): the sequence's columns in history and current.
+std::vector<std::string> ValidColumns(const EntitySpec& e, const char* prefix) {
+  std::vector<std::string> out = {prefix};
+  for (const std::string& c : e.extra_sequence_columns()) {
+    out.push_back(std::string(prefix) + "_" + c);
+  }
+  return out;
+}
+
+}  // namespace
+
+Status EnsureVersionTables(PgConnection& conn, const EntitySpec& e) {
+  std::string values;
+  for (const std::string& c : e.key_columns) {
+    values += fmt::format("{} {}, ", QuoteIdent(c), PgTypeName(e.TypeOf(c)));
+  }
+  for (const std::string& c : e.attribute_columns()) {
+    values += fmt::format("{} {}, ", QuoteIdent(c), PgTypeName(e.TypeOf(c)));
+  }
+  auto sequence = [&](const char* prefix) {
+    std::string out = fmt::format("{} {}, ", prefix, PgTypeName(e.sequence_type()));
+    for (const std::string& c : e.extra_sequence_columns()) {
+      out += fmt::format("{} {}, ", QuoteIdent(std::string(prefix) + "_" + c), PgTypeName(e.TypeOf(c)));
+    }
+    return out;
+  };
+  // _valid_from_key: valid_from's ordered encoding, what the merge's key index compares.
+  const std::string own =
+      "_opened_arrival BIGINT NOT NULL, _updated_arrival BIGINT, _scd1_hash BIGINT, _scd2_hash BIGINT, _kid "
+      "BIGINT NOT NULL, _valid_from_key BYTEA";
+  DIMSTREAM_TRY(conn.Run(
+      fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{}{}is_current BOOLEAN NOT NULL, "
+                  "_ended_by_delete BOOLEAN NOT NULL, {})",
+                  QuoteIdent(e.history_table()), values, sequence("valid_from"), sequence("valid_to"), own),
+      {}, "create " + e.history_table()));
+  DIMSTREAM_TRY(conn.Run(fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{}{})", QuoteIdent(e.current_table()),
+                                     values, sequence("valid_from"), own),
+                         {}, "create " + e.current_table()));
+  // A run finds the versions of its keys, and each edited version by its opener.
+  for (const std::string& table : {e.history_table(), e.current_table()}) {
+    DIMSTREAM_TRY(conn.Run(fmt::format("CREATE INDEX IF NOT EXISTS {} ON {} (_kid, _opened_arrival)",
+                                       QuoteIdent(table + "_kid"), QuoteIdent(table)),
+                           {}, "index " + table));
+  }
+  return Ok();
+}
+
+PgVersionWriter::PgVersionWriter(PgConnection& conn, const EntitySpec& entity)
+    : conn_(conn),
+      e_(entity),
+      log_(QuoteIdent(entity.log_table())),
+      truncates_(QuoteIdent(entity.truncates_table())),
+      history_(QuoteIdent(entity.history_table())),
+      current_(QuoteIdent(entity.current_table())) {
+  for (const std::string& c : entity.extra_sequence_columns()) {
+    extra_seq_.push_back(QuoteIdent(c));
+  }
+}
+
+std::string PgVersionWriter::LogColumns() const {
+  return Join({Quoted(e_.input_columns(), ""),
+               "_load_ref, _line, _op, _kid, _seq_key, _scd1_hash, _scd2_hash, _arrival, _loaded_at, "
+               "_object_key, _seq"});
+}
+
+Status PgVersionWriter::WriteVersions(const char* table, std::span<const Version> versions, bool create) {
+  if (create) {
+    DIMSTREAM_TRY(conn_.Run(fmt::format("DROP TABLE IF EXISTS {}", table)));
+    DIMSTREAM_TRY(conn_.Run(fmt::format("CREATE TEMP TABLE {} (opened BIGINT, updated BIGINT, scd1 BIGINT, "
+                                        "closed BIGINT, del BOOLEAN) ON COMMIT DROP",
+                                        table),
+                            {}, "create the run's versions table"));
+  }
+  if (versions.empty()) {
+    return Ok();
+  }
+  std::string data;
+  data.reserve(versions.size() * 64);
+  for (const Version& v : versions) {
+    data += fmt::format("{}\t{}\t{}\t", v.opened_arrival, v.updated_arrival, v.scd1_arrival);
+    data += v.open() ? std::string("\\N") : std::to_string(v.closed_arrival);
+    data += v.ended_by_delete ? "\tt\n" : "\tf\n";
+  }
+  auto copied = conn_.CopyIn(fmt::format("COPY {} FROM STDIN", table), data, "copy the run's versions");
+  return copied.ok() ? Ok() : Status(copied.error());
+}
+
+std::string PgVersionWriter::VersionRows(const char* versions, const std::string& records,
+                                         const std::string& closers, bool history, bool replaced) const {
+  // The key and SCD2 values of `updated`, the SCD1 values of `scd1`, valid_from the sequence of `opened` (a
+  // version rewritten in place: its own, kept in kReplaced), valid_to that of `closed`.
+  const bool all_versions = e_.scd1_scope == Scd1Scope::kAllVersions;
+  const std::string s1 = all_versions ? "s1" : "u";
+  auto from = [&](const std::string& column) {
+    return replaced ? fmt::format("CASE WHEN rp.opened IS NULL THEN o.{0} ELSE rp.{0} END", column)
+                    : "o." + column;
+  };
+  std::vector<std::string> cols = {Quoted(e_.key_columns, "u"), Quoted(e_.scd1_columns, s1),
+                                   Quoted(e_.scd2_columns, "u"), from("_seq")};
+  for (const std::string& c : extra_seq_) {
+    cols.push_back(from(c));
+  }
+  if (history) {
+    cols.push_back("c._seq");
+    for (const std::string& c : extra_seq_) {
+      cols.push_back("c." + c);
+    }
+    cols.push_back("v.closed IS NULL, coalesce(v.del, false)");
+  }
+  cols.push_back(fmt::format("v.opened, v.updated, {}._scd1_hash, u._scd2_hash, u._kid", s1));
+  cols.push_back(replaced ? "CASE WHEN rp.opened IS NULL THEN o._seq_key ELSE rp._valid_from_key END"
+                          : "o._seq_key");
+  std::string sql =
+      fmt::format("SELECT {} FROM {} v JOIN {} u ON u._arrival = v.updated", Join(cols), versions, records);
+  if (all_versions) {
+    sql += fmt::format(" JOIN {} s1 ON s1._arrival = v.scd1", records);
+  }
+  sql += fmt::format(" LEFT JOIN {} o ON o._arrival = v.opened", records);
+  if (replaced) {
+    sql += fmt::format(" LEFT JOIN {} rp ON rp.opened = v.opened", kReplaced);
+  }
+  if (history) {
+    sql += fmt::format(" LEFT JOIN {} c ON c._arrival = v.closed", closers);
+  } else {
+    sql += " WHERE v.closed IS NULL";
+  }
+  return sql;
+}
+
+Status PgVersionWriter::Insert(const char* versions, const std::string& records, const std::string& closers,
+                               bool replaced) {
+  const std::string values = Join({Quoted(e_.key_columns, ""), Quoted(e_.attribute_columns(), ""),
+                                   Quoted(ValidColumns(e_, "valid_from"), "")});
+  const std::string own = "_opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash, _kid, _valid_from_key";
+  DIMSTREAM_TRY(conn_.Run(fmt::format("INSERT INTO {} ({}, {}, is_current, _ended_by_delete, {}) {}",
+                                      history_, values, Quoted(ValidColumns(e_, "valid_to"), ""), own,
+                                      VersionRows(versions, records, closers, true, replaced)),
+                          {}, "write the versions into " + e_.history_table()));
+  return conn_.Run(fmt::format("INSERT INTO {} ({}, {}) {}", current_, values, own,
+                               VersionRows(versions, records, closers, false, replaced)),
+                   {}, "write the open versions into " + e_.current_table());
+}
+
+Status PgVersionWriter::AppendFromLog(const std::vector<Version>& versions) {
+  DIMSTREAM_TRY(WriteVersions(kVersions, versions, true));
+  const std::string seq = Join({"_seq", Join(extra_seq_)});
+  const std::string closers = fmt::format(
+      "(SELECT _arrival, {0} FROM {1} UNION ALL SELECT _arrival, {0} FROM {2})", seq, log_, truncates_);
+  return Insert(kVersions, log_, closers, false);
+}
+
+Status PgVersionWriter::BaseRecords(const std::vector<Version>& base, const char* into) {
+  DIMSTREAM_TRY(WriteVersions(kVersions, base, true));
+  // A log row: the version's key, SCD1 and SCD2 values, its opener's sequence (columns, encoding, value)
+  // and arrival.
+  const bool all_versions = e_.scd1_scope == Scd1Scope::kAllVersions;
+  std::vector<std::string> cols;
+  for (const std::string& c : e_.input_columns()) {
+    bool scd1 = std::find(e_.scd1_columns.begin(), e_.scd1_columns.end(), c) != e_.scd1_columns.end();
+    bool seq =
+        std::find(e_.sequence_columns.begin(), e_.sequence_columns.end(), c) != e_.sequence_columns.end();
+    cols.push_back(fmt::format("{}.{}", seq ? "o" : scd1 && all_versions ? "s1" : "u", QuoteIdent(c)));
+  }
+  cols.push_back(fmt::format(
+      "o._load_ref, o._line, 'U', u._kid, o._seq_key, {}._scd1_hash, u._scd2_hash, v.opened, o._loaded_at, "
+      "o._object_key, o._seq",
+      all_versions ? "s1" : "u"));
+  DIMSTREAM_TRY(conn_.Run(fmt::format("DROP TABLE IF EXISTS {}", into)));
+  return conn_.Run(
+      fmt::format("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} v JOIN {} u ON u._arrival = "
+                  "v.updated JOIN {} o ON o._arrival = v.opened{}",
+                  into, Join(cols), kVersions, log_, log_,
+                  all_versions ? fmt::format(" JOIN {} s1 ON s1._arrival = v.scd1", log_) : ""),
+      {}, "make the log's base records");
+}
+
+Status PgVersionWriter::AddVersions(std::span<const Version> versions) {
+  DIMSTREAM_TRY(WriteVersions(kIncrement, versions, !increment_open_));
+  increment_open_ = true;
+  return Ok();
+}
+
+Status PgVersionWriter::AddEdits(std::span<const OpenVersionEdit> edits) {
+  if (!edits_open_) {
+    DIMSTREAM_TRY(conn_.Run(fmt::format("DROP TABLE IF EXISTS {}", kEdits)));
+    DIMSTREAM_TRY(conn_.Run(fmt::format("CREATE TEMP TABLE {} (kid BIGINT, opened BIGINT, ref BIGINT, closed "
+                                        "BIGINT, del BOOLEAN) ON COMMIT DROP",
+                                        kEdits),
+                            {}, "create the run's edits table"));
+    edits_open_ = true;
+    closes_ = 0;
+    rewrites_ = 0;
+  }
+  if (edits.empty()) {
+    return Ok();
+  }
+  std::string data;
+  for (const OpenVersionEdit& e : edits) {
+    data += fmt::format("{}\t{}\t{}\t", static_cast<int64_t>(e.key_id), e.opened_arrival, e.ref_arrival);
+    data += e.closed_arrival != 0 ? std::to_string(e.closed_arrival) : std::string("\\N");
+    data += e.by_delete ? "\tt\n" : "\tf\n";
+    (e.closed_arrival != 0 ? closes_ : rewrites_)++;
+  }
+  auto copied = conn_.CopyIn(fmt::format("COPY {} FROM STDIN", kEdits), data, "copy the run's edits");
+  return copied.ok() ? Ok() : Status(copied.error());
+}
+
+Result<std::vector<uint64_t>> PgVersionWriter::Mismatched() {
+  // Where key ids are hashes, the history row must have the key of the edit's ref record; where the key is
+  // its own id, only the row's presence is looked for.
+  const bool exact = e_.exact_key_id();
+  std::string same_key;
+  for (const std::string& c : e_.key_columns) {
+    same_key += fmt::format(" AND h.{0} = r.{0}", QuoteIdent(c));
+  }
+  auto r = conn_.Exec(
+      fmt::format(
+          "SELECT DISTINCT e.kid FROM {} e{} WHERE NOT EXISTS (SELECT 1 FROM {} h WHERE h._kid = e.kid "
+          "AND h._opened_arrival = e.opened{})",
+          kEdits, exact ? "" : fmt::format(" JOIN {} r ON r._arrival = e.ref", kStageTable), history_,
+          exact ? "" : same_key),
+      {}, "check the run's edits against " + e_.history_table());
+  if (!r.ok()) {
+    return r.error();
+  }
+  std::vector<uint64_t> out;
+  for (int i = 0; i < r->rows(); ++i) {
+    out.push_back(static_cast<uint64_t>(r->Int(i, 0)));
+  }
+  if (exact && !out.empty()) {
+    return Error::Permanent(fmt::format(
+        "{} edits of open versions found no history row (the key index disagrees with {}); the run is rolled "
+        "back and the index read again",
+        out.size(), e_.history_table()));
+  }
+  return out;
+}
+
+Result<std::vector<uint64_t>> PgVersionWriter::ApplyIncrement() {
+  DIMSTREAM_TRY(AddVersions({}));
+  DIMSTREAM_TRY(AddEdits({}));
+  increment_open_ = false;
+  edits_open_ = false;
+  if (closes_ + rewrites_ > 0) {
+    // Before anything changes: an edit that finds no row of its key means the caller rolls back.
+    auto mismatched = Mismatched();
+    if (!mismatched.ok() || !mismatched->empty()) {
+      return mismatched;
+    }
+  }
+  if (closes_ > 0) {
+    std::string set = "valid_to = c._seq";
+    for (size_t i = 0; i < extra_seq_.size(); ++i) {
+      set +=
+          fmt::format(", {} = c.{}", QuoteIdent("valid_to_" + e_.extra_sequence_columns()[i]), extra_seq_[i]);
+    }
+    DIMSTREAM_TRY(conn_.Run(
+        fmt::format("UPDATE {} h SET {}, is_current = false, _ended_by_delete = e.del FROM {} e JOIN {} c ON "
+                    "c._arrival = e.closed WHERE h._kid = e.kid AND h._opened_arrival = e.opened",
+                    history_, set, kEdits, kStageTable),
+        {}, "close versions in " + e_.history_table()));
+  }
+  if (rewrites_ > 0) {
+    // A version rewritten in place keeps its valid_from: read from current before its row goes.
+    std::string from = "cur.valid_from AS _seq";
+    for (size_t i = 0; i < extra_seq_.size(); ++i) {
+      from += fmt::format(", cur.{} AS {}", QuoteIdent("valid_from_" + e_.extra_sequence_columns()[i]),
+                          extra_seq_[i]);
+    }
+    DIMSTREAM_TRY(conn_.Run(fmt::format("DROP TABLE IF EXISTS {}", kReplaced)));
+    DIMSTREAM_TRY(conn_.Run(
+        fmt::format("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT cur._opened_arrival AS opened, {}, "
+                    "cur._valid_from_key FROM {} cur JOIN {} e ON cur._kid = e.kid AND cur._opened_arrival = "
+                    "e.opened WHERE e.closed IS NULL",
+                    kReplaced, from, current_, kEdits),
+        {}, "keep the rewritten versions' valid_from"));
+    DIMSTREAM_TRY(
+        conn_.Run(fmt::format("DELETE FROM {} h USING {} e WHERE e.closed IS NULL AND h._kid = e.kid "
+                              "AND h._opened_arrival = e.opened",
+                              history_, kEdits),
+                  {}, "take out the rewritten versions"));
+  }
+  if (closes_ + rewrites_ > 0) {
+    DIMSTREAM_TRY(conn_.Run(
+        fmt::format("DELETE FROM {} c USING {} e WHERE c._kid = e.kid AND c._opened_arrival = e.opened",
+                    current_, kEdits),
+        {}, "take the edited versions out of " + e_.current_table()));
+  }
+  DIMSTREAM_TRY(Insert(kIncrement, kStageTable, kStageTable, rewrites_ > 0));
+  return std::vector<uint64_t>{};
+}
+
+Status PgVersionWriter::SetScd1OfAllVersions(const std::vector<std::pair<uint64_t, int64_t>>& latest,
+                                             bool in_stage) {
+  if (e_.scd1_columns.empty()) {
+    return Ok();
+  }
+  DIMSTREAM_TRY(conn_.Run(fmt::format("DROP TABLE IF EXISTS {}", kLatest)));
+  DIMSTREAM_TRY(
+      conn_.Run(fmt::format("CREATE TEMP TABLE {} (kid BIGINT, arrival BIGINT) ON COMMIT DROP", kLatest)));
+  std::string data;
+  for (const auto& [key_id, arrival] : latest) {
+    data += fmt::format("{}\t{}\n", static_cast<int64_t>(key_id), arrival);
+  }
+  auto copied = conn_.CopyIn(fmt::format("COPY {} FROM STDIN", kLatest), data, "copy the latest upserts");
+  if (!copied.ok()) {
+    return copied.error();
+  }
+  std::string set;
+  for (const std::string& c : e_.scd1_columns) {
+    set += fmt::format("{0} = s.{0}, ", QuoteIdent(c));
+  }
+  std::string same_key;
+  for (const std::string& c : e_.key_columns) {
+    same_key += fmt::format(" AND h.{0} = s.{0}", QuoteIdent(c));
+  }
+  return conn_.Run(
+      fmt::format("UPDATE {0} h SET {1}_scd1_hash = s._scd1_hash FROM {2} t JOIN {3} s ON s._arrival = "
+                  "t.arrival WHERE h._kid = t.kid{4} AND h._scd1_hash IS DISTINCT FROM s._scd1_hash",
+                  history_, set, kLatest, in_stage ? std::string(kStageTable) : log_, same_key),
+      {}, "give every version its key's latest SCD1 values");
+}
+
+}  // namespace dimstream::pg

@@ -1,0 +1,209 @@
+#include "warehouse/postgres/pg_warehouse.h"
+
+#include <fmt/format.h>
+
+#include "warehouse/postgres/pg_load_ledger.h"
+#include "warehouse/postgres/pg_load_session.h"
+#include "warehouse/postgres/pg_merge_log.h"
+#include "warehouse/postgres/pg_merge_session.h"
+#include "warehouse/sql.h"
+
+namespace dimstream {
+namespace {
+
+constexpr const char* kLoadHistory = "load_history";
+
+// A load's session and the pooled connection it runs on: the connection goes back to the pool only once the
+// session has ended (committed, or rolled back by its destructor).
+class PooledLoadSession : public LoadSession {
+ public:
+  PooledLoadSession(pg::PgPool::Lease conn, std::unique_ptr<pg::PgLoadSession> session)
+      : conn_(std::move(conn)), session_(std::move(session)) {}
+
+  Status AppendRows(const RawRows& rows) override { return session_->AppendRows(rows); }
+  Status AppendRejects(const std::vector<RejectedRow>& rejects) override {
+    return session_->AppendRejects(rejects);
+  }
+  Status DiscardRows() override { return session_->DiscardRows(); }
+  Result<LoadReceipt> Commit(const LoadSummary& summary) override { return session_->Commit(summary); }
+
+ private:
+  pg::PgPool::Lease conn_;  // declared first, so destroyed after the session that uses it
+  std::unique_ptr<pg::PgLoadSession> session_;
+};
+
+// How JSON output writes a column, from its type's OID (PostgreSQL's fixed ones, pg_type.dat).
+ColumnKind KindOf(Oid type) {
+  switch (type) {
+    case 16:  // bool
+      return ColumnKind::kBoolean;
+    case 20:    // int8
+    case 21:    // int2
+    case 23:    // int4
+    case 26:    // oid
+    case 700:   // float4
+    case 701:   // float8
+    case 1700:  // numeric
+      return ColumnKind::kNumber;
+    default:
+      return ColumnKind::kText;
+  }
+}
+
+// Runs a user's `sql` on `conn` and returns its (last statement's) rows as text. Booleans come as 't' and
+// 'f': they are shown as DuckDB shows them, so that output and tests read the same on both warehouses.
+Result<QueryResult> QueryAsText(pg::PgConnection& conn, const std::string& sql) {
+  auto r = conn.ExecScript(sql, "run the query");
+  if (!r.ok()) {
+    return r.error();
+  }
+  QueryResult out;
+  for (int c = 0; c < r->columns(); ++c) {
+    out.columns.emplace_back(r->Name(c));
+    out.kinds.push_back(KindOf(PQftype(r->get(), c)));
+  }
+  out.rows.reserve(static_cast<size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) {
+    std::vector<Value> row;
+    row.reserve(out.columns.size());
+    for (int c = 0; c < r->columns(); ++c) {
+      if (r->IsNull(i, c)) {
+        row.emplace_back(std::nullopt);
+      } else if (out.kinds[c] == ColumnKind::kBoolean) {
+        row.emplace_back(r->Text(i, c) == "t" ? "true" : "false");
+      } else {
+        row.emplace_back(std::string(r->Text(i, c)));
+      }
+    }
+    out.rows.push_back(std::move(row));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PgWarehouse>> PgWarehouse::Open(const std::string& url, const std::string& password,
+                                                       std::vector<EntitySpec> entities) {
+  for (const auto& e : entities) {
+    DIMSTREAM_TRY(e.Validate());
+  }
+  std::unique_ptr<PgWarehouse> w(new PgWarehouse(url, password, std::move(entities)));
+  DIMSTREAM_TRY(w->CreateSchema());
+  return w;
+}
+
+Result<QueryResult> PgWarehouse::QueryOnce(const std::string& url, const std::string& password,
+                                           const std::string& sql) {
+  auto conn = pg::PgConnection::Open(url, password);
+  if (!conn.ok()) {
+    return conn.error();
+  }
+  return QueryAsText(**conn, sql);
+}
+
+Status PgWarehouse::CreateSchema() {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) {
+    return conn.error();
+  }
+  pg::PgConnection& c = **conn;
+  // All of it in one transaction under the schema's lock: processes opening at once create it one by one.
+  return pg::InSchemaTransaction(c, [&]() -> Status {
+    DIMSTREAM_TRY(pg::CreateLedgerTables(c));
+    for (const EntitySpec& e : entities_) {
+      DIMSTREAM_TRY(pg::EnsureLoadTables(c, e));
+      DIMSTREAM_TRY(pg::EnsureMergeTables(c, e));
+      DIMSTREAM_TRY(pg::EnsureVersionTables(c, e));
+    }
+    return Ok();
+  });
+}
+
+const EntitySpec* PgWarehouse::Find(const std::string& name) const {
+  for (const EntitySpec& e : entities_) {
+    if (e.name == name) {
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+Result<bool> PgWarehouse::HasVersion(const ObjectKey& key, const std::string& version_tag) {
+  return HasLoadWhere("version_tag", version_tag, key);
+}
+
+Result<bool> PgWarehouse::HasLoad(const ObjectKey& key, const Checksum& checksum) {
+  return HasLoadWhere("checksum", checksum.get(), key);
+}
+
+Result<bool> PgWarehouse::HasLoadWhere(const char* column, const std::string& value, const ObjectKey& key) {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) {
+    return conn.error();
+  }
+  // Loaded or failed alike; a load another process has not committed yet is not seen.
+  auto r = (*conn)->Exec(fmt::format("SELECT count(*) FROM {} WHERE object_key = $1 AND {} = $2",
+                                     QuoteIdent(kLoadHistory), QuoteIdent(column)),
+                         {key.get(), value}, "look up " + key.get() + " in load_history");
+  if (!r.ok()) {
+    return r.error();
+  }
+  return r->Int(0, 0) > 0;
+}
+
+Result<std::unique_ptr<LoadSession>> PgWarehouse::BeginLoad(const ObjectInfo& object,
+                                                            const std::string& entity) {
+  const EntitySpec* e = Find(entity);
+  if (e == nullptr && !entity.empty()) {
+    return Error::Invalid("no entity '" + entity + "' in this warehouse");
+  }
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) {
+    return conn.error().Context("cannot load " + object.key.get());
+  }
+  auto session = pg::PgLoadSession::Begin(**conn, e, object);
+  if (!session.ok()) {
+    return session.error().Context("cannot load " + object.key.get());
+  }
+  return std::unique_ptr<LoadSession>(new PooledLoadSession(std::move(*conn), std::move(*session)));
+}
+
+Result<std::unique_ptr<MergeSession>> PgWarehouse::BeginMerge(const std::string& entity) {
+  const EntitySpec* e = Find(entity);
+  if (e == nullptr) {
+    return Error::Invalid("no entity '" + entity + "' in this warehouse");
+  }
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) {
+    return conn.error();
+  }
+  return pg::BeginPgMerge(std::move(*conn), *e);
+}
+
+Status PgWarehouse::RecordTask(const TaskRecord& task) {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) {
+    return conn.error();
+  }
+  return pg::InsertTask(**conn, task);  // a statement of its own: autocommit
+}
+
+Result<QueryResult> PgWarehouse::Query(const std::string& sql) {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) {
+    return conn.error();
+  }
+  auto r = QueryAsText(**conn, sql);
+  // What the text set (SET, temporary tables, prepared statements) must not follow the connection into the
+  // loads and merge runs that take it next. One left inside a transaction is dropped by the pool instead.
+  if (PQtransactionStatus((*conn)->raw()) == PQTRANS_IDLE) {
+    (void)(*conn)->Run("DISCARD ALL", {}, "reset the connection");
+  }
+  return r;
+}
+
+std::string PgWarehouse::Describe() const {
+  return "PostgreSQL " + pool_.url();
+}
+
+}  // namespace dimstream
