@@ -15,14 +15,6 @@ Param Text(int64_t v) {
   return std::to_string(v);
 }
 
-Param Time(Micros t) {
-  return FormatTimestamp(t);
-}
-
-Operation OpOf(std::string_view op) {
-  return op == "D" ? Operation::kDelete : op == "T" ? Operation::kTruncate : Operation::kUpsert;
-}
-
 // Records from a query whose columns are _kid, _seq_key, _arrival, _op, _scd1_hash, _scd2_hash.
 Status ReadRecords(PgConnection& conn, const std::string& sql,
                    const std::function<void(const MergeRecord&)>& sink) {
@@ -31,14 +23,7 @@ Status ReadRecords(PgConnection& conn, const std::string& sql,
     return r.error();
   }
   for (int i = 0; i < r->rows(); ++i) {
-    MergeRecord rec;
-    rec.key_id = r->IsNull(i, 0) ? 0 : static_cast<uint64_t>(r->Int(i, 0));
-    rec.seq = DecodeBytea(r->Text(i, 1));
-    rec.arrival = r->Int(i, 2);
-    rec.op = OpOf(r->Text(i, 3));
-    rec.scd1_hash = static_cast<uint64_t>(r->Int(i, 4));
-    rec.scd2_hash = static_cast<uint64_t>(r->Int(i, 5));
-    sink(rec);
+    sink(RecordAt(*r, i));
   }
   return Ok();
 }
@@ -68,6 +53,30 @@ Status CreateRawViews(PgConnection& conn, const EntitySpec& entity) {
 }
 
 }  // namespace
+
+Param TimeParam(Micros t) {
+  return FormatTimestamp(t);
+}
+
+std::string AndSameKey(const EntitySpec& entity, const std::string& a, const std::string& b) {
+  std::string out;
+  for (const std::string& c : entity.key_columns) {
+    out += fmt::format(" AND {}.{} = {}.{}", a, QuoteIdent(c), b, QuoteIdent(c));
+  }
+  return out;
+}
+
+MergeRecord RecordAt(const PgResult& r, int row) {
+  MergeRecord rec;
+  rec.key_id = static_cast<uint64_t>(r.Int(row, 0));  // 0 for NULL
+  rec.seq = DecodeBytea(r.Text(row, 1));
+  rec.arrival = r.Int(row, 2);
+  const std::string_view op = r.Text(row, 3);
+  rec.op = op == "D" ? Operation::kDelete : op == "T" ? Operation::kTruncate : Operation::kUpsert;
+  rec.scd1_hash = static_cast<uint64_t>(r.Int(row, 4));
+  rec.scd2_hash = static_cast<uint64_t>(r.Int(row, 5));
+  return rec;
+}
 
 std::string DecodeBytea(std::string_view text) {
   auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
@@ -133,16 +142,17 @@ Status WriteJobParameter(PgConnection& conn, const EntitySpec& entity, const std
       "INSERT INTO parameter_control VALUES ($1, $2, $3, $4) ON CONFLICT (job_name, parameter_name) DO "
       "UPDATE "
       "SET parameter_value = excluded.parameter_value, updated_at = excluded.updated_at",
-      {entity.merge_job(), name, Text(value), Time(NowMicros())}, "write the parameter " + name);
+      {entity.merge_job(), name, Text(value), TimeParam(NowMicros())}, "write the parameter " + name);
 }
 
 Status InsertTask(PgConnection& conn, const TaskRecord& t) {
   auto n = [](uint64_t v) { return Param(std::to_string(v)); };
   return conn.Run(
       "INSERT INTO task_history VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-      {t.task_name, Time(t.started_at), Time(t.finished_at), t.status, n(t.rows_in), n(t.rows_staged),
-       n(t.keys), n(t.versions_opened), n(t.versions_closed), n(t.scd1_updates), n(t.rows_rejected),
-       Text(t.watermark_from), Text(t.watermark_to), t.error.empty() ? Param() : Param(t.error)},
+      {t.task_name, TimeParam(t.started_at), TimeParam(t.finished_at), t.status, n(t.rows_in),
+       n(t.rows_staged), n(t.keys), n(t.versions_opened), n(t.versions_closed), n(t.scd1_updates),
+       n(t.rows_rejected), Text(t.watermark_from), Text(t.watermark_to),
+       t.error.empty() ? Param() : Param(t.error)},
       "record the run");
 }
 
@@ -171,14 +181,10 @@ Status ReadMergedTruncates(PgConnection& conn, const EntitySpec& entity,
 Status AppendStageToLog(PgConnection& conn, const EntitySpec& entity) {
   const std::string log = QuoteIdent(entity.log_table());
   const std::string truncates = QuoteIdent(entity.truncates_table());
-  std::string same_key;
-  for (const std::string& c : entity.key_columns) {
-    same_key += fmt::format(" AND l.{0} = s.{0}", QuoteIdent(c));
-  }
   DIMSTREAM_TRY(
       conn.Run(fmt::format("DELETE FROM {} l USING {} s WHERE s._op <> 'T' AND l._kid = s._kid{} AND "
                            "l._seq_key = s._seq_key",
-                           log, kStageTable, same_key),
+                           log, kStageTable, AndSameKey(entity, "l", "s")),
                {}, "drop the log's records the stage supersedes"));
   DIMSTREAM_TRY(conn.Run(fmt::format("INSERT INTO {} SELECT * FROM {} WHERE _op <> 'T'", log, kStageTable),
                          {}, "append the staged records to the log"));

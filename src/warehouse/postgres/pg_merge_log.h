@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "common/types.h"
+
 #include "config/entity.h"
 #include "warehouse/merge_session.h"
 #include "warehouse/postgres/pg_connection.h"
@@ -15,6 +17,16 @@ namespace dimstream::pg {
 
 // A key id (uint64 kept as BIGINT bits) in unsigned order: the sign bit flipped.
 inline constexpr const char* kUnsignedKid = "(_kid # (-9223372036854775807 - 1))";
+
+// A timestamp as a bound parameter.
+Param TimeParam(Micros t);
+
+// " AND a.k = b.k" for each key column of `entity`: rows `a` and `b` are of the same key.
+std::string AndSameKey(const EntitySpec& entity, const std::string& a, const std::string& b);
+
+// The record in row `row` of a result whose first columns are _kid, _seq_key, _arrival, _op, _scd1_hash,
+// _scd2_hash (a NULL key id, a truncate's, is 0).
+MergeRecord RecordAt(const PgResult& r, int row);
 
 // Creates parameter_control and task_history, and the entity's log and truncates tables, when they are not
 // there, and (re)creates the views `<entity>_raw` (the loaded rows above the watermark) and `<entity>_stage`.

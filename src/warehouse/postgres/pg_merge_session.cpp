@@ -17,14 +17,6 @@ namespace {
 constexpr const char* kListed = "dimstream_listed";
 constexpr const char* kBase = "dimstream_base";
 
-Operation OpOf(std::string_view op) {
-  return op == "D" ? Operation::kDelete : op == "T" ? Operation::kTruncate : Operation::kUpsert;
-}
-
-Param Time(Micros t) {
-  return FormatTimestamp(t);
-}
-
 class PgMergeSession : public MergeSession {
  public:
   PgMergeSession(PgPool::Lease conn, const EntitySpec& entity)
@@ -63,7 +55,7 @@ class PgMergeSession : public MergeSession {
 
   Result<uint64_t> RejectStagedBefore(Micros horizon, const std::string& reason) override {
     auto late = conn_.Exec(fmt::format("SELECT count(*) FROM {} WHERE _seq < $1", kStageTable),
-                           {Time(horizon)}, "count the staged records older than the horizon");
+                           {TimeParam(horizon)}, "count the staged records older than the horizon");
     if (!late.ok()) {
       return late.error();
     }
@@ -81,15 +73,15 @@ class PgMergeSession : public MergeSession {
             "INSERT INTO {} (object_key, line, raw, reason, _load_ref, rejected_at) SELECT _object_key, "
             "_line, {}, $1, _load_ref, $2 FROM {} WHERE _seq < $3",
             QuoteIdent(e_.rejects_table()), values, kStageTable),
-        {reason, Time(NowMicros()), Time(horizon)}, "reject the records older than the horizon"));
+        {reason, TimeParam(NowMicros()), TimeParam(horizon)}, "reject the records older than the horizon"));
     DIMSTREAM_TRY(conn_.Run(
         fmt::format(
             "UPDATE load_history h SET rows_loaded = rows_loaded - r.n, rows_rejected = rows_rejected + "
             "r.n FROM (SELECT _load_ref, count(*) AS n FROM {} WHERE _seq < $1 GROUP BY _load_ref) r "
             "WHERE h.load_ref = r._load_ref",
             kStageTable),
-        {Time(horizon)}, "count the rejected records in load_history"));
-    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", kStageTable), {Time(horizon)},
+        {TimeParam(horizon)}, "count the rejected records in load_history"));
+    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", kStageTable), {TimeParam(horizon)},
                             "take the rejected records out of the stage"));
     return n;
   }
@@ -222,19 +214,13 @@ class PgMergeSession : public MergeSession {
     const std::string ordinal =
         exact ? "0" : fmt::format("dense_rank() OVER (PARTITION BY _kid ORDER BY {})", keys);
     return conn_.Stream(
-        fmt::format("SELECT _kid, {}, _seq_key, _arrival, _op, _scd1_hash, _scd2_hash FROM {} {} ORDER BY "
+        fmt::format("SELECT _kid, _seq_key, _arrival, _op, _scd1_hash, _scd2_hash, {} FROM {} {} ORDER BY "
                     "{}, {}_seq_key, _arrival",
                     ordinal, log_, where, kUnsignedKid, exact ? "" : keys + ", "),
         params, "read the log", [&](const PgResult& r) {
           for (int i = 0; i < r.rows(); ++i) {
-            MergeRecord rec;
-            rec.key_id = static_cast<uint64_t>(r.Int(i, 0));
-            rec.key_ord = static_cast<uint32_t>(r.Int(i, 1));
-            rec.seq = DecodeBytea(r.Text(i, 2));
-            rec.arrival = r.Int(i, 3);
-            rec.op = OpOf(r.Text(i, 4));
-            rec.scd1_hash = static_cast<uint64_t>(r.Int(i, 5));
-            rec.scd2_hash = static_cast<uint64_t>(r.Int(i, 6));
+            MergeRecord rec = RecordAt(r, i);
+            rec.key_ord = static_cast<uint32_t>(r.Int(i, 6));
             sink(std::move(rec));
           }
         });
@@ -242,7 +228,7 @@ class PgMergeSession : public MergeSession {
 
   Status ReadLogOfKeysBefore(Micros horizon, const std::function<void(MergeRecord&&)>& sink) override {
     return ReadLogWhere(fmt::format("WHERE _kid IN (SELECT _kid FROM {} WHERE _seq < $1)", log_),
-                        {Time(horizon)}, sink);
+                        {TimeParam(horizon)}, sink);
   }
 
   Status ReadLog(KeyScope scope, const std::function<void(MergeRecord&&)>& sink) override {
@@ -252,10 +238,10 @@ class PgMergeSession : public MergeSession {
   Status ReplaceLogBefore(Micros horizon, const std::vector<Version>& base) override {
     // The base records first (they read the records about to go), then the deletes.
     DIMSTREAM_TRY(writer_.BaseRecords(base, kBase));
-    DIMSTREAM_TRY(
-        conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", log_), {Time(horizon)}, "compact the log"));
+    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", log_), {TimeParam(horizon)},
+                            "compact the log"));
     DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {} WHERE _seq < $1", QuoteIdent(e_.truncates_table())),
-                            {Time(horizon)}, "compact the truncates"));
+                            {TimeParam(horizon)}, "compact the truncates"));
     return conn_.Run(fmt::format("INSERT INTO {} ({}) SELECT * FROM {}", log_, writer_.LogColumns(), kBase),
                      {}, "write the log's base records");
   }
@@ -282,7 +268,7 @@ class PgMergeSession : public MergeSession {
     std::string unfrozen;
     if (*horizon) {
       unfrozen = " AND (valid_to IS NULL OR valid_to >= $1)";
-      params.push_back(Time(**horizon));
+      params.push_back(TimeParam(**horizon));
     }
     DIMSTREAM_TRY(
         conn_.Run(fmt::format("DELETE FROM {} WHERE true{}{}", history_, Scope(scope, "AND"), unfrozen),
@@ -293,14 +279,9 @@ class PgMergeSession : public MergeSession {
   }
 
   Status CloseUnstagedOpenVersions(const MergeRecord& truncate) override {
-    std::string same_key;
-    if (!e_.exact_key_id()) {
-      for (const std::string& c : e_.key_columns) {
-        same_key += fmt::format(" AND s.{0} = x.{0}", QuoteIdent(c));
-      }
-    }
-    const std::string unstaged = fmt::format(
-        "NOT EXISTS (SELECT 1 FROM {} s WHERE s._op <> 'T' AND s._kid = x._kid{})", kStageTable, same_key);
+    const std::string unstaged =
+        fmt::format("NOT EXISTS (SELECT 1 FROM {} s WHERE s._op <> 'T' AND s._kid = x._kid{})", kStageTable,
+                    e_.exact_key_id() ? "" : AndSameKey(e_, "s", "x"));
     std::string set = "valid_to = t._seq";
     for (const std::string& c : e_.extra_sequence_columns()) {
       set += fmt::format(", {} = t.{}", QuoteIdent("valid_to_" + c), QuoteIdent(c));

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "warehouse/postgres/pg_merge_log.h"
 #include "warehouse/postgres/pg_merge_session.h"
 #include "warehouse/postgres/pg_stage.h"
 #include "warehouse/postgres/pg_values.h"
@@ -19,14 +20,6 @@ constexpr const char* kIncrement = "dimstream_increment";  // AddVersions'
 constexpr const char* kEdits = "dimstream_edits";
 constexpr const char* kReplaced = "dimstream_replaced";  // rewritten versions' valid_from, from current
 constexpr const char* kLatest = "dimstream_latest";
-
-std::string Quoted(const std::vector<std::string>& names, const std::string& alias) {
-  std::string out;
-  for (const std::string& n : names) {
-    out += (out.empty() ? "" : ", ") + (alias.empty() ? "" : alias + ".") + QuoteIdent(n);
-  }
-  return out;
-}
 
 std::string Join(const std::vector<std::string>& parts) {
   std::string out;
@@ -98,7 +91,7 @@ PgVersionWriter::PgVersionWriter(PgConnection& conn, const EntitySpec& entity)
 }
 
 std::string PgVersionWriter::LogColumns() const {
-  return Join({Quoted(e_.input_columns(), ""),
+  return Join({IdentList(e_.input_columns()),
                "_load_ref, _line, _op, _kid, _seq_key, _scd1_hash, _scd2_hash, _arrival, _loaded_at, "
                "_object_key, _seq"});
 }
@@ -135,8 +128,8 @@ std::string PgVersionWriter::VersionRows(const char* versions, const std::string
     return replaced ? fmt::format("CASE WHEN rp.opened IS NULL THEN o.{0} ELSE rp.{0} END", column)
                     : "o." + column;
   };
-  std::vector<std::string> cols = {Quoted(e_.key_columns, "u"), Quoted(e_.scd1_columns, s1),
-                                   Quoted(e_.scd2_columns, "u"), from("_seq")};
+  std::vector<std::string> cols = {IdentList(e_.key_columns, "u."), IdentList(e_.scd1_columns, s1 + "."),
+                                   IdentList(e_.scd2_columns, "u."), from("_seq")};
   for (const std::string& c : extra_seq_) {
     cols.push_back(from(c));
   }
@@ -169,11 +162,11 @@ std::string PgVersionWriter::VersionRows(const char* versions, const std::string
 
 Status PgVersionWriter::Insert(const char* versions, const std::string& records, const std::string& closers,
                                bool replaced) {
-  const std::string values = Join({Quoted(e_.key_columns, ""), Quoted(e_.attribute_columns(), ""),
-                                   Quoted(ValidColumns(e_, "valid_from"), "")});
+  const std::string values = Join({IdentList(e_.key_columns), IdentList(e_.attribute_columns()),
+                                   IdentList(ValidColumns(e_, "valid_from"))});
   const std::string own = "_opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash, _kid, _valid_from_key";
   DIMSTREAM_TRY(conn_.Run(fmt::format("INSERT INTO {} ({}, {}, is_current, _ended_by_delete, {}) {}",
-                                      history_, values, Quoted(ValidColumns(e_, "valid_to"), ""), own,
+                                      history_, values, IdentList(ValidColumns(e_, "valid_to")), own,
                                       VersionRows(versions, records, closers, true, replaced)),
                           {}, "write the versions into " + e_.history_table()));
   return conn_.Run(fmt::format("INSERT INTO {} ({}, {}) {}", current_, values, own,
@@ -249,16 +242,12 @@ Result<std::vector<uint64_t>> PgVersionWriter::Mismatched() {
   // Where key ids are hashes, the history row must have the key of the edit's ref record; where the key is
   // its own id, only the row's presence is looked for.
   const bool exact = e_.exact_key_id();
-  std::string same_key;
-  for (const std::string& c : e_.key_columns) {
-    same_key += fmt::format(" AND h.{0} = r.{0}", QuoteIdent(c));
-  }
   auto r = conn_.Exec(
       fmt::format(
           "SELECT DISTINCT e.kid FROM {} e{} WHERE NOT EXISTS (SELECT 1 FROM {} h WHERE h._kid = e.kid "
           "AND h._opened_arrival = e.opened{})",
           kEdits, exact ? "" : fmt::format(" JOIN {} r ON r._arrival = e.ref", kStageTable), history_,
-          exact ? "" : same_key),
+          exact ? "" : AndSameKey(e_, "h", "r")),
       {}, "check the run's edits against " + e_.history_table());
   if (!r.ok()) {
     return r.error();
@@ -350,14 +339,11 @@ Status PgVersionWriter::SetScd1OfAllVersions(const std::vector<std::pair<uint64_
   for (const std::string& c : e_.scd1_columns) {
     set += fmt::format("{0} = s.{0}, ", QuoteIdent(c));
   }
-  std::string same_key;
-  for (const std::string& c : e_.key_columns) {
-    same_key += fmt::format(" AND h.{0} = s.{0}", QuoteIdent(c));
-  }
   return conn_.Run(
       fmt::format("UPDATE {0} h SET {1}_scd1_hash = s._scd1_hash FROM {2} t JOIN {3} s ON s._arrival = "
                   "t.arrival WHERE h._kid = t.kid{4} AND h._scd1_hash IS DISTINCT FROM s._scd1_hash",
-                  history_, set, kLatest, in_stage ? std::string(kStageTable) : log_, same_key),
+                  history_, set, kLatest, in_stage ? std::string(kStageTable) : log_,
+                  AndSameKey(e_, "h", "s")),
       {}, "give every version its key's latest SCD1 values");
 }
 
