@@ -7,6 +7,7 @@
 
 #include "cli/command_support.h"
 #include "cli/output_format.h"
+#include "cli/presence.h"
 #include "cli/run_command.h"
 #include "common/clock.h"
 #include "common/secret.h"
@@ -52,8 +53,13 @@ void Load(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   // From a broker when there is one (and by listing the bucket as well); by listing alone otherwise.
   std::unique_ptr<NotificationQueue> queue = MakeBrokerQueue(config);
   Loader loader(LoaderOptionsFrom(config), config.entities, *store, queue.get(), *warehouse);
-  Status st = loader.Run(stop, until_idle);
   const LoaderStats& s = loader.stats();
+  Presence presence(config, *warehouse, "load", {}, [&s] {
+    return fmt::format("objects loaded {}, failed {}, rows loaded {}, rejected {}", s.objects_loaded.load(),
+                       s.objects_failed.load(), s.rows_loaded.load(), s.rows_rejected.load());
+  });
+  Status st = loader.Run(stop, until_idle);
+  presence.Stop();
   fmt::print("load: {} loaded ({}, {} rejected), {} failed\n", Counted(s.objects_loaded, "object", "objects"),
              Counted(s.rows_loaded, "row", "rows"), s.rows_rejected.load(), s.objects_failed.load());
   Must(st);
@@ -74,18 +80,27 @@ void Merge(const GlobalOptions& g, const std::string& entity, bool watch, const 
     return;
   }
   // The merge task on its own, as a separate process: every merge.interval_ms until stopped, for loads that
-  // other processes commit.
+  // other processes commit. Of several such processes on one warehouse server, the one holding an entity's
+  // lease merges it; the others stand by.
   QueryService service(config, *warehouse);
+  std::vector<const MergeJob*> watched;
+  for (auto& job : jobs) {
+    watched.push_back(job.get());
+  }
+  Presence presence(config, *warehouse, "merge", entities, [&watched] { return MergeDetail(watched); });
   std::vector<std::unique_ptr<Scheduler>> tasks;
   std::vector<std::thread> threads;
   for (auto& job : jobs) {
     MergeJob* j = job.get();
-    tasks.push_back(std::make_unique<Scheduler>(entities[tasks.size()]->merge_job(),
-                                                std::chrono::milliseconds(config.merge_interval_ms),
-                                                [j]() -> Status {
-                                                  auto r = j->RunOnce();
-                                                  return r.ok() ? Ok() : Status(r.error());
-                                                }));
+    const EntitySpec* e = entities[tasks.size()];
+    tasks.push_back(std::make_unique<Scheduler>(
+        e->merge_job(), std::chrono::milliseconds(config.merge_interval_ms), [j, e, &presence]() -> Status {
+          if (!presence.MayMerge(*e)) {
+            return Ok();
+          }
+          auto r = j->RunOnce();
+          return r.ok() ? Ok() : Status(r.error());
+        }));
   }
   for (auto& t : tasks) {
     threads.emplace_back([&stop, task = t.get()] { task->Run(stop); });
@@ -95,6 +110,7 @@ void Merge(const GlobalOptions& g, const std::string& entity, bool watch, const 
   for (auto& t : threads) {
     t.join();
   }
+  presence.Stop();
   uint64_t rows = 0;
   for (auto& job : jobs) {
     job->SaveIndex();  // the next start reads it instead of the warehouse
@@ -190,6 +206,12 @@ void Status_(const GlobalOptions& g, const std::string& entity, bool files, cons
           "started_at "
           "DESC LIMIT 5",
           jobs));
+  if (IsPostgres(config)) {
+    // Every process working on the server (`run`, `load`, `merge --watch`): its last heartbeat and leases.
+    show("processes",
+         "SELECT process, role, beat_at, seconds_since_beat, leases, detail FROM processes ORDER BY "
+         "role, process");
+  }
   if (files) {
     std::string which;
     for (const EntitySpec* e : entities) {
@@ -265,7 +287,8 @@ void AddCommands(CLI::App& app, GlobalOptions& globals, StopSignal& stop, int& e
   entity_option(merge, *merge_entity, "every entity, one after the other");
   merge->add_flag(
       "--watch", *merge_watch,
-      "Run the merge task until stopped: every merge.interval_ms, for loads other processes commit");
+      "Run the merge task until stopped: every merge.interval_ms, for loads other processes commit; on "
+      "PostgreSQL while this process holds the entity's merge lease, standing by to take over otherwise");
   merge->callback(
       guard([&, merge_entity, merge_watch] { Merge(globals, *merge_entity, *merge_watch, stop); }));
 
@@ -295,8 +318,8 @@ void AddCommands(CLI::App& app, GlobalOptions& globals, StopSignal& stop, int& e
   sql->add_option("--format", *sql_format, "Output format")->check(CLI::IsMember({"table", "csv", "json"}));
   sql->callback(guard([&, query, sql_format] { Sql(globals, *query, *sql_format); }));
 
-  auto* status =
-      app.add_subcommand("status", "Print what is where: landing, bucket, loads, raw, dimension, runs");
+  auto* status = app.add_subcommand(
+      "status", "Print what is where: landing, bucket, loads, raw, dimension, runs, processes");
   auto status_files = std::make_shared<bool>(false);
   auto status_format = std::make_shared<std::string>("table");
   auto status_entity = std::make_shared<std::string>();

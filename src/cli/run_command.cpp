@@ -11,6 +11,7 @@
 
 #include "cli/command_support.h"
 #include "cli/output_format.h"
+#include "cli/presence.h"
 #include "generator/entity_generator.h"
 #include "queue/no_publish_queue.h"
 #include "scheduler/scheduler.h"
@@ -25,16 +26,23 @@ std::string Micro(Micros us) {
   return us < 10000 ? fmt::format("{} us", us) : fmt::format("{} ms", us / 1000);
 }
 
-// One entity's merge job and the task that runs it.
+// One entity's merge job and the task that runs it, while this process holds the entity's merge lease
+// (`presence`, once set; on PostgreSQL another `run` or `merge --watch` may hold it).
 struct MergeTask {
-  MergeTask(const Config& config, const EntitySpec& entity, Warehouse& warehouse)
-      : job(entity, warehouse, MergeOptionsFrom(config, entity)),
+  MergeTask(const Config& config, const EntitySpec& e, Warehouse& warehouse)
+      : entity(e),
+        job(entity, warehouse, MergeOptionsFrom(config, entity)),
         task(entity.merge_job(), std::chrono::milliseconds(config.merge_interval_ms), [this]() -> Status {
+          if (presence != nullptr && !presence->MayMerge(entity)) {
+            return Ok();
+          }
           auto r = job.RunOnce();
           return r.ok() ? Ok() : Status(r.error());
         }) {}
+  const EntitySpec& entity;
   MergeJob job;
   Scheduler task;
+  const Presence* presence = nullptr;
 };
 
 }  // namespace
@@ -139,6 +147,20 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
     return;
   }
 
+  std::vector<const EntitySpec*> merged;
+  std::vector<const MergeJob*> jobs;
+  for (auto& [name, m] : merges) {
+    merged.push_back(&m->entity);
+    jobs.push_back(&m->job);
+  }
+  const LoaderStats& loads = loader.stats();
+  Presence presence(config, *warehouse, "run", merged, [&] {
+    return fmt::format("moved {}, rows loaded {}, {}", mover.stats().files_moved.load(),
+                       loads.rows_loaded.load(), MergeDetail(jobs));
+  });
+  for (auto& [name, m] : merges) {
+    m->presence = &presence;
+  }
   std::vector<std::thread> threads;
   threads.emplace_back([&] {
     Status st = mover.Run(stop, false);
@@ -194,6 +216,7 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
   for (auto& t : threads) {
     t.join();
   }
+  presence.Stop();
   for (auto& [name, m] : merges) {
     m->job.SaveIndex();  // the next start reads it instead of the warehouse
   }

@@ -52,6 +52,7 @@ struct Config {
   std::string loader_memory_limit = "256MB";
 
   uint64_t merge_interval_ms = 1000;
+  uint64_t merge_lease_ms = 5000;
   uint64_t merge_log_retention_days = 0;
   uint64_t merge_max_rows_per_run = 2000000;
   uint64_t merge_delta_rows_max = 100000;

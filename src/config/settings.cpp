@@ -169,6 +169,11 @@ const std::vector<Setting>& Settings() {
                      "The merge task runs this often, and also as soon as a load commits",
                      &Config::merge_interval_ms, 10, kDay));
     s.push_back(
+        UInt("merge.lease_ms",
+             "On a warehouse server, the merge lease's time to live: of several `merge --watch` processes "
+             "one merges and renews it every fifth of this; another takes over this long after it dies",
+             &Config::merge_lease_ms, 500, kDay));
+    s.push_back(
         UInt("merge.log_retention_days",
              "How far back (in sequence time, from the newest record) late records can still be placed "
              "exactly; older log records are compacted and a record older than that is rejected (0: forever)",

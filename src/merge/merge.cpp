@@ -22,6 +22,8 @@ namespace {
 constexpr const char* kHorizon = "HORIZON";
 // The retryable error of an attempt that met keys sharing a key id it did not know of.
 constexpr const char* kCollisionMessage = "keys sharing a key id met in the incremental path";
+// The retryable error of an attempt whose key index is older than the warehouse's tables.
+constexpr const char* kStaleMessage = "another process merged since the key index was read";
 // A run meets each collision once; more attempts than this mean something else is wrong.
 constexpr int kMaxAttempts = 8;
 // A run of this many raw rows gives what it freed back to the system after it (ReturnFreeMemory).
@@ -38,6 +40,10 @@ std::string MemoryForDebug() {
 
 bool IsCollision(const Error& e) {
   return e.kind == ErrorKind::kRetryable && e.message == kCollisionMessage;
+}
+
+bool IsStale(const Error& e) {
+  return e.kind == ErrorKind::kRetryable && e.message == kStaleMessage;
 }
 
 }  // namespace
@@ -120,6 +126,8 @@ Status MergeJob::Warm() {
     flush();
   }
   warmed_ = true;
+  index_watermark_ = watermark->value_or(0);
+  index_horizon_ = horizon->value_or(INT64_MIN);
   stats_.keys_read_at_warm = updated;
   saved_ = after && *after == watermark->value_or(0);  // read from a snapshot that needed nothing added
   spdlog::info(
@@ -237,6 +245,12 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope, bool* more) {
     task = TaskRecord{task.task_name, task.started_at};
     delta = Delta{};
     r = Attempt(scope, task, delta);
+    if (!r.ok() && IsStale(r.error())) {
+      // A second merge process that took over (or one run by hand against a server): the next attempt
+      // reads the index from the tables that process left.
+      spdlog::info("{}: {}; reading it again", entity_.merge_job(), kStaleMessage);
+      continue;
+    }
     if (r.ok() || !IsCollision(r.error())) {
       break;
     }
@@ -261,6 +275,10 @@ Result<TaskRecord> MergeJob::Run(KeyScope scope, bool* more) {
         }
       }
     } else {
+      if (r->status == "succeeded") {
+        index_watermark_ = r->watermark_to;
+        index_horizon_ = delta.horizon_to.value_or(index_horizon_);
+      }
       if (delta.closed_all) {
         index_.CloseAll();
       }
@@ -354,6 +372,11 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
   auto horizon = session.ReadParameter(kHorizon);
   if (!watermark.ok() || !horizon.ok()) {
     return (watermark.ok() ? horizon : watermark).error();
+  }
+  if (scope == KeyScope::kStaged && warmed_ &&
+      (watermark->value_or(0) != index_watermark_ || horizon->value_or(INT64_MIN) != index_horizon_)) {
+    warmed_ = false;
+    return Error::Retryable(kStaleMessage);
   }
   task.watermark_from = watermark->value_or(0);
   auto staged =
@@ -734,6 +757,7 @@ Status MergeJob::Compact(MergeSession& session, Micros horizon, Delta& delta) {
   flush();
   DIMSTREAM_TRY(session.ReplaceLogBefore(target, base));
   delta.compacted_before = target_seq;
+  delta.horizon_to = target;
   spdlog::info("{} log compacted up to {}: {} keys keep a base record", entity_.name, FormatTimestamp(target),
                base.size());
   return session.WriteParameter(kHorizon, target);

@@ -107,6 +107,7 @@ class MergeJob {
     bool closed_all = false;                      // an in-order truncate closed every open version first
     bool rewarm = false;                          // the run refolded everything: read the index again
     std::optional<std::string> compacted_before;  // truncates before this sequence were compacted away
+    std::optional<Micros> horizon_to;             // the log was compacted: the new horizon
     bool more = false;                            // the run stopped at max_rows_per_run
     DeltaSize delta_size;                         // the warehouse's delta once the run commits
   };
@@ -145,6 +146,10 @@ class MergeJob {
   std::chrono::steady_clock::time_point last_busy_{};  // the last commit of a run with rows
   std::chrono::steady_clock::time_point last_saved_ = std::chrono::steady_clock::now();  // of the snapshot
   bool warmed_ = false;
+  // The watermark and horizon the index reflects, valid while warmed_: a run that finds others in the
+  // warehouse (another process merged since) reads the index again.
+  int64_t index_watermark_ = 0;
+  Micros index_horizon_ = INT64_MIN;
   bool dirty_ = false;       // runs committed since the last checkpoint
   bool saved_ = false;       // the snapshot on disk holds the index as it is now
   bool committing_ = false;  // the run has reached MergeSession::Finish

@@ -27,4 +27,20 @@ Result<LoadReceipt> Warehouse::CommitLoad(const LoadRequest& request) {
   return (*session)->Commit(summary);
 }
 
+Result<bool> Warehouse::HoldLease(const std::string&, const std::string&, std::chrono::milliseconds,
+                                  std::string* previous) {
+  if (previous != nullptr) {
+    previous->clear();
+  }
+  return true;
+}
+
+Status Warehouse::ReleaseLease(const std::string&, const std::string&) {
+  return Ok();
+}
+
+Status Warehouse::Beat(const ProcessBeat&) {
+  return Ok();
+}
+
 }  // namespace dimstream

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,6 +45,15 @@ class LoadSession {
   virtual Result<LoadReceipt> Commit(const LoadSummary& summary) = 0;
 };
 
+// What a process working on the warehouse says of itself in each heartbeat (Warehouse::Beat).
+struct ProcessBeat {
+  std::string process;  // unique among processes: "<host>:<pid>:<start time>"
+  std::string role;     // its command: "run", "load", "merge"
+  std::string host;
+  int64_t pid = 0;
+  std::string detail;  // its counters; "stopped" in the last beat of a clean stop
+};
+
 // Port: the warehouse. The roles say what to do; the adapter owns the SQL dialect, the schema and the
 // transactions. Thread-safe: the loader, the merge task and the query server call it from their threads.
 class Warehouse {
@@ -75,6 +85,20 @@ class Warehouse {
   virtual Status Checkpoint() = 0;
 
   virtual std::string Describe() const = 0;
+
+  // ---- several processes on one warehouse server ----
+  // A warehouse that one process alone can open (DuckDB's file) grants every lease and keeps no heartbeat:
+  // these defaults. A server's adapter keeps both in its tables, by the server's clock.
+
+  // Takes the lease `name` for `holder`, or renews it when `holder` has it, for `ttl` from now: true when
+  // `holder` holds it now, false while another holder's has not expired (`previous`, when given, is set to
+  // whoever held it before, empty if nobody). What one process at a time does (an entity's merge task).
+  virtual Result<bool> HoldLease(const std::string& name, const std::string& holder,
+                                 std::chrono::milliseconds ttl, std::string* previous = nullptr);
+  // Gives the lease up, if `holder` has it, so that another process takes it at once (a clean stop).
+  virtual Status ReleaseLease(const std::string& name, const std::string& holder);
+  // Records that the process is alive, and what it says; `status` lists every process with its last beat.
+  virtual Status Beat(const ProcessBeat& beat);
 };
 
 }  // namespace dimstream

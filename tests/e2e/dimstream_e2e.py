@@ -261,6 +261,17 @@ class Dimstream:
         return parse_csv(out[i + len(marker):].strip("\n") + "\n")
 
 
+class ConfiguredDimstream(Dimstream):
+    """A data directory whose every command reads a configuration file."""
+
+    def __init__(self, data_dir, config):
+        super().__init__(data_dir)
+        self.config = config
+
+    def cmd(self, *args):
+        return [self.binary, "--data-dir", self.data_dir, "--config", self.config, *args]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Timestamps: normalized to naive UTC datetimes so that formatting differences cannot hide or fake a match.
 

@@ -102,17 +102,6 @@ FORMATS = {
 FORMAT_NAME = {"semicolon": "csv", "tsv_no_header": "csv", "ndjson.gz": "jsonl.gz"}
 
 
-class ConfiguredDimstream(e2e.Dimstream):
-    """A data directory whose every command reads a configuration file."""
-
-    def __init__(self, data_dir, config):
-        super().__init__(data_dir)
-        self.config = config
-
-    def cmd(self, *args):
-        return [self.binary, "--data-dir", self.data_dir, "--config", self.config, *args]
-
-
 def stem(path):
     return os.path.basename(path)[: -len(".csv")]
 
@@ -185,7 +174,7 @@ class FormatsTest(unittest.TestCase):
             config = os.path.join(base, "dimstream.toml")
             with open(config, "w") as f:
                 f.write(config_text)
-            ds = ConfiguredDimstream(os.path.join(base, "data"), config)
+            ds = e2e.ConfiguredDimstream(os.path.join(base, "data"), config)
         sizes = {}
         for i, s in enumerate(self.stems):
             stored, plain = self.converted(fmt, i)

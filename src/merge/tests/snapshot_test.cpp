@@ -6,6 +6,7 @@
 
 #include "common/testing/test_dir.h"
 #include "loader/loader.h"
+#include "merge/check.h"
 #include "merge/merge.h"
 #include "object_store/local_object_store.h"
 #include "warehouse/duckdb/duckdb_warehouse.h"
@@ -120,6 +121,31 @@ TEST_F(SnapshotTest, AnIdleRunSavesTheIndexBeforeTheDeltaIsCompacted) {
   ASSERT_NE(left->rows.at(0).at(0).value_or("0"), "0")
       << "the idle run compacted the whole delta: the case tests nothing";
   EXPECT_EQ(KeysReadAtStart(), 0u);
+}
+
+// Two merge processes on one warehouse server taking turns (one took over from the other, then it came back):
+// each run finds what the other committed since its key index was read, and reads the index again rather
+// than continue from versions the other one closed.
+TEST_F(SnapshotTest, JobsTakingTurnsEachContinueFromTheOthersRuns) {
+  options_.index_snapshot.clear();
+  MergeJob first(entity_, *warehouse_, options_);
+  MergeJob second(entity_, *warehouse_, options_);
+  MergeJob* turns[] = {&first, &second, &first, &second};
+  for (int n = 1; n <= 4; ++n) {
+    Load(std::to_string(n) + ".csv", 10, n);
+    auto run = turns[n - 1]->RunOnce();
+    ASSERT_TRUE(run.ok()) << run.error().message;
+    EXPECT_EQ(run->rows_in, 10u);
+    EXPECT_EQ(run->versions_closed, n == 1 ? 0u : 10u) << "file " << n;
+  }
+  auto problems = CheckInvariants(*warehouse_, entity_);
+  ASSERT_TRUE(problems.ok()) << problems.error().message;
+  EXPECT_EQ(*problems, std::vector<std::string>{});
+  auto versions = warehouse_->Query(
+      "SELECT count(*), count(*) FILTER (WHERE is_current), min(color) FILTER (WHERE is_current) FROM "
+      "item_history");
+  ASSERT_TRUE(versions.ok()) << versions.error().message;
+  EXPECT_EQ(versions->rows, (std::vector<std::vector<Value>>{{"40", "10", "C4"}}));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "warehouse/postgres/pg_leases.h"
 #include "warehouse/postgres/pg_load_ledger.h"
 #include "warehouse/postgres/pg_load_session.h"
 #include "warehouse/postgres/pg_merge_log.h"
@@ -110,6 +111,7 @@ Status PgWarehouse::CreateSchema() {
   // All of it in one transaction under the schema's lock: processes opening at once create it one by one.
   return pg::InSchemaTransaction(c, [&]() -> Status {
     DIMSTREAM_TRY(pg::CreateLedgerTables(c));
+    DIMSTREAM_TRY(pg::CreateProcessTables(c));
     for (const EntitySpec& e : entities_) {
       DIMSTREAM_TRY(pg::EnsureLoadTables(c, e));
       DIMSTREAM_TRY(pg::EnsureMergeTables(c, e));
@@ -186,6 +188,31 @@ Status PgWarehouse::RecordTask(const TaskRecord& task) {
     return conn.error();
   }
   return pg::InsertTask(**conn, task);  // a statement of its own: autocommit
+}
+
+Result<bool> PgWarehouse::HoldLease(const std::string& name, const std::string& holder,
+                                    std::chrono::milliseconds ttl, std::string* previous) {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) {
+    return conn.error();
+  }
+  return pg::HoldLease(**conn, name, holder, ttl, previous);
+}
+
+Status PgWarehouse::ReleaseLease(const std::string& name, const std::string& holder) {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) {
+    return conn.error();
+  }
+  return pg::ReleaseLease(**conn, name, holder);
+}
+
+Status PgWarehouse::Beat(const ProcessBeat& beat) {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) {
+    return conn.error();
+  }
+  return pg::Beat(**conn, beat);
 }
 
 Result<QueryResult> PgWarehouse::Query(const std::string& sql) {

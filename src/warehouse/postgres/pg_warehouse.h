@@ -42,6 +42,11 @@ class PgWarehouse : public Warehouse {
   Status Checkpoint() override { return Ok(); }
   // "PostgreSQL postgresql://dim@host:5432/db" (the URL holds no password).
   std::string Describe() const override;
+  // In the tables `leases` and `process_heartbeats`, by the server's clock (pg_leases.h).
+  Result<bool> HoldLease(const std::string& name, const std::string& holder, std::chrono::milliseconds ttl,
+                         std::string* previous = nullptr) override;
+  Status ReleaseLease(const std::string& name, const std::string& holder) override;
+  Status Beat(const ProcessBeat& beat) override;
 
  private:
   PgWarehouse(const std::string& url, const std::string& password, std::vector<EntitySpec> entities)

@@ -19,6 +19,27 @@ TEST(DuckDbWarehouseTest, Opens) {
   ASSERT_TRUE(w.ok()) << w.error().message;
 }
 
+// The file is one process's: every lease is granted, to anyone, and a heartbeat is not kept.
+TEST(DuckDbWarehouseTest, GrantsEveryLease) {
+  test_support::TestDir dir("dimstream_wh_lease");
+  auto w = DuckDbWarehouse::Open({dir.path() / "w.duckdb"}, EntitySpec{});
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  std::string previous = "unset";
+  for (const char* holder : {"a", "b"}) {
+    auto held = (*w)->HoldLease("merge:customer", holder, std::chrono::milliseconds(60000), &previous);
+    ASSERT_TRUE(held.ok()) << held.error().message;
+    EXPECT_TRUE(*held) << holder;
+    EXPECT_EQ(previous, "");
+  }
+  EXPECT_TRUE((*w)->ReleaseLease("merge:customer", "a").ok());
+  EXPECT_TRUE((*w)->Beat(ProcessBeat{"h:1:1", "run", "h", 1, ""}).ok());
+  auto tables = (*w)->Query(
+      "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('leases', "
+      "'process_heartbeats')");
+  ASSERT_TRUE(tables.ok()) << tables.error().message;
+  EXPECT_EQ(tables->rows[0][0], "0");
+}
+
 // While it lives, every write past `bytes` into any file of this process fails (EFBIG): the warehouse's
 // disk is full for its WAL, without mounting anything.
 class FileSizeLimit {
