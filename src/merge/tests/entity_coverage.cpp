@@ -70,11 +70,12 @@ void PlanFeatures(const Case& c, const std::vector<FilePlan>& files,
       if (e.key >= 0) {
         key_spellings[e.key].insert(e.key_spelt);
       }
-      if (e.key_spelt.find('\0') != std::string::npos) {
+      // kNul: on PostgreSQL, the byte that stands for a NUL.
+      if (e.key_spelt.find(kNul) != std::string::npos) {
         features.insert("input: a key with a NUL inside");
       }
       for (const std::string& v : e.spelt) {
-        if (v.find('\0') != std::string::npos) {
+        if (v.find(kNul) != std::string::npos) {
           features.insert("input: an attribute with a NUL inside");
         }
       }

@@ -96,7 +96,7 @@ SeqGrid::Axis RandomAxis(Rng& rng, const Type& t, std::string& time_mode) {
     case Kind::kText: {
       // Random distinct strings, sorted byte-wise: prefixes, case, multi-byte characters, a space.
       static const std::vector<std::string> alphabet = {
-          "a", "b", "B", "A", "0", "é", "日", " ", "z", "~", std::string(1, '\0')};
+          "a", "b", "B", "A", "0", "é", "日", " ", "z", "~", std::string(1, kNul)};
       std::set<std::string> pool;
       while (pool.size() < static_cast<size_t>(kMaxT) + 1) {
         std::string s;

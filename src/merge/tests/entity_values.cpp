@@ -113,22 +113,25 @@ std::string Canon(const Type& t, const Val& v) {
   return {};
 }
 
-std::string Norm(const std::string& name, const Type& t) {
+std::string Norm(const std::string& name, const Type& t, Engine engine) {
   std::string q = QuoteIdent(name);
+  const bool pg = engine == Engine::kPostgres;
   switch (t.kind) {
     case Kind::kText:  // a NUL shown as kNulMark: Warehouse::Query would end the text at its first NUL
-      return "replace(" + q + ", chr(0), '" + kNulMark + "')";
+      return pg ? q : "replace(" + q + ", chr(0), '" + kNulMark + "')";  // PostgreSQL's text holds no NUL
     case Kind::kBigint:
     case Kind::kBoolean:
       return "CAST(" + q + " AS VARCHAR)";
     case Kind::kDecimal:  // DuckDB writes a DECIMAL(3,3) as .123: widen it first
       return "CAST(CAST(" + q + " AS DECIMAL(38, " + std::to_string(t.s) + ")) AS VARCHAR)";
-    case Kind::kDouble:
-      return "printf('%.6f', " + q + " + 0.0)";  // + 0.0: -0.0 is 0.0
+    case Kind::kDouble:  // + 0.0: -0.0 is 0.0 (a NUMERIC has no -0); every value of the pools is exact in 15
+                         // digits
+      return pg ? "CAST(round(CAST(" + q + " AS NUMERIC), 6) AS VARCHAR)" : "printf('%.6f', " + q + " + 0.0)";
     case Kind::kDate:
-      return "CAST(date_diff('day', DATE '1970-01-01', " + q + ") AS VARCHAR)";
+      return pg ? "CAST(" + q + " - DATE '1970-01-01' AS VARCHAR)"
+                : "CAST(date_diff('day', DATE '1970-01-01', " + q + ") AS VARCHAR)";
     case Kind::kTimestamp:
-      return "CAST(epoch_us(" + q + ") AS VARCHAR)";
+      return "CAST(" + EpochMicrosSql(engine, q) + " AS VARCHAR)";
   }
   return q;
 }
@@ -154,8 +157,8 @@ std::vector<Val> ValuePool(const Type& t, bool key) {
                                                     "0",
                                                     "00",
                                                     "Line\nbreak",
-                                                    std::string("a\0", 2),
-                                                    std::string("\0b", 2),
+                                                    std::string{'a', kNul},
+                                                    std::string{kNul, 'b'},
                                                     "b"};
       static const std::vector<std::string> values = {"Ann",
                                                       "Zoë",
@@ -171,7 +174,7 @@ std::vector<Val> ValuePool(const Type& t, bool key) {
                                                       "Köln, DE",
                                                       "0",
                                                       "00",
-                                                      std::string("nul\0inside", 10)};
+                                                      "nul" + std::string(1, kNul) + "inside"};
       const std::vector<std::string>& v = key ? keys : values;
       std::vector<Val> out;
       for (auto& s : v) {

@@ -10,6 +10,7 @@
 
 #include "common/types.h"
 #include "common/value_type.h"
+#include "merge/tests/property_support.h"
 
 namespace dimstream::property::declared {
 
@@ -40,6 +41,13 @@ struct Val {
 };
 using Cell = std::optional<Val>;
 
+// The byte the cases' text values hold for a NUL: NUL itself, but U+001F (the unit separator) on PostgreSQL,
+// whose TEXT cannot hold a NUL (a NUL in a value fails its file's COPY there). Like NUL, U+001F is one byte
+// that sorts before every byte of the sequence texts' alphabet (the lowest, ' ', is 0x20), so a seed draws
+// the same case with its texts in the same order. Not U+0001 or U+0002: those mark the load-time
+// placeholders in a file's content (property_pipeline.cpp).
+constexpr char kNul = kOnPostgres ? '\x1f' : '\0';
+
 Val Num(Int128 n);
 Val Txt(std::string s);
 
@@ -52,8 +60,8 @@ std::string FixedPoint(Int128 unscaled, int scale);
 // How the tables' queries render a value (see Norm): the reference writes its expected values so.
 std::string Canon(const Type& t, const Val& v);
 
-// The SQL that renders column `name` of type `t` as Canon does.
-std::string Norm(const std::string& name, const Type& t);
+// The SQL that renders column `name` of type `t` as Canon does, in `engine`'s SQL.
+std::string Norm(const std::string& name, const Type& t, Engine engine);
 
 // Days since 1970-01-01 of the date y-m-d.
 int64_t DaysOf(int y, unsigned m, unsigned d);

@@ -6,8 +6,12 @@
 #include <system_error>
 #include <utility>
 
+#include <gtest/gtest.h>
+
 #include "common/clock.h"
 #include "merge/check.h"
+#include "warehouse/duckdb/duckdb_warehouse.h"
+#include "warehouse/postgres/pg_warehouse.h"
 #include "warehouse/sql.h"
 
 namespace dimstream::property {
@@ -31,7 +35,7 @@ Result<std::vector<Row>> QueryRows(Warehouse& w, const std::string& sql, bool so
 // Replaces the placeholders of values that are load commit times (see kOpen); `files` are the names of the
 // files loaded so far, in order.
 std::string Render(const std::string& content, const std::vector<std::string>& files, Warehouse& w,
-                   SpellTime spell, std::string& error) {
+                   Engine engine, SpellTime spell, std::string& error) {
   std::string out;
   size_t pos = 0;
   while (true) {
@@ -50,8 +54,8 @@ std::string Render(const std::string& content, const std::vector<std::string>& f
       error = "a load time names file " + std::to_string(file) + ", not loaded yet (a bug of the test)";
       return {};
     }
-    auto t = w.Query("SELECT epoch_us(sequence_time) FROM load_history WHERE object_key = " +
-                     QuoteLiteral(files[file]));
+    auto t = w.Query("SELECT " + EpochMicrosSql(engine, "sequence_time") +
+                     " FROM load_history WHERE object_key = " + QuoteLiteral(files[file]));
     if (!t.ok() || t->rows.size() != 1 || !t->rows[0][0]) {
       error = "no sequence_time for " + files[file];
       return {};
@@ -66,6 +70,26 @@ const ExpectedLoad* Find(const std::vector<ExpectedLoad>& files, const Value& na
   auto f =
       std::find_if(files.begin(), files.end(), [&](const ExpectedLoad& p) { return p.name == Text(name); });
   return f == files.end() ? nullptr : &*f;
+}
+
+template <typename W>
+Result<std::unique_ptr<Warehouse>> AsWarehouse(Result<std::unique_ptr<W>> opened) {
+  if (!opened.ok()) {
+    return opened.error();
+  }
+  return std::unique_ptr<Warehouse>(std::move(*opened));
+}
+
+// A DuckDB file in `dir`, or a PostgreSQL database created for the run in `database`.
+Result<std::unique_ptr<Warehouse>> OpenWarehouse(Engine engine, const fs::path& dir, const EntitySpec& entity,
+                                                 pg::testing::TestDatabase& database) {
+  if (engine == Engine::kDuckDb) {
+    return AsWarehouse(DuckDbWarehouse::Open({dir / "w.duckdb"}, entity));
+  }
+  if (std::string why = database.TryCreate(); !why.empty()) {
+    return Error::Permanent("cannot create a test database: " + why);
+  }
+  return AsWarehouse(PgWarehouse::Open(database.url(), "", {entity}));
 }
 
 }  // namespace
@@ -110,13 +134,14 @@ std::string LoadTimePlaceholder(size_t file, uint64_t format_seed) {
   return kOpen + std::to_string(file) + ":" + std::to_string(format_seed) + kClose;
 }
 
-Pipeline::Pipeline(const fs::path& dir, const EntitySpec& entity, const MergeOptions& merge_options)
-    : dir_(dir), entity_(entity), merge_options_(merge_options) {
+Pipeline::Pipeline(const fs::path& dir, const EntitySpec& entity, Engine engine,
+                   const MergeOptions& merge_options)
+    : dir_(dir), entity_(entity), engine_(engine), merge_options_(merge_options) {
   std::error_code ec;
   fs::remove_all(dir_, ec);
   fs::create_directories(dir_ / "bucket");
   store_ = std::make_unique<LocalObjectStore>(dir_ / "bucket");
-  auto opened = DuckDbWarehouse::Open({dir_ / "w.duckdb"}, entity_);
+  auto opened = OpenWarehouse(engine_, dir_, entity_, database_);
   if (!opened.ok()) {
     error_ = "cannot open the warehouse: " + opened.error().message;
     return;
@@ -130,6 +155,9 @@ Pipeline::~Pipeline() {
   merge_.reset();
   loader_.reset();
   warehouse_.reset();
+  if (std::string why = database_.Drop(); !why.empty()) {
+    ADD_FAILURE() << "cannot drop the case's database: " << why;
+  }
   std::error_code ec;
   fs::remove_all(dir_, ec);
 }
@@ -137,7 +165,7 @@ Pipeline::~Pipeline() {
 std::string Pipeline::Load(const ExpectedLoad& file, std::string& content, SpellTime spell,
                            std::vector<std::string>& notes) {
   std::string render_error;
-  content = Render(content, loaded_, *warehouse_, spell, render_error);
+  content = Render(content, loaded_, *warehouse_, engine_, spell, render_error);
   if (!render_error.empty()) {
     return render_error;
   }
@@ -189,8 +217,8 @@ std::string Pipeline::Check(const std::vector<ExpectedLoad>& files, const TableQ
 
 std::string Pipeline::CheckLoadHistory(const std::vector<ExpectedLoad>& files, RunOutcome& out) {
   auto loads = QueryRows(*warehouse_,
-                         "SELECT object_key, status, rows_loaded, rows_rejected, coalesce(error, ''), "
-                         "epoch_us(sequence_time) FROM load_history ORDER BY load_id",
+                         "SELECT object_key, status, rows_loaded, rows_rejected, coalesce(error, ''), " +
+                             EpochMicrosSql(engine_, "sequence_time") + " FROM load_history ORDER BY load_id",
                          false);
   if (!loads.ok()) {
     return loads.error().message;

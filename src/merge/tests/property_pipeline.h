@@ -1,7 +1,8 @@
 // Running a property case's files through the real pipeline (LocalObjectStore, Loader, MergeJob, a DuckDB
-// file), for both property tests, and checking what it records against what the case expects: the load
-// outcome and load_history row of each file, the rejects table (SEMANTICS.md section 2), CheckInvariants,
-// and that Rebuild changes nothing. What the dimension tables must hold is each test's own reference.
+// file or a PostgreSQL database), for both property tests, and checking what it records against what the case
+// expects: the load outcome and load_history row of each file, the rejects table (SEMANTICS.md section 2),
+// CheckInvariants, and that Rebuild changes nothing. What the dimension tables must hold is each test's own
+// reference.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +19,8 @@
 #include "merge/tests/property_csv.h"
 #include "merge/tests/property_support.h"
 #include "object_store/local_object_store.h"
-#include "warehouse/duckdb/duckdb_warehouse.h"
+#include "warehouse/tests/pg_test_database.h"
+#include "warehouse/warehouse.h"
 
 namespace dimstream::property {
 
@@ -63,14 +65,18 @@ enum class RebuildCheck {
   kTablesAndReport,  // and reports no version opened or closed and no SCD1 update
 };
 
-// The store, warehouse, loader and merge job of one run of a case, in a fresh directory that goes with it.
+// The store, warehouse, loader and merge job of one run of a case, in a fresh directory (and, on PostgreSQL,
+// a fresh database) that goes with it.
 // A test's Execute makes one per run and calls it from the test's thread: Load each file in the plan's
 // order (merging where the plan says), then Check.
 class Pipeline {
  public:
-  // Empties `dir` and opens the warehouse for `entity` in it; error() says when that failed.
-  Pipeline(const fs::path& dir, const EntitySpec& entity, const MergeOptions& merge_options = {});
-  ~Pipeline();  // closes the warehouse and removes the directory
+  // Empties `dir` and opens the warehouse for `entity` on `engine` (a DuckDB file in `dir`, or a database
+  // created for the run); error() says when that failed. The delta's compaction settings of `merge_options`
+  // are DuckDB's: PostgreSQL has no delta.
+  Pipeline(const fs::path& dir, const EntitySpec& entity, Engine engine,
+           const MergeOptions& merge_options = {});
+  ~Pipeline();  // closes the warehouse, drops its database and removes the directory
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
@@ -104,9 +110,11 @@ class Pipeline {
 
   fs::path dir_;
   EntitySpec entity_;
+  Engine engine_;
   MergeOptions merge_options_;
   std::unique_ptr<LocalObjectStore> store_;
-  std::unique_ptr<DuckDbWarehouse> warehouse_;
+  pg::testing::TestDatabase database_;  // on PostgreSQL
+  std::unique_ptr<Warehouse> warehouse_;
   std::unique_ptr<Loader> loader_;
   std::unique_ptr<MergeJob> merge_;
   std::vector<std::string> loaded_;  // the files loaded so far, in order: what placeholders name

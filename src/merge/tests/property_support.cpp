@@ -53,6 +53,10 @@ std::string ReproduceLine(const Suite& suite, uint64_t seed, const std::string& 
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   char hex[32];
   std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(seed));
+  if (suite.engine == Engine::kPostgres) {
+    return std::string("reproduce, in the build directory: DIMSTREAM_PROPERTY_SEED=") + hex + " ctest -R '^" +
+           suite.binary + "\\." + suite.name + "\\." + test + "$' --output-on-failure";
+  }
   return std::string("reproduce: DIMSTREAM_PROPERTY_SEED=") + hex + " " +
          (ec ? std::string(suite.binary) : exe.string()) + " --gtest_filter=" + suite.name + "." + test;
 }
@@ -98,6 +102,14 @@ void RunProperty(const Suite& suite, const std::string& test, uint64_t salt, uin
   for (const auto& [what, n] : tally.coverage) {
     std::printf("  %5zu  %s\n", n, what.c_str());
   }
+}
+
+std::string EpochMicrosSql(Engine engine, const std::string& timestamp) {
+  if (engine == Engine::kPostgres) {
+    // EXTRACT gives a NUMERIC since PostgreSQL 14: exact to the microsecond.
+    return "CAST(EXTRACT(EPOCH FROM " + timestamp + ") * 1000000 AS BIGINT)";
+  }
+  return "epoch_us(" + timestamp + ")";
 }
 
 std::string Text(const Value& v) {

@@ -77,21 +77,42 @@ bool AppendDuplicate(Rng& rng, std::vector<Record>& records) {
   return true;
 }
 
+// Where a property test's cases run: a DuckDB file of each run's own, or a database of each run's own on
+// the test PostgreSQL (the CTest fixture `postgres`). The same cases, with the same expected tables.
+enum class Engine { kDuckDb, kPostgres };
+
+// Whether the test binary being built runs its cases on PostgreSQL: the binaries built with
+// DIMSTREAM_PROPERTY_ON_POSTGRES (merge_property_postgres_test, merge_entity_property_postgres_test). Not
+// inline: each file has its own, for the support library is built once, without it, and takes the engine
+// from its Suite instead.
+#ifdef DIMSTREAM_PROPERTY_ON_POSTGRES
+constexpr bool kOnPostgres = true;
+#else
+constexpr bool kOnPostgres = false;
+#endif
+constexpr Engine kBuiltFor = kOnPostgres ? Engine::kPostgres : Engine::kDuckDb;
+
+// `timestamp` (SQL of a TIMESTAMP) as microseconds since the epoch, a BIGINT, in `engine`'s SQL.
+std::string EpochMicrosSql(Engine engine, const std::string& timestamp);
+
 // What tells one property test binary apart: the seeds it draws, how a failure names it, where it works.
 struct Suite {
-  const char* binary;          // the executable, for the reproduce line when /proc/self/exe is unreadable
+  const char* binary;          // the executable, for the reproduce line when /proc/self/exe is unreadable,
+                               // and the prefix of its tests' CTest names
   const char* name;            // the GoogleTest suite, for the reproduce line's filter
   uint64_t default_base_seed;  // what the case seeds derive from unless DIMSTREAM_PROPERTY_BASE_SEED says
   const char* work_dir;        // the work directory's name, before the process id
   spdlog::level::level_enum log_level;  // a load or merge logs at info (and a failed file at warning):
                                         // thousands of such lines would hide the failures
+  Engine engine;                        // the warehouse the cases run on
 };
 
 // The seeds of one property's cases: DIMSTREAM_PROPERTY_SEED alone, else DIMSTREAM_PROPERTY_CASES (or
 // `default_cases`) seeds derived from the base seed and `salt` (one per property).
 std::vector<uint64_t> CaseSeeds(const Suite& suite, uint64_t salt, uint64_t default_cases);
 
-// The command line that runs the case with `seed` of property `test` again.
+// The command line that runs the case with `seed` of property `test` again: on PostgreSQL through ctest,
+// which starts the server.
 std::string ReproduceLine(const Suite& suite, uint64_t seed, const std::string& test);
 
 // This process's directory for the cases' bucket and DuckDB file: tmpfs when there is one, since the cases

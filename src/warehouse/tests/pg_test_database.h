@@ -12,6 +12,7 @@
 
 #include "common/testing/test_server.h"
 #include "warehouse/postgres/pg_connection.h"
+#include "warehouse/sql.h"
 
 namespace dimstream::pg::testing {
 
@@ -21,16 +22,35 @@ namespace dimstream::pg::testing {
 class TestDatabase {
  public:
   void Create() {
+    std::string why = TryCreate();
+    ASSERT_TRUE(why.empty()) << why;
+  }
+
+  // Create for a caller that reports the failure itself: what failed, else empty.
+  std::string TryCreate() {
     std::string why;
     server_url_ = test_support::TestServerValue("postgres", "url", &why);
-    ASSERT_FALSE(server_url_.empty()) << why;
+    if (server_url_.empty()) {
+      return why;
+    }
     std::random_device random;
-    const std::string name = fmt::format("test_{}_{:08x}", ::getpid(), random());
-    auto admin = PgConnection::Open(server_url_, "");
-    ASSERT_TRUE(admin.ok()) << admin.error().message;
-    ASSERT_TRUE((*admin)->Run("CREATE DATABASE " + name).ok());
+    name_ = fmt::format("test_{}_{:08x}", ::getpid(), random());
+    if (std::string failed = Admin("CREATE DATABASE " + QuoteIdent(name_)); !failed.empty()) {
+      return failed;
+    }
     // The server's URL names its database last: this test's instead.
-    url_ = UrlOf(name);
+    url_ = UrlOf(name_);
+    return {};
+  }
+
+  // Drops the database created, ending the connections still open to it: for tests that create hundreds
+  // (a property test's cases), which would otherwise fill the server's disk. What failed, else empty.
+  std::string Drop() {
+    if (url_.empty()) {
+      return {};
+    }
+    url_.clear();
+    return Admin("DROP DATABASE " + QuoteIdent(name_) + " WITH (FORCE)");
   }
 
   // The URL of database `name` on the test server.
@@ -46,7 +66,18 @@ class TestDatabase {
   }
 
  private:
+  // Runs `sql` on the server's own database; what failed, else empty.
+  std::string Admin(const std::string& sql) const {
+    auto admin = PgConnection::Open(server_url_, "");
+    if (!admin.ok()) {
+      return admin.error().message;
+    }
+    Status done = (*admin)->Run(sql);
+    return done.ok() ? std::string() : sql + ": " + done.error().message;
+  }
+
   std::string server_url_;
+  std::string name_;
   std::string url_;
 };
 
