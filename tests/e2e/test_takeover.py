@@ -1,23 +1,18 @@
 #!/usr/bin/env python3
-"""Several `merge --watch` processes on one PostgreSQL warehouse (the CTest fixture `postgres`,
+"""Several `merge --watch` processes on one PostgreSQL warehouse (a server of the test's own,
 scripts/servers/postgres.sh), each with a data directory of its own, fed by a `move` and a `load` process
 through a shared bucket directory. The process holding the merge lease merges; the other stands by. A
 SIGKILL of the holder: the other takes over once the lease runs out (merge.lease_ms) and merges what arrives
-next; the killed one, restarted, stands by; a Ctrl-C of the holder hands the lease over at once. After it,
+next; PostgreSQL restarted under them all: they reconnect and go on; the killed one, restarted, stands by; a Ctrl-C of the holder hands the lease over at once. After it,
 the dimension is the reference fold of the four sample files, `check` passes, and `status` lists every
 process with its last heartbeat.
 
-    scripts/servers/postgres.sh start /tmp/servers/postgres
-    DIMSTREAM_TEST_SERVERS=/tmp/servers python3 tests/e2e/test_takeover.py --binary build/dimstream \\
-        --samples ../shared/data/seed-sample
-    scripts/servers/postgres.sh stop /tmp/servers/postgres
+    python3 tests/e2e/test_takeover.py --binary build/dimstream --samples ../shared/data/seed-sample
 """
 
 import os
-import subprocess
 import time
 import unittest
-import uuid
 
 import dimstream_e2e as e2e
 
@@ -26,11 +21,9 @@ LEASE_MS = 1500
 
 class TakeoverTest(unittest.TestCase):
     def setUp(self):
-        server = e2e.server_value("postgres", "url")
-        self.database = f"e2e_{uuid.uuid4().hex[:12]}"
-        self.admin(f'CREATE DATABASE "{self.database}"')
-        self.addCleanup(self.admin, f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        url = server.rsplit("/", 1)[0] + "/" + self.database
+        # A server of the test's own: it is restarted under the processes.
+        self.postgres = e2e.PrivateServer(self, "postgres", "url")
+        url = self.postgres.value
         self.dir = e2e.make_temp_dir(self)
         shared = os.path.join(self.dir, "shared")
         self.config = os.path.join(self.dir, "dimstream.toml")
@@ -44,11 +37,6 @@ class TakeoverTest(unittest.TestCase):
     def tearDown(self):
         for p, _ in self.procs.values():
             e2e.kill_if_running(p)
-
-    def admin(self, sql):
-        server = e2e.server_value("postgres", "url")
-        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", server, "-c", sql], check=True,
-                       stdout=subprocess.DEVNULL, timeout=120)
 
     def ds(self, name):
         return e2e.ConfiguredDimstream(os.path.join(self.dir, name), self.config)
@@ -111,6 +99,12 @@ class TakeoverTest(unittest.TestCase):
         print(f"takeover after SIGKILL: {took:.1f} s (lease {LEASE_MS} ms)")
         self.drop_and_wait_merged(q, files[1], 2)
 
+        # PostgreSQL restarted under the loader and both merge processes: they reconnect, the lease stays
+        # with its holder (or passes on if it ran out meanwhile), and the next file is merged.
+        self.postgres.command("restart")
+        self.drop_and_wait_merged(q, files[2], 3)
+        e2e.wait_for(lambda: self.holder(q) == second, what="merge-b to keep the lease after the restart")
+
         # merge-a back: it stands by. Ctrl-C of merge-b: merge-a takes over at once (released, not run out).
         self.start("merge-a", "merge", "--watch")
         e2e.wait_for(lambda: "holds the lease merge:customer: standing by" in self.log("merge-a"),
@@ -122,7 +116,6 @@ class TakeoverTest(unittest.TestCase):
                              what="merge-a to take the lease after merge-b stopped")
         print(f"takeover after a clean stop: {time.monotonic() - stopped_at:.1f} s")
         self.assertEqual(self.merger_named(third), "merge-a")
-        self.drop_and_wait_merged(q, files[2], 3)
         self.drop_and_wait_merged(q, files[3], 4)
 
         # Every process in `status`; a stopped one says so in its last beat.
