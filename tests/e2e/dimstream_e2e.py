@@ -6,16 +6,38 @@ is runnable alone:
     python3 tests/e2e/test_merge.py --binary build/dimstream --samples ../shared/data/seed-sample
 
 Options (every test file): --binary PATH (required), --samples DIR (the seed sample files), --keep (leave the
-temporary data directories in place and print where they are). Anything else goes to unittest, e.g. -v or
-a test name.
+temporary data directories in place and print where they are), --warehouse duckdb|postgres (below). Anything
+else goes to unittest, e.g. -v or a test name.
+
+The warehouse: DuckDB by default (`warehouse.duckdb` in each data directory). `--warehouse postgres` (or the
+environment variable DIMSTREAM_E2E_WAREHOUSE=postgres) puts every data directory's warehouse on the private
+test PostgreSQL instead: each Dimstream gets a fresh database of its own on that server, created by `psql`
+before its first command and dropped (WITH (FORCE)) when the test or class that made its temporary directory
+ends (unless --keep, which prints the database's URL). The server is the one the CTest fixture `postgres`
+started (scripts/servers/postgres.sh): its URL is read from $DIMSTREAM_TEST_SERVERS/postgres/url. To run a
+test file by hand against PostgreSQL:
+
+    scripts/servers/postgres.sh start /tmp/servers/postgres
+    DIMSTREAM_TEST_SERVERS=/tmp/servers python3 tests/e2e/test_merge.py --binary build/dimstream \
+        --samples ../shared/data/seed-sample --warehouse postgres
+    scripts/servers/postgres.sh stop /tmp/servers/postgres
+
+Every command then reads a configuration whose [warehouse] url names that database: the harness's own, or,
+when the test gives --config FILE, a copy of FILE with the url added (FILE.postgres.toml, beside it, so that
+messages naming the file still name FILE's path). Where the SQL a test sends through `dimstream sql` differs
+between the engines, the test asks the harness for the spelling (Dimstream.spell, SPELLINGS); the expected
+results are the same on both.
 """
 
 import argparse
+import atexit
 import collections
 import csv
 import datetime
 import hashlib
 import io
+import itertools
+import json
 import os
 import re
 import shutil
@@ -35,10 +57,14 @@ COMMAND_TIMEOUT = 600
 POLL_DEADLINE = 300
 
 
+WAREHOUSES = ("duckdb", "postgres")
+
+
 class Options:
     binary = None
     samples = None
     keep = False
+    warehouse = "duckdb"  # where the data directories' warehouses are: WAREHOUSES
 
 
 OPTIONS = Options()
@@ -85,10 +111,15 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--samples", default=None)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--warehouse", choices=WAREHOUSES,
+                        default=os.environ.get("DIMSTREAM_E2E_WAREHOUSE") or "duckdb")
     args, rest = parser.parse_known_args()
     OPTIONS.binary = os.path.abspath(args.binary)
     OPTIONS.samples = os.path.abspath(args.samples) if args.samples else None
     OPTIONS.keep = args.keep
+    OPTIONS.warehouse = args.warehouse
+    if OPTIONS.warehouse == "postgres":
+        print(f"warehouse: PostgreSQL, a database per data directory on {postgres_server_url()}", file=sys.stderr)
     if not os.access(OPTIONS.binary, os.X_OK):
         sys.exit(f"--binary {OPTIONS.binary} is not an executable file")
     unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
@@ -118,24 +149,105 @@ def tail(text, n=4000):
     return text if len(text) <= n else "..." + text[-n:]
 
 
+# Temporary directories and how to clean up after what lives in them: (directory, addCleanup or
+# addClassCleanup of the test or class that made it). A PostgreSQL database of a data directory under one of
+# them is dropped with it.
+_TEMP_DIR_OWNERS = []
+
+
+def _register_temp_dir(d, add_cleanup, who):
+    _TEMP_DIR_OWNERS.append((d, add_cleanup))
+    if OPTIONS.keep:
+        print(f"\n[keep] {who}: {d}", file=sys.stderr)
+    else:
+        add_cleanup(shutil.rmtree, d, True)
+    return d
+
+
 def make_temp_dir(test_case, prefix="dimstream-e2e-"):
     """A fresh directory removed when the test ends (unless --keep)."""
-    d = tempfile.mkdtemp(prefix=prefix)
-    if OPTIONS.keep:
-        print(f"\n[keep] {test_case.id()}: {d}", file=sys.stderr)
-    else:
-        test_case.addCleanup(shutil.rmtree, d, True)
-    return d
+    return _register_temp_dir(tempfile.mkdtemp(prefix=prefix), test_case.addCleanup, test_case.id())
 
 
 def make_class_temp_dir(cls, prefix="dimstream-e2e-"):
     """make_temp_dir for setUpClass: removed after the class's last test (unless --keep)."""
-    d = tempfile.mkdtemp(prefix=prefix)
-    if OPTIONS.keep:
-        print(f"\n[keep] {cls.__name__}: {d}", file=sys.stderr)
-    else:
-        cls.addClassCleanup(shutil.rmtree, d, True)
-    return d
+    return _register_temp_dir(tempfile.mkdtemp(prefix=prefix), cls.addClassCleanup, cls.__name__)
+
+
+def _cleanup_owner(path):
+    """addCleanup of the test (or class) whose temporary directory holds path; None if there is none."""
+    path = os.path.abspath(path)
+    owners = [(d, add) for d, add in _TEMP_DIR_OWNERS if path == d or path.startswith(d + os.sep)]
+    return max(owners, key=lambda o: len(o[0]))[1] if owners else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PostgreSQL (--warehouse postgres): a database per data directory on the fixture's server.
+
+def postgres_server_url():
+    """The test server's URL (postgresql://dim@127.0.0.1:PORT/dimstream), as scripts/servers/postgres.sh
+    wrote it."""
+    return server_value("postgres", "url")
+
+
+def psql(url, *sql, check=True):
+    """Runs each statement with psql (no psqlrc, stop at the first error); returns the output, unaligned."""
+    args = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url]
+    for statement in sql:
+        args += ["-c", statement]
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=COMMAND_TIMEOUT)
+    if check and p.returncode != 0:
+        raise AssertionError(f"psql {' '.join(sql)!r} on {url} exited {p.returncode}:\n"
+                             f"{p.stderr.decode('utf-8', 'replace')}")
+    return p.stdout.decode("utf-8", "replace")
+
+
+_DATABASE_NUMBERS = itertools.count(1)
+
+
+class PostgresDatabase:
+    """A database of one data directory's own on the test server, created at once and dropped by drop()."""
+
+    def __init__(self):
+        server = postgres_server_url()
+        self.name = f"e2e_{os.getpid()}_{next(_DATABASE_NUMBERS)}_{os.urandom(3).hex()}"
+        self.admin_url = server  # the server's own database, to create and drop the others from
+        self.url = server[: server.rfind("/") + 1] + self.name
+        psql(self.admin_url, f"CREATE DATABASE {self.name}")
+
+    def drop(self):
+        # FORCE: a killed process's connections may not have been noticed by the server yet.
+        psql(self.admin_url, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+    def has_tables(self):
+        """Whether anything (a table or view) was created in the database."""
+        return psql(self.url, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                              "WHERE c.relkind IN ('r', 'v', 'p') AND n.nspname NOT IN "
+                              "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
+                    ).strip() != "0"
+
+
+# Where a query differs between the engines, the spelling of each: the template's {} take the arguments.
+SPELLINGS = {
+    # A timestamp as whole seconds since 1970 (UTC).
+    "epoch_seconds": {"duckdb": "epoch({})::BIGINT", "postgres": "extract(epoch FROM {})::BIGINT"},
+    # A text column to ORDER BY in byte order, as Python sorts str.encode(): DuckDB's own; PostgreSQL's follows
+    # the database's collation unless told.
+    "byte_order": {"duckdb": "{}", "postgres": '{} COLLATE "C"'},
+    # Every row of a table in a fixed order.
+    "all_rows": {"duckdb": "SELECT * FROM {0} ORDER BY ALL", "postgres": "SELECT * FROM {0} t ORDER BY t::text"},
+}
+
+
+def toml_with_warehouse_url(text, url):
+    """A configuration's text with [warehouse] url set: added under its [warehouse] table if it has one (a
+    table may be declared once), else as a table of its own at the end (top-level keys stay first)."""
+    line = f"url = {json.dumps(url)}"
+    lines = text.splitlines()
+    for i, l in enumerate(lines):
+        if re.match(r"^\s*\[\s*warehouse\s*\]\s*(#.*)?$", l):
+            return "\n".join(lines[: i + 1] + [line] + lines[i + 1:]) + "\n"
+    return text + ("" if text.endswith("\n") or not text else "\n") + f"\n[warehouse]\n{line}\n"
 
 
 def drop_file(src, landing_dir, name=None, data=None):
@@ -193,18 +305,121 @@ def query_socket_for(warehouse):
     return os.path.join("/tmp", f"dimstream-{os.getuid()}", ident + ".sock")
 
 
-class Dimstream:
-    """One data directory and the binary that works on it."""
+# Commands that never open the warehouse: no database is created for them.
+_NO_WAREHOUSE_COMMANDS = ("generate", "config")
+_GLOBAL_OPTIONS_WITH_VALUES = ("--config", "--data-dir", "--log-level")
 
-    def __init__(self, data_dir, binary=None):
+
+def _command_of(args):
+    """The subcommand in a dimstream command line (after the global options)."""
+    it = iter(args)
+    for a in it:
+        if a in _GLOBAL_OPTIONS_WITH_VALUES:
+            next(it, None)
+        elif not a.startswith("-"):
+            return a
+    return None
+
+
+class Dimstream:
+    """One data directory and the binary that works on it. `config`: a configuration file every command
+    reads (unless the command gives its own --config). `warehouse`: "duckdb" or "postgres" (default
+    --warehouse): with PostgreSQL the data directory's warehouse is a database of its own (see the top)."""
+
+    def __init__(self, data_dir, binary=None, config=None, warehouse=None):
         self.binary = binary or OPTIONS.binary
         self.data_dir = data_dir
+        self.config = config
         self.landing = os.path.join(data_dir, "landing")
         self.bucket = os.path.join(data_dir, "bucket")
-        self.warehouse = os.path.join(data_dir, "warehouse.duckdb")
+        self.engine = warehouse or OPTIONS.warehouse
+        if self.engine not in WAREHOUSES:
+            raise AssertionError(f"unknown warehouse {self.engine!r}")
+        self.warehouse = os.path.join(data_dir, "warehouse.duckdb")  # the DuckDB file (DuckDB only)
+        self.database = None  # PostgresDatabase, made before the first command that needs it
+        self._default_config = None  # the configuration naming it, when the test gives none
+
+    @property
+    def postgres(self):
+        return self.engine == "postgres"
+
+    def spell(self, what, *args):
+        """This engine's spelling of SPELLINGS[what], with args filled in."""
+        return SPELLINGS[what][self.engine].format(*args)
+
+    def _postgres_database(self):
+        if self.database is None:
+            self.database = PostgresDatabase()
+            if OPTIONS.keep:
+                print(f"\n[keep] {self.data_dir}: warehouse {self.database.url}", file=sys.stderr)
+            else:
+                add_cleanup = _cleanup_owner(self.data_dir)
+                if add_cleanup is not None:
+                    add_cleanup(self.database.drop)
+                else:
+                    atexit.register(self.database.drop)
+        return self.database
+
+    def _postgres_config(self, config, args):
+        """The configuration file to give for the command `args` instead of `config` (None: none given): one
+        that also names this data directory's database."""
+        command = _command_of(args)
+        if command in _NO_WAREHOUSE_COMMANDS:
+            return config
+        url = self._postgres_database().url
+        if config is not None:
+            with open(config, encoding="utf-8") as f:
+                text = f.read()
+            path = config + ".postgres.toml"  # rewritten every time: the test may change its file
+        elif self._default_config is not None:
+            return self._default_config
+        else:
+            text = ""
+            config_dir = tempfile.mkdtemp(prefix="dimstream-e2e-pg-")
+            add_cleanup = _cleanup_owner(self.data_dir)
+            if add_cleanup is not None and not OPTIONS.keep:
+                add_cleanup(shutil.rmtree, config_dir, True)
+            path = self._default_config = os.path.join(config_dir, "warehouse.toml")
+            if OPTIONS.keep:
+                print(f"\n[keep] {self.data_dir}: configuration {path}", file=sys.stderr)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(toml_with_warehouse_url(text, url))
+        return path
 
     def cmd(self, *args):
+        args = list(args)
+        if "--config" in args:
+            i = args.index("--config") + 1
+            if self.postgres and i < len(args) and os.path.isfile(args[i]):
+                args[i] = self._postgres_config(args[i], args)
+        else:
+            config = self._postgres_config(self.config, args) if self.postgres else self.config
+            if config is not None:
+                args = ["--config", config] + args
         return [self.binary, "--data-dir", self.data_dir, *args]
+
+    def warehouse_exists(self):
+        """Whether any command created the warehouse: the DuckDB file, or tables in the database."""
+        if self.postgres:
+            return self.database is not None and self.database.has_tables()
+        return os.path.exists(self.warehouse)
+
+    def query_socket(self):
+        """Where a running `run`, `load` or `merge --watch` serves queries; None on PostgreSQL (no process
+        serves queries there: `dimstream sql` asks the server)."""
+        return None if self.postgres else query_socket_for(self.warehouse)
+
+    def started(self, log_dir):
+        """Whether a process started with popen(log_dir=...) has opened the warehouse: it serves queries
+        (DuckDB), or it logged that it runs."""
+        socket = self.query_socket()
+        if socket is not None and os.path.exists(socket):
+            return True
+        path = os.path.join(log_dir, "run.stderr")
+        if not os.path.exists(path):
+            return False
+        with open(path, "rb") as f:
+            return b"dimstream running" in f.read()
 
     def run(self, *args, env_extra=None, check=True, timeout=COMMAND_TIMEOUT):
         env = dict(os.environ)
@@ -259,17 +474,6 @@ class Dimstream:
         if i < 0:
             raise AssertionError(f"no 'files' section in `status --files`:\n{tail(out)}")
         return parse_csv(out[i + len(marker):].strip("\n") + "\n")
-
-
-class ConfiguredDimstream(Dimstream):
-    """A data directory whose every command reads a configuration file."""
-
-    def __init__(self, data_dir, config):
-        super().__init__(data_dir)
-        self.config = config
-
-    def cmd(self, *args):
-        return [self.binary, "--data-dir", self.data_dir, "--config", self.config, *args]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -507,11 +711,14 @@ def wait_for(condition, deadline=POLL_DEADLINE, interval=0.5, what="condition"):
 
 def wait_serving(ds, proc, log_dir):
     """Waits until `proc` (a `run`, `load` or `merge --watch` of `ds`) serves queries on its socket. Until
-    then a query would open the warehouse itself, and might create the file while the process does."""
+    then a query would open the warehouse itself, and might create the file while the process does. On
+    PostgreSQL (no socket): until the process has opened the warehouse and logged that it runs."""
     def up():
         if proc.poll() is not None:
             with open(os.path.join(log_dir, "run.stderr")) as f:
                 raise AssertionError(f"the process exited {proc.returncode}:\n{tail(f.read())}")
+        if ds.postgres:
+            return ds.started(log_dir)
         return os.path.exists(query_socket_for(ds.warehouse))
     wait_for(up, interval=0.1, what="the process to serve queries")
 

@@ -171,8 +171,8 @@ def fold_orders(records):
 def read_orders(ds):
     rows = ds.sql("SELECT tenant_id, order_id, status_note, status, CAST(amount AS VARCHAR) AS amount, "
                   "CAST(ship_date AS VARCHAR) AS ship_date, valid_from, valid_from_seq_in_tx, valid_to, "
-                  "valid_to_seq_in_tx FROM orders_history ORDER BY tenant_id, order_id, valid_from, "
-                  "valid_from_seq_in_tx")
+                  f"valid_to_seq_in_tx FROM orders_history ORDER BY {ds.spell('byte_order', 'tenant_id')}, "
+                  "order_id, valid_from, valid_from_seq_in_tx")
     out = []
     for r in rows:
         out.append({"tenant_id": r["tenant_id"], "order_id": int(r["order_id"]), "status_note": r["status_note"],

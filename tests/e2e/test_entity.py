@@ -51,8 +51,9 @@ class ConfiguredEntityTest(unittest.TestCase):
             b"2025-01-15T00:00:00Z,2,4.50,toys,Blue Co\n"))      # late SCD1 on the first version
         self.run_ds("run", "--until-idle", "--quiet")
 
-        history = self.sql("SELECT product_id, price, category, supplier, epoch(valid_from)::BIGINT AS f, "
-                           "epoch(valid_to)::BIGINT AS t, is_current FROM product_history "
+        epoch = lambda column: self.ds.spell("epoch_seconds", column)  # noqa: E731
+        history = self.sql(f"SELECT product_id, price, category, supplier, {epoch('valid_from')} AS f, "
+                           f"{epoch('valid_to')} AS t, is_current FROM product_history "
                            "ORDER BY product_id, valid_from")
         jan1, jan15, feb1 = 1735689600, 1736899200, 1738368000
         self.assertEqual(jan15 - jan1, 14 * 86400)
@@ -91,7 +92,7 @@ class ConfiguredEntityTest(unittest.TestCase):
             self.assertNotEqual(p.returncode, 0, text)
             self.assertIn(expected, p.stderr, text)
             self.assertIn(self.config, p.stderr, text)
-        self.assertFalse(os.path.exists(self.ds.warehouse), "a refused configuration must touch nothing")
+        self.assertFalse(self.ds.warehouse_exists(), "a refused configuration must touch nothing")
 
 
 if __name__ == "__main__":

@@ -20,14 +20,10 @@ class LiveRun(unittest.TestCase):
         proc = ds.popen("run", "--quiet", *extra, log_dir=log_dir)
         self.addCleanup(e2e.kill_if_running, proc)
         self.log_dir = log_dir
-        socket = e2e.query_socket_for(ds.warehouse)
 
         def serving():
             self.assert_running(proc)
-            if os.path.exists(socket):
-                return True
-            with open(os.path.join(log_dir, "run.stderr"), "rb") as f:
-                return b"dimstream running" in f.read()
+            return ds.started(log_dir)
 
         e2e.wait_for(serving, interval=0.2, what="`dimstream run` to start serving queries")
         e2e.wait_for(lambda: ds.run("sql", "SELECT 1", check=False).returncode == 0,

@@ -39,7 +39,7 @@ class TakeoverTest(unittest.TestCase):
             e2e.kill_if_running(p)
 
     def ds(self, name):
-        return e2e.ConfiguredDimstream(os.path.join(self.dir, name), self.config)
+        return e2e.Dimstream(os.path.join(self.dir, name), config=self.config)
 
     def start(self, name, *args):
         ds = self.ds(name)
@@ -128,7 +128,7 @@ class TakeoverTest(unittest.TestCase):
         self.assertEqual([b["process"].split(":")[1] for b in stopped], [str(self.procs["merge-b"][0].pid)])
         checked = q.check()
         self.assertEqual(checked.returncode, 0, checked.stderr)
-        bucket = e2e.ConfiguredDimstream(os.path.join(self.dir, "shared"), self.config)
+        bucket = e2e.Dimstream(os.path.join(self.dir, "shared"), config=self.config)
         e2e.assert_dimension_is_fold(self, bucket)
         for name in ("merge-a", "load", "move"):
             self.assertEqual(e2e.stop_process(self.procs[name][0]), 0, self.log(name))

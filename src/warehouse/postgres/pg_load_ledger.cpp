@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/fault.h"
+
 namespace dimstream::pg {
 
 Status InSchemaTransaction(PgConnection& conn, const std::function<Status()>& create) {
@@ -78,7 +80,9 @@ Result<LoadReceipt> CommitLoadRecord(PgConnection& conn, int64_t load_ref, const
     (void)conn.Run("ROLLBACK");
     return numbered.error();
   }
+  FaultPoint("load.before_commit");
   DIMSTREAM_TRY(conn.Run("COMMIT", {}, "commit the load"));
+  FaultPoint("load.after_commit");
   return LoadReceipt{s.failed ? LoadOutcome::kFailed : LoadOutcome::kLoaded, id->Int(0, 0)};
 }
 
