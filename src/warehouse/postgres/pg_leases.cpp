@@ -12,6 +12,11 @@ Status CreateProcessTables(PgConnection& conn) {
                "NOT NULL, host TEXT NOT NULL, pid BIGINT NOT NULL, detail TEXT, started_at "
                "TIMESTAMPTZ NOT NULL, beat_at TIMESTAMPTZ NOT NULL)",
                {}, "create process_heartbeats"));
+  // Processes gone for a day are forgotten when a process opens the warehouse, rather than at every beat:
+  // `status` lists the ones that may still matter.
+  DIMSTREAM_TRY(
+      conn.Run("DELETE FROM process_heartbeats WHERE beat_at < clock_timestamp() - interval '1 day'", {},
+               "forget old heartbeats"));
   // Times in UTC without a zone, as every other table shows them.
   return conn.Run(
       "CREATE OR REPLACE VIEW processes AS SELECT p.process, p.role, p.host, p.pid, "
@@ -57,15 +62,12 @@ Status ReleaseLease(PgConnection& conn, const std::string& name, const std::stri
 }
 
 Status Beat(PgConnection& conn, const ProcessBeat& beat) {
-  DIMSTREAM_TRY(conn.Run(
+  return conn.Run(
       "INSERT INTO process_heartbeats AS p (process, role, host, pid, detail, started_at, beat_at) VALUES "
       "($1, "
       "$2, $3, $4, $5, clock_timestamp(), clock_timestamp()) ON CONFLICT (process) DO UPDATE SET detail = "
       "excluded.detail, beat_at = excluded.beat_at",
-      {beat.process, beat.role, beat.host, std::to_string(beat.pid), beat.detail}, "record a heartbeat"));
-  // Processes gone for a day are forgotten: `status` lists the ones that may still matter.
-  return conn.Run("DELETE FROM process_heartbeats WHERE beat_at < clock_timestamp() - interval '1 day'", {},
-                  "forget old heartbeats");
+      {beat.process, beat.role, beat.host, std::to_string(beat.pid), beat.detail}, "record a heartbeat");
 }
 
 }  // namespace dimstream::pg

@@ -13,8 +13,8 @@
 // clock, so that processes on machines whose clocks differ agree.
 namespace dimstream::pg {
 
-// Creates the tables and the view when they are not there, in the caller's transaction
-// (InSchemaTransaction).
+// Creates the tables and the view when they are not there and forgets processes silent for a day, in the
+// caller's transaction (InSchemaTransaction).
 Status CreateProcessTables(PgConnection& conn);
 
 // Warehouse::HoldLease, ReleaseLease and Beat on `conn`, each a transaction of its own.
