@@ -4,8 +4,12 @@
 
 #include <fmt/format.h>
 
+#include "warehouse/sql.h"
+
 namespace dimstream::pg {
 namespace {
+
+constexpr const char* kTempBuffers = "256MB";
 
 std::string Trimmed(const char* message) {
   std::string m = message == nullptr ? "" : message;
@@ -93,6 +97,11 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url,
   // Only warnings and worse reach the log; NOTICEs (CREATE ... IF NOT EXISTS) are dropped.
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
+  // A merge run's temporary tables (its stage: every staged row, wide) in memory, as far as they fit: the
+  // server's default (8MB) sends a run of 50,000 rows to the disk. The buffers are taken only as used, and
+  // only before the session's first temporary table may the setting change.
+  DIMSTREAM_TRY(
+      c->Run(fmt::format("SET temp_buffers = {}", QuoteLiteral(kTempBuffers)), {}, "set up the connection"));
   return c;
 }
 

@@ -178,14 +178,17 @@ Status ReadMergedTruncates(PgConnection& conn, const EntitySpec& entity,
       sink);
 }
 
-Status AppendStageToLog(PgConnection& conn, const EntitySpec& entity) {
+Status AppendStageToLog(PgConnection& conn, const EntitySpec& entity, bool look_for_superseded,
+                        const std::string& staged_scope) {
   const std::string log = QuoteIdent(entity.log_table());
   const std::string truncates = QuoteIdent(entity.truncates_table());
-  DIMSTREAM_TRY(
-      conn.Run(fmt::format("DELETE FROM {} l USING {} s WHERE s._op <> 'T' AND l._kid = s._kid{} AND "
-                           "l._seq_key = s._seq_key",
-                           log, kStageTable, AndSameKey(entity, "l", "s")),
-               {}, "drop the log's records the stage supersedes"));
+  if (look_for_superseded) {
+    DIMSTREAM_TRY(
+        conn.Run(fmt::format("DELETE FROM {} l USING {} s WHERE s._op <> 'T'{} AND l._kid = s._kid{} AND "
+                             "l._seq_key = s._seq_key",
+                             log, kStageTable, staged_scope, AndSameKey(entity, "l", "s")),
+                 {}, "drop the log's records the stage supersedes"));
+  }
   DIMSTREAM_TRY(conn.Run(fmt::format("INSERT INTO {} SELECT * FROM {} WHERE _op <> 'T'", log, kStageTable),
                          {}, "append the staged records to the log"));
   DIMSTREAM_TRY(

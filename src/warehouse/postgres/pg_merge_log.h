@@ -53,8 +53,11 @@ Status ReadMergedTruncates(PgConnection& conn, const EntitySpec& entity,
                            const std::function<void(const MergeRecord&)>& sink);
 
 // The staged records become the log's newest: the merged records they supersede (the same key and
-// sequence) leave the log, and staged truncates replace the truncates of their sequence.
-Status AppendStageToLog(PgConnection& conn, const EntitySpec& entity);
+// sequence) leave the log, and staged truncates replace the truncates of their sequence. The superseded
+// records are looked for among the staged records that meet `staged_scope` (a condition on the stage `s`,
+// after AND; empty: all of them), and not at all when `look_for_superseded` is false.
+Status AppendStageToLog(PgConnection& conn, const EntitySpec& entity, bool look_for_superseded,
+                        const std::string& staged_scope);
 
 // A bytea as PostgreSQL's text output writes it ("\x0a1b..."), back to its bytes.
 std::string DecodeBytea(std::string_view text);

@@ -16,6 +16,7 @@ namespace {
 
 constexpr const char* kListed = "dimstream_listed";
 constexpr const char* kBase = "dimstream_base";
+constexpr const char* kMergeWorkMem = "64MB";  // a merge run's memory for each sort and hash
 
 class PgMergeSession : public MergeSession {
  public:
@@ -36,6 +37,12 @@ class PgMergeSession : public MergeSession {
   Status Begin() {
     DIMSTREAM_TRY(conn_.Run("BEGIN", {}, "begin the merge run"));
     open_ = true;
+    // A run's statements join a few temporary tables of a run's size with indexed tables: JIT compilation
+    // (hundreds of ms a statement, taken when the planner's estimates for the unanalysed temporary tables
+    // are large) costs more than it saves, and sorts of a run's rows fit in memory.
+    DIMSTREAM_TRY(conn_.Run("SET LOCAL jit = off", {}, "set up the merge run"));
+    DIMSTREAM_TRY(conn_.Run(fmt::format("SET LOCAL work_mem = {}", QuoteLiteral(kMergeWorkMem)), {},
+                            "set up the merge run"));
     // One merge run of an entity at a time, whichever process runs it: a second waits for the first's end.
     return conn_.Run("SELECT pg_advisory_xact_lock(hashtext($1))", {e_.merge_job()},
                      "wait for the entity's other merge runs");
@@ -126,6 +133,10 @@ class PgMergeSession : public MergeSession {
     for (uint64_t k : key_ids) {
       data += std::to_string(static_cast<int64_t>(k)) + "\n";
     }
+    listed_ = key_ids.size();
+    if (key_ids.empty()) {
+      return Ok();
+    }
     auto copied = conn_.CopyIn(fmt::format("COPY {} FROM STDIN", kListed), data, "list the keys to refold");
     return copied.ok() ? Ok() : Status(copied.error());
   }
@@ -144,9 +155,11 @@ class PgMergeSession : public MergeSession {
     return {};
   }
 
-  Status AppendStageToLog(KeyScope) override {
-    // The records superseded by staged ones are found by the log's (key id, sequence) index, for any scope.
-    return pg::AppendStageToLog(conn_, e_);
+  Status AppendStageToLog(KeyScope scope) override {
+    // The records superseded by staged ones are found by the log's (key id, sequence) index, among the key
+    // ids of the scope only: a run's other keys have only records newer than their log (the port's contract).
+    return pg::AppendStageToLog(conn_, e_, scope != KeyScope::kListed || listed_ > 0,
+                                Scope(scope, "AND", "s._kid"));
   }
 
   Status ReadKeyStates(std::optional<int64_t> after_arrival,
@@ -186,9 +199,10 @@ class PgMergeSession : public MergeSession {
   }
 
   Result<uint64_t> EstimateKeyIds() override {
-    // The planner's row count of current (kept by autovacuum and ANALYZE): only to size the key index.
+    // The planner's row count of history (kept by autovacuum and ANALYZE; current is a view of it): at least
+    // the keys, only to size the key index.
     auto n = conn_.Exec("SELECT greatest(reltuples, 0)::BIGINT FROM pg_class WHERE oid = $1::regclass",
-                        {e_.current_table()}, "estimate the key ids");
+                        {QuoteIdent(e_.history_table())}, "estimate the key ids");
     if (!n.ok()) {
       return n.error();
     }
@@ -273,8 +287,6 @@ class PgMergeSession : public MergeSession {
     DIMSTREAM_TRY(
         conn_.Run(fmt::format("DELETE FROM {} WHERE true{}{}", history_, Scope(scope, "AND"), unfrozen),
                   params, "take out the refolded versions"));
-    DIMSTREAM_TRY(conn_.Run(fmt::format("DELETE FROM {}{}", current_, Scope(scope, "WHERE")), {},
-                            "take out the refolded current rows"));
     return writer_.AppendFromLog(versions);
   }
 
@@ -286,13 +298,11 @@ class PgMergeSession : public MergeSession {
     for (const std::string& c : e_.extra_sequence_columns()) {
       set += fmt::format(", {} = t.{}", QuoteIdent("valid_to_" + c), QuoteIdent(c));
     }
-    DIMSTREAM_TRY(conn_.Run(
+    return conn_.Run(
         fmt::format("UPDATE {} x SET {}, is_current = false, _ended_by_delete = true FROM (SELECT * FROM {} "
                     "WHERE _arrival = $1) t WHERE x.is_current AND {}",
                     history_, set, kStageTable, unstaged),
-        {std::to_string(truncate.arrival)}, "close the versions a truncate ends"));
-    return conn_.Run(fmt::format("DELETE FROM {} x WHERE {}", current_, unstaged), {},
-                     "take the truncated keys out of " + e_.current_table());
+        {std::to_string(truncate.arrival)}, "close the versions a truncate ends");
   }
 
   Status AddVersions(std::span<const Version> versions) override { return writer_.AddVersions(versions); }
@@ -342,6 +352,7 @@ class PgMergeSession : public MergeSession {
   const EntitySpec& e_;
   PgVersionWriter writer_;
   std::string log_, history_, current_;
+  size_t listed_ = 0;  // key ids of KeyScope::kListed
   bool open_ = false;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "config/entity.h"
 #include "warehouse/merge_session.h"
@@ -21,5 +22,13 @@ inline constexpr const char* kStageTable = "dimstream_stage";
 // that raw holds more above the new watermark.
 Result<StageResult> StageRaw(PgConnection& conn, const EntitySpec& entity, int64_t watermark,
                              uint64_t max_rows);
+
+// Readies a run's temporary table, filled, for the joins of the run's statements: an index on `column`
+// (unique if `unique`) and statistics for the planner, of `analysed` (a column list; empty: every column).
+// Autovacuum never analyses temporary tables; without statistics or an index, a misestimated join (two
+// conditions taken as independent) can become a nested loop over a whole temporary table for each of
+// thousands of rows.
+Status PrepareTemp(PgConnection& conn, const char* table, const char* column, bool unique,
+                   const std::string& analysed = "");
 
 }  // namespace dimstream::pg

@@ -18,8 +18,11 @@ namespace {
 constexpr const char* kVersions = "dimstream_versions";    // a refold's versions, or the base records'
 constexpr const char* kIncrement = "dimstream_increment";  // AddVersions'
 constexpr const char* kEdits = "dimstream_edits";
-constexpr const char* kReplaced = "dimstream_replaced";  // rewritten versions' valid_from, from current
 constexpr const char* kLatest = "dimstream_latest";
+
+// The columns of history and current after the values and the sequence's.
+constexpr const char* kOwnColumns =
+    "_opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash, _kid, _valid_from_key";
 
 std::string Join(const std::vector<std::string>& parts) {
   std::string out;
@@ -62,20 +65,33 @@ Status EnsureVersionTables(PgConnection& conn, const EntitySpec& e) {
       "_opened_arrival BIGINT NOT NULL, _updated_arrival BIGINT, _scd1_hash BIGINT, _scd2_hash BIGINT, _kid "
       "BIGINT NOT NULL, _valid_from_key BYTEA";
   DIMSTREAM_TRY(conn.Run(
+      // Room in each page for the new row versions of a run's UPDATEs (closes, SCD1 rewrites): as the index's
+      // columns stay, they are heap-only tuples, and the index is not touched.
       fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{}{}is_current BOOLEAN NOT NULL, "
-                  "_ended_by_delete BOOLEAN NOT NULL, {})",
+                  "_ended_by_delete BOOLEAN NOT NULL, {}) WITH (fillfactor = 80)",
                   QuoteIdent(e.history_table()), values, sequence("valid_from"), sequence("valid_to"), own),
       {}, "create " + e.history_table()));
-  DIMSTREAM_TRY(conn.Run(fmt::format("CREATE TABLE IF NOT EXISTS {} ({}{}{})", QuoteIdent(e.current_table()),
-                                     values, sequence("valid_from"), own),
-                         {}, "create " + e.current_table()));
-  // A run finds the versions of its keys, and each edited version by its opener.
-  for (const std::string& table : {e.history_table(), e.current_table()}) {
-    DIMSTREAM_TRY(conn.Run(fmt::format("CREATE INDEX IF NOT EXISTS {} ON {} (_kid, _opened_arrival)",
-                                       QuoteIdent(table + "_kid"), QuoteIdent(table)),
-                           {}, "index " + table));
+  // current is history's open versions: a run writes each version once, and the two cannot disagree. A
+  // database made when current was a table of its own gets the view (history holds every row it held).
+  auto kind = conn.Exec("SELECT relkind FROM pg_class WHERE oid = to_regclass($1)",
+                        {QuoteIdent(e.current_table())}, "look for " + e.current_table());
+  if (!kind.ok()) {
+    return kind.error();
   }
-  return Ok();
+  if (kind->rows() > 0 && kind->Text(0, 0) == "r") {
+    DIMSTREAM_TRY(conn.Run(fmt::format("DROP TABLE {}", QuoteIdent(e.current_table())), {},
+                           "replace the table " + e.current_table() + " by a view"));
+  }
+  DIMSTREAM_TRY(conn.Run(
+      fmt::format("CREATE OR REPLACE VIEW {} AS SELECT {}, {}, {} FROM {} WHERE is_current",
+                  QuoteIdent(e.current_table()),
+                  Join({IdentList(e.key_columns), IdentList(e.attribute_columns())}),
+                  IdentList(ValidColumns(e, "valid_from")), kOwnColumns, QuoteIdent(e.history_table())),
+      {}, "create the view " + e.current_table()));
+  // A run finds the versions of its keys, and each edited version by its opener.
+  return conn.Run(fmt::format("CREATE INDEX IF NOT EXISTS {} ON {} (_kid, _opened_arrival)",
+                              QuoteIdent(e.history_table() + "_kid"), QuoteIdent(e.history_table())),
+                  {}, "index " + e.history_table());
 }
 
 PgVersionWriter::PgVersionWriter(PgConnection& conn, const EntitySpec& entity)
@@ -83,8 +99,7 @@ PgVersionWriter::PgVersionWriter(PgConnection& conn, const EntitySpec& entity)
       e_(entity),
       log_(QuoteIdent(entity.log_table())),
       truncates_(QuoteIdent(entity.truncates_table())),
-      history_(QuoteIdent(entity.history_table())),
-      current_(QuoteIdent(entity.current_table())) {
+      history_(QuoteIdent(entity.history_table())) {
   for (const std::string& c : entity.extra_sequence_columns()) {
     extra_seq_.push_back(QuoteIdent(c));
   }
@@ -119,67 +134,48 @@ Status PgVersionWriter::WriteVersions(const char* table, std::span<const Version
 }
 
 std::string PgVersionWriter::VersionRows(const char* versions, const std::string& records,
-                                         const std::string& closers, bool history, bool replaced) const {
-  // The key and SCD2 values of `updated`, the SCD1 values of `scd1`, valid_from the sequence of `opened` (a
-  // version rewritten in place: its own, kept in kReplaced), valid_to that of `closed`.
+                                         const std::string& closers) const {
+  // The key and SCD2 values of `updated`, the SCD1 values of `scd1`, valid_from the sequence of `opened`,
+  // valid_to that of `closed`.
   const bool all_versions = e_.scd1_scope == Scd1Scope::kAllVersions;
   const std::string s1 = all_versions ? "s1" : "u";
-  auto from = [&](const std::string& column) {
-    return replaced ? fmt::format("CASE WHEN rp.opened IS NULL THEN o.{0} ELSE rp.{0} END", column)
-                    : "o." + column;
-  };
   std::vector<std::string> cols = {IdentList(e_.key_columns, "u."), IdentList(e_.scd1_columns, s1 + "."),
-                                   IdentList(e_.scd2_columns, "u."), from("_seq")};
+                                   IdentList(e_.scd2_columns, "u."), "o._seq"};
   for (const std::string& c : extra_seq_) {
-    cols.push_back(from(c));
+    cols.push_back("o." + c);
   }
-  if (history) {
-    cols.push_back("c._seq");
-    for (const std::string& c : extra_seq_) {
-      cols.push_back("c." + c);
-    }
-    cols.push_back("v.closed IS NULL, coalesce(v.del, false)");
+  cols.push_back("c._seq");
+  for (const std::string& c : extra_seq_) {
+    cols.push_back("c." + c);
   }
-  cols.push_back(fmt::format("v.opened, v.updated, {}._scd1_hash, u._scd2_hash, u._kid", s1));
-  cols.push_back(replaced ? "CASE WHEN rp.opened IS NULL THEN o._seq_key ELSE rp._valid_from_key END"
-                          : "o._seq_key");
+  cols.push_back("v.closed IS NULL, coalesce(v.del, false)");
+  cols.push_back(fmt::format("v.opened, v.updated, {}._scd1_hash, u._scd2_hash, u._kid, o._seq_key", s1));
   std::string sql =
       fmt::format("SELECT {} FROM {} v JOIN {} u ON u._arrival = v.updated", Join(cols), versions, records);
   if (all_versions) {
     sql += fmt::format(" JOIN {} s1 ON s1._arrival = v.scd1", records);
   }
-  sql += fmt::format(" LEFT JOIN {} o ON o._arrival = v.opened", records);
-  if (replaced) {
-    sql += fmt::format(" LEFT JOIN {} rp ON rp.opened = v.opened", kReplaced);
-  }
-  if (history) {
-    sql += fmt::format(" LEFT JOIN {} c ON c._arrival = v.closed", closers);
-  } else {
-    sql += " WHERE v.closed IS NULL";
-  }
-  return sql;
+  return sql + fmt::format(" LEFT JOIN {} o ON o._arrival = v.opened LEFT JOIN {} c ON c._arrival = v.closed",
+                           records, closers);
 }
 
 Status PgVersionWriter::Insert(const char* versions, const std::string& records, const std::string& closers,
-                               bool replaced) {
+                               const std::string& where) {
   const std::string values = Join({IdentList(e_.key_columns), IdentList(e_.attribute_columns()),
                                    IdentList(ValidColumns(e_, "valid_from"))});
-  const std::string own = "_opened_arrival, _updated_arrival, _scd1_hash, _scd2_hash, _kid, _valid_from_key";
-  DIMSTREAM_TRY(conn_.Run(fmt::format("INSERT INTO {} ({}, {}, is_current, _ended_by_delete, {}) {}",
-                                      history_, values, IdentList(ValidColumns(e_, "valid_to")), own,
-                                      VersionRows(versions, records, closers, true, replaced)),
-                          {}, "write the versions into " + e_.history_table()));
-  return conn_.Run(fmt::format("INSERT INTO {} ({}, {}) {}", current_, values, own,
-                               VersionRows(versions, records, closers, false, replaced)),
-                   {}, "write the open versions into " + e_.current_table());
+  return conn_.Run(fmt::format("INSERT INTO {} ({}, {}, is_current, _ended_by_delete, {}) {}{}", history_,
+                               values, IdentList(ValidColumns(e_, "valid_to")), kOwnColumns,
+                               VersionRows(versions, records, closers), where),
+                   {}, "write the versions into " + e_.history_table());
 }
 
 Status PgVersionWriter::AppendFromLog(const std::vector<Version>& versions) {
   DIMSTREAM_TRY(WriteVersions(kVersions, versions, true));
+  DIMSTREAM_TRY(PrepareTemp(conn_, kVersions, "opened", /*unique=*/false));
   const std::string seq = Join({"_seq", Join(extra_seq_)});
   const std::string closers = fmt::format(
       "(SELECT _arrival, {0} FROM {1} UNION ALL SELECT _arrival, {0} FROM {2})", seq, log_, truncates_);
-  return Insert(kVersions, log_, closers, false);
+  return Insert(kVersions, log_, closers, "");
 }
 
 Status PgVersionWriter::BaseRecords(const std::vector<Version>& base, const char* into) {
@@ -239,16 +235,12 @@ Status PgVersionWriter::AddEdits(std::span<const OpenVersionEdit> edits) {
 }
 
 Result<std::vector<uint64_t>> PgVersionWriter::Mismatched() {
-  // Where key ids are hashes, the history row must have the key of the edit's ref record; where the key is
-  // its own id, only the row's presence is looked for.
-  const bool exact = e_.exact_key_id();
-  auto r = conn_.Exec(
-      fmt::format(
-          "SELECT DISTINCT e.kid FROM {} e{} WHERE NOT EXISTS (SELECT 1 FROM {} h WHERE h._kid = e.kid "
-          "AND h._opened_arrival = e.opened{})",
-          kEdits, exact ? "" : fmt::format(" JOIN {} r ON r._arrival = e.ref", kStageTable), history_,
-          exact ? "" : AndSameKey(e_, "h", "r")),
-      {}, "check the run's edits against " + e_.history_table());
+  // The history row must have the key of the edit's ref record.
+  auto r = conn_.Exec(fmt::format("SELECT DISTINCT e.kid FROM {} e JOIN {} r ON r._arrival = e.ref WHERE NOT "
+                                  "EXISTS (SELECT 1 FROM {} h WHERE h._kid = e.kid AND h._opened_arrival = "
+                                  "e.opened{})",
+                                  kEdits, kStageTable, history_, AndSameKey(e_, "h", "r")),
+                      {}, "check the run's edits against " + e_.history_table());
   if (!r.ok()) {
     return r.error();
   }
@@ -256,13 +248,23 @@ Result<std::vector<uint64_t>> PgVersionWriter::Mismatched() {
   for (int i = 0; i < r->rows(); ++i) {
     out.push_back(static_cast<uint64_t>(r->Int(i, 0)));
   }
-  if (exact && !out.empty()) {
-    return Error::Permanent(fmt::format(
-        "{} edits of open versions found no history row (the key index disagrees with {}); the run is rolled "
-        "back and the index read again",
-        out.size(), e_.history_table()));
-  }
   return out;
+}
+
+Status PgVersionWriter::Edit(const std::string& sql, size_t expected, const std::string& what) {
+  auto r = conn_.Exec(sql, {}, what);
+  if (!r.ok()) {
+    return r.error();
+  }
+  // Where the key is its own id, an edit that finds no row means the key index disagrees with history
+  // (Mismatched() looks for the rows first where key ids are hashes).
+  if (r->Affected() != expected) {
+    return Error::Permanent(fmt::format(
+        "{} of {} edits of open versions found their row in {} (the key index disagrees with it); the run is "
+        "rolled back and the index read again",
+        r->Affected(), expected, e_.history_table()));
+  }
+  return Ok();
 }
 
 Result<std::vector<uint64_t>> PgVersionWriter::ApplyIncrement() {
@@ -270,7 +272,9 @@ Result<std::vector<uint64_t>> PgVersionWriter::ApplyIncrement() {
   DIMSTREAM_TRY(AddEdits({}));
   increment_open_ = false;
   edits_open_ = false;
-  if (closes_ + rewrites_ > 0) {
+  DIMSTREAM_TRY(PrepareTemp(conn_, kIncrement, "opened", /*unique=*/false));
+  DIMSTREAM_TRY(PrepareTemp(conn_, kEdits, "opened", /*unique=*/false));
+  if (closes_ + rewrites_ > 0 && !e_.exact_key_id()) {
     // Before anything changes: an edit that finds no row of its key means the caller rolls back.
     auto mismatched = Mismatched();
     if (!mismatched.ok() || !mismatched->empty()) {
@@ -283,39 +287,48 @@ Result<std::vector<uint64_t>> PgVersionWriter::ApplyIncrement() {
       set +=
           fmt::format(", {} = c.{}", QuoteIdent("valid_to_" + e_.extra_sequence_columns()[i]), extra_seq_[i]);
     }
-    DIMSTREAM_TRY(conn_.Run(
+    DIMSTREAM_TRY(Edit(
         fmt::format("UPDATE {} h SET {}, is_current = false, _ended_by_delete = e.del FROM {} e JOIN {} c ON "
                     "c._arrival = e.closed WHERE h._kid = e.kid AND h._opened_arrival = e.opened",
                     history_, set, kEdits, kStageTable),
-        {}, "close versions in " + e_.history_table()));
+        closes_, "close versions in " + e_.history_table()));
   }
   if (rewrites_ > 0) {
-    // A version rewritten in place keeps its valid_from: read from current before its row goes.
-    std::string from = "cur.valid_from AS _seq";
-    for (size_t i = 0; i < extra_seq_.size(); ++i) {
-      from += fmt::format(", cur.{} AS {}", QuoteIdent("valid_from_" + e_.extra_sequence_columns()[i]),
-                          extra_seq_[i]);
+    // A version rewritten in place (the fold's first version of its key, opened by the edited one's opener)
+    // keeps its row, its valid_from and its opener; its values, valid_to and flags are the new version's.
+    const bool all_versions = e_.scd1_scope == Scd1Scope::kAllVersions;
+    const std::string s1 = all_versions ? "s1" : "u";
+    std::string set;
+    for (const std::string& c : e_.scd1_columns) {
+      set += fmt::format("{0} = {1}.{0}, ", QuoteIdent(c), s1);
     }
-    DIMSTREAM_TRY(conn_.Run(fmt::format("DROP TABLE IF EXISTS {}", kReplaced)));
-    DIMSTREAM_TRY(conn_.Run(
-        fmt::format("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT cur._opened_arrival AS opened, {}, "
-                    "cur._valid_from_key FROM {} cur JOIN {} e ON cur._kid = e.kid AND cur._opened_arrival = "
-                    "e.opened WHERE e.closed IS NULL",
-                    kReplaced, from, current_, kEdits),
-        {}, "keep the rewritten versions' valid_from"));
+    for (const std::string& c : e_.scd2_columns) {
+      set += fmt::format("{0} = u.{0}, ", QuoteIdent(c));
+    }
+    set += "valid_to = c._seq, ";
+    for (size_t i = 0; i < extra_seq_.size(); ++i) {
+      set +=
+          fmt::format("{} = c.{}, ", QuoteIdent("valid_to_" + e_.extra_sequence_columns()[i]), extra_seq_[i]);
+    }
+    set += fmt::format(
+        "is_current = v.closed IS NULL, _ended_by_delete = coalesce(v.del, false), _updated_arrival = "
+        "v.updated, _scd1_hash = {}._scd1_hash, _scd2_hash = u._scd2_hash",
+        s1);
     DIMSTREAM_TRY(
-        conn_.Run(fmt::format("DELETE FROM {} h USING {} e WHERE e.closed IS NULL AND h._kid = e.kid "
-                              "AND h._opened_arrival = e.opened",
-                              history_, kEdits),
-                  {}, "take out the rewritten versions"));
+        Edit(fmt::format(
+                 "UPDATE {0} h SET {1} FROM {2} e JOIN {3} v ON v.opened = e.opened JOIN {4} u ON "
+                 "u._arrival = v.updated{5} LEFT JOIN {4} c ON c._arrival = v.closed WHERE e.closed IS NULL "
+                 "AND h._kid = e.kid AND h._opened_arrival = e.opened",
+                 history_, set, kEdits, kIncrement, kStageTable,
+                 all_versions ? fmt::format(" JOIN {} s1 ON s1._arrival = v.scd1", kStageTable) : ""),
+             rewrites_, "rewrite versions in " + e_.history_table()));
   }
-  if (closes_ + rewrites_ > 0) {
-    DIMSTREAM_TRY(conn_.Run(
-        fmt::format("DELETE FROM {} c USING {} e WHERE c._kid = e.kid AND c._opened_arrival = e.opened",
-                    current_, kEdits),
-        {}, "take the edited versions out of " + e_.current_table()));
-  }
-  DIMSTREAM_TRY(Insert(kIncrement, kStageTable, kStageTable, rewrites_ > 0));
+  // Every other version is new: opened by a staged record.
+  DIMSTREAM_TRY(
+      Insert(kIncrement, kStageTable, kStageTable,
+             rewrites_ > 0
+                 ? fmt::format(" WHERE v.opened NOT IN (SELECT opened FROM {} WHERE closed IS NULL)", kEdits)
+                 : ""));
   return std::vector<uint64_t>{};
 }
 

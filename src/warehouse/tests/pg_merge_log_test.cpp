@@ -34,7 +34,7 @@ class PgMergeLogTest : public testing::LoadedDatabaseTest {
     Status read = ReadStagedRecords(*conn_, truncates, [&](const MergeRecord& r) { out.push_back(r); });
     EXPECT_TRUE(read.ok()) << read.error().message;
     if (append) {
-      Status appended = AppendStageToLog(*conn_, entity_);
+      Status appended = AppendStageToLog(*conn_, entity_, /*look_for_superseded=*/true, "");
       EXPECT_TRUE(appended.ok()) << appended.error().message;
     }
     EXPECT_TRUE(conn_->Run("COMMIT").ok());

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "warehouse/postgres/pg_connection.h"
 #include "warehouse/tests/pg_test_loads.h"
 
 // The PostgreSQL warehouse as the roles and the CLI use it, against the test server (the CTest fixture
@@ -76,8 +77,30 @@ TEST_F(PgWarehouseTest, ProcessesOpeningAtOnceAllGetTheSchema) {
   ASSERT_NE(w, nullptr);
   EXPECT_EQ(Scalar(*w,
                    "SELECT count(*) FROM pg_tables WHERE tablename IN ('load_history', 'thing_raw_rows', "
-                   "'thing_rejects', 'parameter_control', 'task_history', 'thing_history', 'thing_current')"),
-            "7");
+                   "'thing_rejects', 'parameter_control', 'task_history', 'thing_history')"),
+            "6");
+  // current is a view of history's open versions; raw and stage are views of the loaded rows.
+  EXPECT_EQ(Scalar(*w,
+                   "SELECT count(*) FROM pg_views WHERE viewname IN ('thing_raw', 'thing_stage', "
+                   "'thing_current')"),
+            "3");
+}
+
+TEST_F(PgWarehouseTest, ACurrentTableOfAnEarlierVersionBecomesTheView) {
+  ASSERT_NE(Open(), nullptr);
+  {
+    auto conn = pg::PgConnection::Open(db_.url(), "");
+    ASSERT_TRUE(conn.ok()) << conn.error().message;
+    for (const char* sql : {"DROP VIEW thing_current", "CREATE TABLE thing_current (id BIGINT)",
+                            "INSERT INTO thing_current VALUES (1)"}) {
+      Status done = (*conn)->Run(sql);
+      ASSERT_TRUE(done.ok()) << done.error().message;
+    }
+  }
+  auto w = Open();
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(Scalar(*w, "SELECT count(*) FROM pg_views WHERE viewname = 'thing_current'"), "1");
+  EXPECT_EQ(Scalar(*w, "SELECT count(*) FROM thing_current"), "0");  // history's open versions: none yet
 }
 
 TEST_F(PgWarehouseTest, ALoadCommitsOnceAndIsFoundAgain) {
