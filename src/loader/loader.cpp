@@ -392,10 +392,25 @@ Status Loader::Run(const StopSignal& stop, bool until_idle) {
       continue;
     }
     const Delivery& d = **delivery;
-    auto info = store_.Stat(d.object.key);
-    Result<LoadReceipt> r = info.ok() ? LoadObject(*info) : Result<LoadReceipt>(info.error());
+    auto load = [&]() -> Result<LoadReceipt> {
+      auto info = store_.Stat(d.object.key);
+      return info.ok() ? LoadObject(*info) : Result<LoadReceipt>(info.error());
+    };
+    Result<LoadReceipt> r = load();
+    // A retryable failure is the servers', not the notification's: kept (no other loader gets it meanwhile)
+    // and tried again after the back-off, while that fits in hold_retryable (LoaderOptions).
+    const auto hold_until = Clock::now() + options_.hold_retryable;
+    while (!r.ok() && r.error().kind == ErrorKind::kRetryable && Clock::now() + backoff <= hold_until &&
+           !stop.Requested()) {
+      stats_.retries++;
+      if (auto give_up = retry_later(r.error())) {
+        (void)queue_->Nack(d, r.error().message);
+        return *give_up;
+      }
+      r = load();
+    }
     if (!r.ok() && r.error().kind == ErrorKind::kRetryable) {
-      // The message comes back by itself; the listing would find the object as well.
+      // Handed back, it comes again (to this loader or another); the listing would find the object as well.
       stats_.retries++;
       (void)queue_->Nack(d, r.error().message);
       if (auto give_up = retry_later(r.error())) {

@@ -22,6 +22,13 @@ Result<OnError> ParseOnError(const std::string& text);
 struct LoaderOptions {
   OnError on_error = OnError::kContinue;
   std::chrono::milliseconds list_interval{5000};
+  // How long the loader keeps a notification whose load failed with a retryable error (the warehouse or the
+  // bucket away), trying it again with its back-off, before it hands it back to the queue. A notification
+  // handed back at once would go round the loaders and use up its deliveries (queue.delivery_limit) in the
+  // time a server takes to restart, and end up dead-lettered though nothing is wrong with it. Bounded: the
+  // loader serves no broker heartbeat meanwhile, and a failure of this loader's alone should not keep the
+  // object from the others for long.
+  std::chrono::milliseconds hold_retryable{10000};
   uint64_t max_reject_bytes = 65536;
   ReaderLimits readers;
   // Rows and rejects handed to the warehouse at a time (with batch_bytes of records, whichever comes first).
@@ -59,7 +66,9 @@ class Loader {
   // Consumes notifications and lists periodically until stop; with until_idle, returns once the bucket
   // and the queue hold nothing new. A retryable failure (locked or full warehouse, unreadable bucket) is
   // retried with back-off: without end until stop, or, with until_idle, a few times in about a second and
-  // then returned, so that a one-shot command reports it and exits rather than waiting unwatched.
+  // then returned, so that a one-shot command reports it and exits rather than waiting unwatched. A
+  // notification whose load fails so is kept and tried again for up to hold_retryable before it goes back
+  // to the queue.
   Status Run(const StopSignal& stop, bool until_idle);
 
   const LoaderStats& stats() const { return stats_; }

@@ -165,6 +165,11 @@ struct Header {
 Status KeyIndex::Save(const std::filesystem::path& path, SnapshotTag tag) const {
   std::filesystem::path tmp = path;
   tmp += ".tmp";
+  // Made if missing: on a warehouse server, the snapshot is all a merge process keeps in its data directory,
+  // which nothing else creates.
+  if (std::error_code ec; path.has_parent_path()) {
+    std::filesystem::create_directories(path.parent_path(), ec);
+  }
   File f(std::fopen(tmp.c_str(), "wb"));
   if (!f) {
     return Error::Retryable("cannot write the key index snapshot " + tmp.string() + ": " +

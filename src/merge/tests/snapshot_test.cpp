@@ -80,6 +80,19 @@ TEST_F(SnapshotTest, AStopRightAfterARunSavesTheIndex) {
   EXPECT_EQ(KeysReadAtStart(), 0u);
 }
 
+// On a warehouse server the data directory holds nothing but the snapshot, and nothing else creates it
+// (tests/e2e/test_distributed.py: `merge --watch` warned of every save, and read every key at each start).
+TEST_F(SnapshotTest, TheSnapshotsDirectoryIsMadeIfMissing) {
+  options_.index_snapshot = dir_.path() / "data-dir" / "postgres-0123456789abcdef.item.keys";
+  MergeJob job(entity_, *warehouse_, options_);
+  Load("1.csv", 50, 1);
+  auto run = job.RunOnce();
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  job.SaveIndex();
+  EXPECT_TRUE(std::filesystem::exists(options_.index_snapshot));
+  EXPECT_EQ(KeysReadAtStart(), 0u);
+}
+
 // A gap between the files of a steady stream is an idle run too: it does not stop for a snapshot (or a
 // checkpoint) unless the merge has been idle for idle_compaction_after, or the last snapshot is older than
 // index_snapshot_max_age.
