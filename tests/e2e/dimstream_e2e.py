@@ -580,10 +580,13 @@ def records_from_csv_file(path, seq, file_order):
     return out
 
 
-def records_from_files_in_load_order(ds, directory):
+def records_from_files_in_load_order(ds, directory, objects=None):
     """Records of the files in `directory` (named by object key) that have no updated_at column, with each
-    file's sequence and arrival taken from load_history (commit order)."""
+    file's sequence and arrival taken from load_history (commit order). `objects`: only these object keys
+    (default: every loaded object)."""
     loads = ds.sql("SELECT object_key, sequence_time, load_id FROM load_history WHERE status = 'loaded'")
+    if objects is not None:
+        loads = [l for l in loads if l["object_key"] in objects]
     loads.sort(key=lambda r: (parse_ts(r["sequence_time"]), int(r["load_id"])))
     records = []
     for order, l in enumerate(loads):
@@ -622,15 +625,21 @@ def read_current(ds):
 LOAD_COLUMNS = "object_key, checksum, status, rows_loaded, rows_rejected, error"
 
 
-def assert_dimension_is_fold(test_case, ds, rows=None):
+def assert_dimension_is_fold(test_case, ds, rows=None, directory=None, objects=None, keys=None):
     """customer_history and customer_current equal the reference fold of the objects in the bucket, in load
-    order (and those hold `rows` records, when given). Returns the history and current rows read."""
-    records, _ = records_from_files_in_load_order(ds, ds.bucket)
+    order (and those hold `rows` records, when given). Returns the history and current rows read.
+    `directory`: where the objects' bytes are (default ds.bucket). Where other files share the dimension:
+    `objects`, the object keys to fold (default: every loaded one), and `keys`, a predicate on customer_id
+    that picks the dimension's rows those objects alone decide (default: all rows)."""
+    records, _ = records_from_files_in_load_order(ds, directory or ds.bucket, objects)
     if rows is not None:
         test_case.assertEqual(len(records), rows)
     expected = fold(records)
     history = read_history(ds)
     current = read_current(ds)
+    if keys is not None:
+        history = [r for r in history if keys(r["customer_id"])]
+        current = [r for r in current if keys(r["customer_id"])]
     assert_same_rows(test_case, expected, history, ("customer_id", "valid_from"),
                      "customer_history differs from the reference fold")
     assert_same_rows(test_case, current_of(expected), current, ("customer_id",),
