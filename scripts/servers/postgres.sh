@@ -8,7 +8,7 @@
 #
 # The server runs as `nobody` when started by root (as the caller otherwise), listens on 127.0.0.1 only, on
 # a port chosen free, with its socket in DIR, and trusts the local user `dim`. The database `dimstream` is
-# created. fsync is off: the data is a test's, and the tests that kill the server do so to the server, not
+# created. TLS is on for clients that ask for it (DIR/ca.crt verifies the server). fsync is off: the data is a test's, and the tests that kill the server do so to the server, not
 # to the machine. Starting takes about 2 s.
 set -euo pipefail
 
@@ -30,7 +30,7 @@ stop() {
 
 start_server() {
   "${RUN[@]}" "$BIN/pg_ctl" -D "$T/data" -l "$T/postgres.log" -w -t 60 \
-    -o "-k $T -c listen_addresses=127.0.0.1 -p $1 -c fsync=off -c synchronous_commit=off -c max_connections=200" \
+    -o "-k $T -c listen_addresses=127.0.0.1 -p $1 -c fsync=off -c synchronous_commit=off -c max_connections=200 -c ssl=on" \
     start >/dev/null || { echo "postgres.sh: the server did not start (see $T/postgres.log)" >&2; exit 1; }
 }
 
@@ -58,6 +58,13 @@ mkdir -p "$T"
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "${RUN[@]}" "$BIN/initdb" -D "$T/data" -U dim -A trust --no-sync >"$T/initdb.log" 2>&1 ||
   { echo "postgres.sh: initdb failed (see $T/initdb.log)" >&2; exit 1; }
+# TLS for the clients that ask for it (sslmode in the URL), with a self-signed certificate for 127.0.0.1;
+# DIR/ca.crt is it, for sslmode=verify-full&sslrootcert=DIR/ca.crt.
+"${RUN[@]}" openssl req -new -x509 -days 30 -nodes -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+  -keyout "$T/data/server.key" -out "$T/data/server.crt" >"$T/openssl.log" 2>&1 ||
+  { echo "postgres.sh: openssl could not make the server's certificate (see $T/openssl.log)" >&2; exit 1; }
+chmod 600 "$T/data/server.key"
+cp "$T/data/server.crt" "$T/ca.crt"
 start_server "$PORT"
 echo "$PORT" >"$T/port"
 psql -X -q -h 127.0.0.1 -p "$PORT" -U dim -d postgres -c 'CREATE DATABASE dimstream' >/dev/null

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "common/testing/test_server.h"
 #include "warehouse/tests/pg_test_database.h"
 
 // Against a real PostgreSQL, started for the test run by scripts/servers/postgres.sh (the CTest fixture
@@ -185,6 +186,26 @@ TEST_F(PgLoadLedgerTest, ConnectionFailuresSayWhatToDo) {
   auto bad = c->Exec("SELECT $1::bigint", {std::string("twelve")}, "read a number");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().kind, ErrorKind::kInvalidInput) << bad.error().message;
+}
+
+// libpq's URL parameters pass through: sslmode=verify-full connects over TLS to a server whose certificate
+// the given CA signed for the host, and is refused without it.
+TEST_F(PgLoadLedgerTest, TlsWhenTheUrlAsksForIt) {
+  auto tls_of = [](PgConnection& c) {
+    auto r = c.Exec("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", {}, "read the TLS state");
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() && r->rows() == 1 ? std::string(r->Text(0, 0)) : std::string("(none)");
+  };
+  const std::string ca = test_support::TestServerFile("postgres", "ca.crt").string();
+  auto verified = PgConnection::Open(db_.url() + "?sslmode=verify-full&sslrootcert=" + ca, "");
+  ASSERT_TRUE(verified.ok()) << verified.error().message;
+  EXPECT_EQ(tls_of(**verified), "t");
+  auto plain = PgConnection::Open(db_.url() + "?sslmode=disable", "");
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(tls_of(**plain), "f");
+  auto unverifiable =
+      PgConnection::Open(db_.url() + "?sslmode=verify-full&sslrootcert=/nonexistent/ca.crt", "");
+  EXPECT_FALSE(unverifiable.ok());
 }
 
 TEST_F(PgLoadLedgerTest, CopyTextIsEscaped) {
