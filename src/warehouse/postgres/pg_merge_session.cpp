@@ -323,12 +323,16 @@ class PgMergeSession : public MergeSession {
     DIMSTREAM_TRY(WriteParameter(kWatermarkParameter, new_watermark));
     FaultPoint("merge.before_cleanup");
     // Clean RAW: the loaded rows now merged (the log holds what a fold needs of them).
+    // The merged rows are in the loads from the old watermark's to the new one's (the runs before deleted
+    // the earlier ones): bounds on the load ids, so that raw's other rows are not read.
     DIMSTREAM_TRY(conn_.Run(
         fmt::format(
             "DELETE FROM {} r USING load_history h WHERE h.load_ref = r._load_ref AND h.load_id IS NOT "
-            "NULL AND ((h.load_id << 32) | r._line) <= $1",
+            "NULL AND h.load_id >= $2 AND h.load_id <= $3 AND ((h.load_id << 32) | r._line) <= $1",
             QuoteIdent(RawRowsTable(e_))),
-        {std::to_string(new_watermark)}, "clean the merged raw rows"));
+        {std::to_string(new_watermark), std::to_string(task.watermark_from >> 32),
+         std::to_string(new_watermark >> 32)},
+        "clean the merged raw rows"));
     DIMSTREAM_TRY(InsertTask(conn_, task));
     FaultPoint("merge.before_commit");
     open_ = false;  // committed, or rolled back by the server when the commit fails

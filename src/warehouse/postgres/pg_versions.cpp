@@ -281,47 +281,43 @@ Result<std::vector<uint64_t>> PgVersionWriter::ApplyIncrement() {
       return mismatched;
     }
   }
-  if (closes_ > 0) {
-    std::string set = "valid_to = c._seq";
-    for (size_t i = 0; i < extra_seq_.size(); ++i) {
-      set +=
-          fmt::format(", {} = c.{}", QuoteIdent("valid_to_" + e_.extra_sequence_columns()[i]), extra_seq_[i]);
-    }
-    DIMSTREAM_TRY(Edit(
-        fmt::format("UPDATE {} h SET {}, is_current = false, _ended_by_delete = e.del FROM {} e JOIN {} c ON "
-                    "c._arrival = e.closed WHERE h._kid = e.kid AND h._opened_arrival = e.opened",
-                    history_, set, kEdits, kStageTable),
-        closes_, "close versions in " + e_.history_table()));
-  }
-  if (rewrites_ > 0) {
-    // A version rewritten in place (the fold's first version of its key, opened by the edited one's opener)
-    // keeps its row, its valid_from and its opener; its values, valid_to and flags are the new version's.
+  if (closes_ + rewrites_ > 0) {
+    // One UPDATE (one pass over history's rows of the edited keys) for both kinds of edit. A close sets
+    // valid_to and the flags; a version rewritten in place (the fold's first version of its key, opened by
+    // the edited one's opener) keeps its row, its valid_from and its opener, and takes the new version's
+    // values, valid_to and flags. c is the record that closes it, if any. A rewrite without its version is
+    // not done, and the row count then says so.
     const bool all_versions = e_.scd1_scope == Scd1Scope::kAllVersions;
     const std::string s1 = all_versions ? "s1" : "u";
+    auto rewritten = [](const std::string& column, const std::string& value) {
+      return fmt::format("{0} = CASE WHEN e.closed IS NULL THEN {1} ELSE h.{0} END, ", column, value);
+    };
     std::string set;
     for (const std::string& c : e_.scd1_columns) {
-      set += fmt::format("{0} = {1}.{0}, ", QuoteIdent(c), s1);
+      set += rewritten(QuoteIdent(c), s1 + "." + QuoteIdent(c));
     }
     for (const std::string& c : e_.scd2_columns) {
-      set += fmt::format("{0} = u.{0}, ", QuoteIdent(c));
+      set += rewritten(QuoteIdent(c), "u." + QuoteIdent(c));
     }
     set += "valid_to = c._seq, ";
     for (size_t i = 0; i < extra_seq_.size(); ++i) {
       set +=
           fmt::format("{} = c.{}, ", QuoteIdent("valid_to_" + e_.extra_sequence_columns()[i]), extra_seq_[i]);
     }
-    set += fmt::format(
-        "is_current = v.closed IS NULL, _ended_by_delete = coalesce(v.del, false), _updated_arrival = "
-        "v.updated, _scd1_hash = {}._scd1_hash, _scd2_hash = u._scd2_hash",
-        s1);
-    DIMSTREAM_TRY(
-        Edit(fmt::format(
-                 "UPDATE {0} h SET {1} FROM {2} e JOIN {3} v ON v.opened = e.opened JOIN {4} u ON "
-                 "u._arrival = v.updated{5} LEFT JOIN {4} c ON c._arrival = v.closed WHERE e.closed IS NULL "
-                 "AND h._kid = e.kid AND h._opened_arrival = e.opened",
-                 history_, set, kEdits, kIncrement, kStageTable,
-                 all_versions ? fmt::format(" JOIN {} s1 ON s1._arrival = v.scd1", kStageTable) : ""),
-             rewrites_, "rewrite versions in " + e_.history_table()));
+    set += rewritten("_updated_arrival", "v.updated") + rewritten("_scd1_hash", s1 + "._scd1_hash") +
+           rewritten("_scd2_hash", "u._scd2_hash");
+    set +=
+        "is_current = e.closed IS NULL AND v.closed IS NULL, _ended_by_delete = CASE WHEN e.closed IS NULL "
+        "THEN coalesce(v.del, false) ELSE e.del END";
+    DIMSTREAM_TRY(Edit(
+        fmt::format(
+            "UPDATE {0} h SET {1} FROM {2} e LEFT JOIN {3} v ON e.closed IS NULL AND v.opened = e.opened "
+            "LEFT JOIN {4} u ON u._arrival = v.updated{5} LEFT JOIN {4} c ON c._arrival = "
+            "coalesce(e.closed, v.closed) WHERE h._kid = e.kid AND h._opened_arrival = e.opened AND "
+            "(e.closed IS NOT NULL OR v.opened IS NOT NULL)",
+            history_, set, kEdits, kIncrement, kStageTable,
+            all_versions ? fmt::format(" LEFT JOIN {} s1 ON s1._arrival = v.scd1", kStageTable) : ""),
+        closes_ + rewrites_, "close and rewrite versions in " + e_.history_table()));
   }
   // Every other version is new: opened by a staged record.
   DIMSTREAM_TRY(
