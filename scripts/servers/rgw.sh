@@ -3,13 +3,15 @@
 # (Debian's radosgw, ceph-mon, ceph-osd and ceph-common packages), in a directory of its own.
 #
 #   scripts/servers/rgw.sh start DIR   # prints the endpoint; DIR/endpoint holds it, DIR/run/*.pid the daemons
-#                                      # (an existing DIR is stopped and emptied first)
+#                                      # (an existing DIR is stopped and emptied first); DIR/https_endpoint
+#                                      # is the same radosgw over TLS, DIR/ca.crt verifies it
 #   scripts/servers/rgw.sh stop DIR    # stops the daemons by their process ids
 #   scripts/servers/rgw.sh stop-rgw DIR     # stops radosgw alone (the S3 endpoint goes away, the data stays)
-#   scripts/servers/rgw.sh restart-rgw DIR  # stops radosgw if it runs and starts it again on the same port
+#   scripts/servers/rgw.sh restart-rgw DIR  # stops radosgw if it runs and starts it again on the same ports
 #
 # The daemons run as `nobody` when started by root (as the caller otherwise), listen on 127.0.0.1 only, on
-# ports chosen free, and keep everything under DIR. A user `dim` has access key AKDIM, secret SKDIMSECRET.
+# ports chosen free (plain HTTP on one, TLS on another with a self-signed certificate for 127.0.0.1), and
+# keep everything under DIR. A user `dim` has access key AKDIM, secret SKDIMSECRET.
 # Starting takes about 12 s.
 set -euo pipefail
 
@@ -33,16 +35,21 @@ stop() {
 }
 RUN=()
 if [[ $(id -u) -eq 0 ]]; then RUN=(runuser -u nobody --); fi
-# Starts radosgw on the configured port and waits until it answers.
+# Starts radosgw on the configured ports and waits until both listeners answer.
 start_rgw() {
   "${RUN[@]}" radosgw -c "$T/ceph.conf" -n client.rgw.a --pid-file "$T/run/rgw.pid"
-  local endpoint up=""
-  endpoint=$(sed -n 's/^rgw frontends = beast endpoint=//p' "$T/ceph.conf")
+  local endpoint ssl_endpoint up=""
+  endpoint=$(sed -n 's/^rgw frontends = beast endpoint=\([^ ]*\).*/\1/p' "$T/ceph.conf")
+  ssl_endpoint=$(sed -n 's/^rgw frontends = .* ssl_endpoint=\([^ ]*\).*/\1/p' "$T/ceph.conf")
   for _ in $(seq 1 240); do
-    if curl -s -m 1 -o /dev/null "http://$endpoint/"; then up=1; break; fi
+    if curl -s -m 1 -o /dev/null "http://$endpoint/" &&
+      curl -s -m 1 -o /dev/null --cacert "$T/ca.crt" "https://$ssl_endpoint/"; then
+      up=1
+      break
+    fi
     sleep 0.25
   done
-  [[ -n $up ]] || { echo "rgw.sh: radosgw did not answer on $endpoint (see $T/log)" >&2; return 1; }
+  [[ -n $up ]] || { echo "rgw.sh: radosgw did not answer on $endpoint and $ssl_endpoint (see $T/log)" >&2; return 1; }
 }
 
 case $cmd in
@@ -53,7 +60,7 @@ case $cmd in
   *) echo "$usage" >&2; exit 2 ;;
 esac
 
-for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph-authtool monmaptool uuidgen python3; do
+for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph-authtool monmaptool uuidgen python3 openssl; do
   command -v "$tool" >/dev/null || { echo "rgw.sh: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
 done
 
@@ -66,6 +73,7 @@ if [[ -d $T ]]; then
   rm -rf "$T"
 fi
 S3PORT=$(free_port)
+S3TLSPORT=$(free_port)
 MONPORT=$(free_port)
 
 mkdir -p "$T"/run "$T"/log "$T"/mon "$T"/osd "$T"/rgw
@@ -107,13 +115,22 @@ osd data = $T/osd/\$cluster-\$id
 osd objectstore = memstore
 memstore device bytes = 1073741824
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$S3PORT
+rgw frontends = beast endpoint=127.0.0.1:$S3PORT ssl_endpoint=127.0.0.1:$S3TLSPORT ssl_certificate=$T/tls/server.crt ssl_private_key=$T/tls/server.key
 rgw data = $T/rgw
 EOF
 trap 'stop' ERR
 ceph-authtool --create-keyring "$T/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
 monmaptool --create --addv a "[v2:127.0.0.1:$MONPORT]" --fsid "$FSID" "$T/monmap" >/dev/null
 [[ ${#RUN[@]} -eq 0 ]] || chown -R nobody:nogroup "$T"
+# TLS beside plain HTTP, with a self-signed certificate for 127.0.0.1 (made by radosgw's user, so that the
+# key, readable by it alone, is its own); DIR/ca.crt is it, for object_store.ca_file.
+mkdir -p "$T/tls"
+[[ ${#RUN[@]} -eq 0 ]] || chown nobody:nogroup "$T/tls"
+"${RUN[@]}" openssl req -new -x509 -days 30 -nodes -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+  -keyout "$T/tls/server.key" -out "$T/tls/server.crt" >"$T/log/openssl.log" 2>&1 ||
+  { echo "rgw.sh: openssl could not make the certificate (see $T/log/openssl.log)" >&2; exit 1; }
+chmod 600 "$T/tls/server.key"
+cp "$T/tls/server.crt" "$T/ca.crt"
 "${RUN[@]}" ceph-mon -c "$T/ceph.conf" --mkfs -i a --monmap "$T/monmap" --keyring "$T/keyring"
 "${RUN[@]}" ceph-mon -c "$T/ceph.conf" -i a --pid-file "$T/run/mon.pid"
 C=(ceph -c "$T/ceph.conf" --connect-timeout 10)
@@ -127,4 +144,5 @@ start_rgw || { stop; exit 1; }
 radosgw-admin -c "$T/ceph.conf" user create --uid=dim --display-name=dim --access-key=AKDIM \
   --secret-key=SKDIMSECRET >/dev/null
 echo "http://127.0.0.1:$S3PORT" >"$T/endpoint"
+echo "https://127.0.0.1:$S3TLSPORT" >"$T/https_endpoint"
 echo "http://127.0.0.1:$S3PORT"

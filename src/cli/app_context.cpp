@@ -133,6 +133,7 @@ std::unique_ptr<ObjectStore> MakeObjectStore(const Config& config) {
   options.location.region = config.object_store_region;
   options.location.bucket = url->bucket;
   options.location.path_style = config.object_store_path_style;
+  options.location.ca_file = config.object_store_ca_file;
   options.location.access_key = RevealSecret(config, config.object_store_access_key);
   options.location.secret_key = RevealSecret(config, config.object_store_secret_key);
   options.prefix = url->prefix;

@@ -27,6 +27,8 @@ struct Config {
   bool object_store_path_style = true;
   std::string object_store_access_key;  // names of [secrets] entries, never values
   std::string object_store_secret_key;
+  std::string
+      object_store_ca_file;  // https://: the authorities to verify the endpoint with (empty: the system's)
 
   // The notification queue: "memory:" (in this process) or amqp://host:port/vhost (RabbitMQ).
   std::string queue_url = "memory:";

@@ -37,6 +37,9 @@ Status NamesASecret(const Config& config, const std::string& key, const std::str
 Result<ObjectStoreUrl> ParseObjectStoreUrl(const Config& config) {
   const std::string& url = config.object_store_url;
   ObjectStoreUrl out;
+  if (!config.object_store_ca_file.empty() && !url.starts_with("s3://")) {
+    return Error::Invalid("'object_store.ca_file' is for an s3:// bucket at an https:// endpoint");
+  }
   if (url.empty()) {
     out.dir = config.Bucket();
     return out;
@@ -89,6 +92,10 @@ Result<ObjectStoreUrl> ParseObjectStoreUrl(const Config& config) {
   if (!endpoint.empty() && !endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
     return Error::Invalid(
         fmt::format("'object_store.endpoint' must start with http:// or https://, not \"{}\"", endpoint));
+  }
+  if (!config.object_store_ca_file.empty() && endpoint.starts_with("http://")) {
+    return Error::Invalid(
+        "'object_store.ca_file' is for an https:// endpoint, and 'object_store.endpoint' is http://");
   }
   return out;
 }

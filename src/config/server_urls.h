@@ -22,8 +22,9 @@ struct ObjectStoreUrl {
 };
 
 // Parses and checks `object_store.url` with the keys that go with it: an S3 bucket's name follows S3's
-// rules, its access_key and secret_key name entries of [secrets], and a file:// URL does not contradict
-// bucket_dir. kInvalidInput naming the key otherwise. Reads no secret.
+// rules, its access_key and secret_key name entries of [secrets], a file:// URL does not contradict
+// bucket_dir, and 'object_store.ca_file' goes with an s3:// bucket at an https:// endpoint (or AWS's).
+// kInvalidInput naming the key otherwise. Reads no secret.
 Result<ObjectStoreUrl> ParseObjectStoreUrl(const Config& config);
 
 // Which queue carries the notifications, from `queue.url`: the one in this process (memory:, the default)

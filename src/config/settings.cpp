@@ -99,6 +99,11 @@ const std::vector<Setting>& Settings() {
                      &Config::object_store_access_key));
     s.push_back(Text("object_store.secret_key", "Name of the [secrets] entry holding the S3 secret key",
                      &Config::object_store_secret_key));
+    s.push_back(
+        Text("object_store.ca_file",
+             "https:// endpoint: file of the authorities to verify it with, peer and host name (empty: "
+             "the system's)",
+             &Config::object_store_ca_file));
     s.push_back(Text("queue.url",
                      "The notification queue: memory: (in this process) or amqp://host:port/vhost (RabbitMQ; "
                      "amqps:// with TLS), e.g. \"amqp://127.0.0.1:5672/%2F\"",

@@ -53,10 +53,11 @@ class BucketCase(unittest.TestCase):
         self.config = os.path.join(self.dir, "dimstream.toml")
         self.write_config()
 
-    def write_config(self, prefix="incoming/"):
+    def write_config(self, prefix="incoming/", endpoint=None, ca_file=None):
         with open(self.config, "w") as f:
-            f.write(f'[object_store]\nurl = "s3://{self.bucket}/{prefix}"\nendpoint = "{self.endpoint}"\n'
-                    'region = "us-east-1"\npath_style = true\naccess_key = "s3_access"\n'
+            ca = f'ca_file = "{ca_file}"\n' if ca_file else ""
+            f.write(f'[object_store]\nurl = "s3://{self.bucket}/{prefix}"\nendpoint = "{endpoint or self.endpoint}"\n'
+                    f'{ca}region = "us-east-1"\npath_style = true\naccess_key = "s3_access"\n'
                     'secret_key = "s3_secret"\n'
                     '[secrets]\ns3_access = { env = "E2E_S3_ACCESS" }\ns3_secret = { env = "E2E_S3_SECRET" }\n')
 
@@ -149,6 +150,28 @@ class S3BucketTest(BucketCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("NoSuchBucket", p.stderr)
         self.assertEqual(len(e2e.visible_files(self.ds.landing)), 1)
+
+
+class S3TlsTest(BucketCase):
+    """The same bucket through radosgw's TLS listener (a self-signed certificate for 127.0.0.1): with
+    object_store.ca_file naming the test CA the pipeline runs; with the system's authorities it stops at once
+    saying the certificate did not verify, and the file stays in landing."""
+
+    def test_https_with_the_ca_file_and_without(self):
+        https = e2e.server_value("rgw", "https_endpoint")
+        ca = os.path.join(os.environ["DIMSTREAM_TEST_SERVERS"], "rgw", "ca.crt")
+        first = e2e.sample_files()[0]
+        e2e.drop_file(first, self.ds.landing)
+        self.write_config(endpoint=https)
+        p = self.run_ds("run", "--until-idle", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("did not verify against the system's authorities", p.stderr)
+        self.assertEqual(e2e.visible_files(self.ds.landing), [os.path.basename(first)])
+        self.assertEqual(self.objects(), {})
+        self.write_config(endpoint=https, ca_file=ca)
+        self.assertIn("1 file moved, 1 object loaded (10000 rows", self.run_ds("run", "--until-idle").stdout)
+        self.assertEqual(self.objects(), {f"incoming/{os.path.basename(first)}": os.path.getsize(first)})
+        self.assertIn(f"s3://{self.bucket}/incoming/ ({https}): 1 objects", self.run_ds("status").stdout)
 
 
 class RadosgwRestartTest(BucketCase):

@@ -122,8 +122,34 @@ secret_key = "sk"
            std::string(kSecrets),
        "http:// or https://"},
       {"[object_store]\npath_style = \"yes\"\n", "'object_store.path_style' must be true or false"},
+      {"[object_store]\nca_file = \"/ca.crt\"\n", "'object_store.ca_file' is for an s3:// bucket"},
+      {"[object_store]\nurl = \"file:///b\"\nca_file = \"/ca.crt\"\n",
+       "'object_store.ca_file' is for an s3:// bucket"},
+      {"[object_store]\nurl = \"s3://bk1/\"\nendpoint = \"http://127.0.0.1:80\"\nca_file = \"/ca.crt\"\n"
+       "access_key = \"ak\"\nsecret_key = \"sk\"\n" +
+           std::string(kSecrets),
+       "'object_store.ca_file' is for an https:// endpoint"},
+      {"[object_store]\nca_file = 1\n", "'object_store.ca_file' must be a string"},
   };
   ExpectRefused(bad);
+}
+
+// object_store.ca_file: the authorities an https:// endpoint (or AWS's own) is verified against; empty by
+// default (the system's).
+TEST(ConfigTest, ObjectStoreCaFile) {
+  auto by_default = ParseConfig("", "t.toml");
+  ASSERT_TRUE(by_default.ok());
+  EXPECT_EQ(by_default->object_store_ca_file, "");
+  constexpr const char* kS3 =
+      "[object_store]\nurl = \"s3://bk1/\"\naccess_key = \"ak\"\nsecret_key = \"sk\"\nca_file = "
+      "\"/etc/dimstream/s3-ca.crt\"\n";
+  constexpr const char* kSecrets = "[secrets]\nak = { env = \"AK\" }\nsk = { env = \"SK\" }\n";
+  for (const std::string endpoint : {"endpoint = \"https://127.0.0.1:7443\"\n", ""}) {
+    auto config = ParseConfig(std::string(kS3) + endpoint + kSecrets, "t.toml");
+    ASSERT_TRUE(config.ok()) << config.error().message;
+    EXPECT_EQ(config->object_store_ca_file, "/etc/dimstream/s3-ca.crt");
+    EXPECT_TRUE(ParseObjectStoreUrl(*config).ok());
+  }
 }
 
 TEST(ConfigTest, QueueUrls) {

@@ -243,6 +243,14 @@ Result<S3Response> S3Client::Send(const S3Request& request) const {
     curl_easy_setopt(c, CURLOPT_PASSWORD, location_.secret_key.c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    // https://: the peer and its name verified always (libcurl's defaults, set so that they stay so).
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!location_.ca_file.empty()) {
+      curl_easy_setopt(c, CURLOPT_CAINFO, location_.ca_file.c_str());
+    }
+    char error_detail[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_detail);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     // A transfer slower than 1 KB/s for 60 s is a dead connection.
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
@@ -276,9 +284,23 @@ Result<S3Response> S3Client::Send(const S3Request& request) const {
         return Error::Retryable(
             fmt::format("cannot write {}: {}", request.download_file.string(), std::strerror(t.write_errno)));
       }
-      last_failure = fmt::format("{} {}: {}", request.method, url, curl_easy_strerror(rc));
+      last_failure = fmt::format("{} {}: {}", request.method, url,
+                                 error_detail[0] != '\0' ? error_detail : curl_easy_strerror(rc));
       if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) {
         return Error::Permanent(last_failure);
+      }
+      // Not retried: the same certificate would not verify the next time either.
+      if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+        const std::string authorities = location_.ca_file.empty() ? "the system's authorities"
+                                                                  : "the authorities in " + location_.ca_file;
+        return Error::Permanent(fmt::format(
+            "{}: the certificate of {} did not verify against {} (check object_store.ca_file and the host "
+            "name in object_store.endpoint)",
+            last_failure, scheme_host_, authorities));
+      }
+      if (rc == CURLE_SSL_CACERT_BADFILE) {
+        return Error::Permanent(fmt::format("{}: cannot read the CA file {} (object_store.ca_file)",
+                                            last_failure, location_.ca_file));
       }
       continue;
     }

@@ -19,6 +19,9 @@ struct S3Location {
   bool path_style = true;  // http://host/bucket/key; false: http://bucket.host/key
   std::string access_key;
   std::string secret_key;
+  // https://: the file of the authorities the endpoint's certificate is verified against (empty: the
+  // system's). The peer and its host name are verified always.
+  std::string ca_file;
   int max_attempts = 5;  // a request failing on the network or with 5xx is tried again, with back-off
   std::chrono::milliseconds first_backoff{100};
 };
@@ -58,7 +61,8 @@ class S3Client {
   explicit S3Client(S3Location location);
 
   // The response, whatever its status, once the request got one that is not 5xx (or the last try's 5xx).
-  // kRetryable when the server could not be reached.
+  // kRetryable when the server could not be reached; kPermanent when its certificate did not verify (or
+  // ca_file cannot be read): trying again would not change that.
   Result<S3Response> Send(const S3Request& request) const;
 
   // A key as a URL path: each '/'-separated segment percent-encoded (RFC 3986 unreserved bytes kept).

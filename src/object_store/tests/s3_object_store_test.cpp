@@ -329,5 +329,89 @@ TEST_F(S3ObjectStoreTest, AnUnreachableEndpointIsRetryable) {
   EXPECT_NE(listed.error().message.find("after 2 tries"), std::string::npos) << listed.error().message;
 }
 
+// The same radosgw over TLS (its second listener, with a self-signed certificate for 127.0.0.1): the test
+// bucket's options at the https:// endpoint, verified against `ca_file` (empty: the system's authorities).
+class S3ObjectStoreTlsTest : public S3ObjectStoreTest {
+ protected:
+  void SetUp() override {
+    S3ObjectStoreTest::SetUp();
+    std::string why;
+    https_endpoint_ = test_support::TestServerValue("rgw", "https_endpoint", &why);
+    ASSERT_FALSE(https_endpoint_.empty()) << why;
+    ASSERT_TRUE(https_endpoint_.starts_with("https://")) << https_endpoint_;
+  }
+
+  S3ObjectStore::Options TlsOptions(const std::string& ca_file) const {
+    S3ObjectStore::Options options = Options();
+    options.location.endpoint = https_endpoint_;
+    options.location.ca_file = ca_file;
+    return options;
+  }
+
+  std::string https_endpoint_;
+};
+
+TEST_F(S3ObjectStoreTlsTest, PutListGetOverHttpsWithTheTestCa) {
+  const fs::path ca = test_support::TestServerFile("rgw", "ca.crt");
+  ASSERT_TRUE(fs::exists(ca)) << ca;
+  S3ObjectStore store(TlsOptions(ca.string()));
+  EXPECT_EQ(store.Describe(), fmt::format("s3://{}/incoming/ ({})", bucket_, https_endpoint_));
+  const std::string content = Random(200000, 14);
+  Status put = PutContent(store, "2026/12/tls.csv", content);
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  auto listed = store.List();
+  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  EXPECT_EQ(Keys(*listed), std::vector<std::string>{"2026/12/tls.csv"});
+  auto got = store.Get(ObjectKey("2026/12/tls.csv"));
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(*got, content);
+  auto stream = store.Open(ObjectKey("2026/12/tls.csv"));
+  ASSERT_TRUE(stream.ok()) << stream.error().message;
+  EXPECT_EQ(ReadAll(**stream), content);
+  // The plain listener's store sees the same object.
+  auto plain = Store().Get(ObjectKey("2026/12/tls.csv"));
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(*plain, content);
+}
+
+TEST_F(S3ObjectStoreTlsTest, ACertificateThatDoesNotVerifyIsPermanent) {
+  // Without ca_file, the system's authorities: they did not sign the test certificate. The first try says
+  // so and is the last (no "after 5 tries"): trying again would not make it verify.
+  S3ObjectStore system_authorities(TlsOptions(""));
+  auto listed = system_authorities.List();
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.error().kind, ErrorKind::kPermanent) << listed.error().message;
+  EXPECT_NE(listed.error().message.find("did not verify against the system's authorities"), std::string::npos)
+      << listed.error().message;
+  EXPECT_NE(listed.error().message.find("object_store.ca_file"), std::string::npos) << listed.error().message;
+  EXPECT_EQ(listed.error().message.find("tries"), std::string::npos) << listed.error().message;
+  EXPECT_EQ(listed.error().message.find("SKDIMSECRET"), std::string::npos);
+  const fs::path source = dir_.path() / "refused.csv";
+  std::ofstream(source) << "id\n1\n";
+  Status put = system_authorities.Put(ObjectKey("refused.csv"), source,
+                                      ObjectRef{ObjectKey("refused.csv"), 5, Sha256("id\n1\n")});
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().kind, ErrorKind::kPermanent) << put.error().message;
+  auto stat = Store().Stat(ObjectKey("refused.csv"));
+  ASSERT_FALSE(stat.ok());
+  EXPECT_EQ(stat.error().kind, ErrorKind::kNotFound);
+
+  // The test CA, but another name for the host than the certificate's (IP:127.0.0.1): the name is verified.
+  S3ObjectStore::Options other_name = TlsOptions(test_support::TestServerFile("rgw", "ca.crt").string());
+  other_name.location.endpoint.replace(other_name.location.endpoint.find("127.0.0.1"), 9, "localhost");
+  auto by_name = S3ObjectStore(other_name).List();
+  ASSERT_FALSE(by_name.ok());
+  EXPECT_EQ(by_name.error().kind, ErrorKind::kPermanent) << by_name.error().message;
+  EXPECT_NE(by_name.error().message.find("did not verify against the authorities in"), std::string::npos)
+      << by_name.error().message;
+
+  // A CA file that cannot be read is permanent too, and named.
+  S3ObjectStore missing_ca(TlsOptions((dir_.path() / "no-such-ca.crt").string()));
+  auto missing = missing_ca.List();
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind, ErrorKind::kPermanent) << missing.error().message;
+  EXPECT_NE(missing.error().message.find("no-such-ca.crt"), std::string::npos) << missing.error().message;
+}
+
 }  // namespace
 }  // namespace dimstream
