@@ -322,9 +322,9 @@ class PgMergeSession : public MergeSession {
   Status Finish(int64_t new_watermark, const TaskRecord& task) override {
     DIMSTREAM_TRY(WriteParameter(kWatermarkParameter, new_watermark));
     FaultPoint("merge.before_cleanup");
-    // Clean RAW: the loaded rows now merged (the log holds what a fold needs of them).
-    // The merged rows are in the loads from the old watermark's to the new one's (the runs before deleted
-    // the earlier ones): bounds on the load ids, so that raw's other rows are not read.
+    // Clean RAW: the loaded rows now merged (the log holds what a fold needs of them). They are in the loads
+    // from the old watermark's to the new one's (the runs before deleted the earlier ones): bounds on the
+    // load ids, so that raw's other rows are not read.
     DIMSTREAM_TRY(conn_.Run(
         fmt::format(
             "DELETE FROM {} r USING load_history h WHERE h.load_ref = r._load_ref AND h.load_id IS NOT "

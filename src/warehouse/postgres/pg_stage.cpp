@@ -44,8 +44,7 @@ Result<StageResult> StageRaw(PgConnection& conn, const EntitySpec& entity, int64
     // in it or before.
     auto bound = conn.Exec(
         "SELECT load_id FROM (SELECT load_id, sum(coalesce(rows_loaded, 0)) OVER (ORDER BY load_id) AS n "
-        "FROM "
-        "load_history WHERE entity = $1 AND load_id > $2) s WHERE n > $3 ORDER BY load_id LIMIT 1",
+        "FROM load_history WHERE entity = $1 AND load_id > $2) s WHERE n > $3 ORDER BY load_id LIMIT 1",
         {entity.name, std::to_string(first_load), std::to_string(max_rows)}, "find the loads of the run");
     if (!bound.ok()) {
       return bound.error();
@@ -76,8 +75,7 @@ Result<StageResult> StageRaw(PgConnection& conn, const EntitySpec& entity, int64
   }
   columns +=
       "r._load_ref, r._line, r._op, r._kid, coalesce(r._seq_key, int8send(((extract(epoch FROM h.loaded_at) "
-      "* "
-      "1000000)::bigint) # (-9223372036854775807 - 1))) AS _seq_key, r._scd1_hash, r._scd2_hash";
+      "* 1000000)::bigint) # (-9223372036854775807 - 1))) AS _seq_key, r._scd1_hash, r._scd2_hash";
   DIMSTREAM_TRY(conn.Run(fmt::format("DROP TABLE IF EXISTS {}", kStageTable), {}, "drop the stage"));
   DIMSTREAM_TRY(conn.Run(
       fmt::format("CREATE TEMP TABLE {0} ON COMMIT DROP AS SELECT {4}, {1} AS _arrival, h.loaded_at AS "

@@ -273,7 +273,9 @@ Result<std::vector<uint64_t>> PgVersionWriter::ApplyIncrement() {
   increment_open_ = false;
   edits_open_ = false;
   DIMSTREAM_TRY(PrepareTemp(conn_, kIncrement, "opened", /*unique=*/false));
-  DIMSTREAM_TRY(PrepareTemp(conn_, kEdits, "opened", /*unique=*/false));
+  if (closes_ + rewrites_ > 0) {  // no statement reads the edits otherwise
+    DIMSTREAM_TRY(PrepareTemp(conn_, kEdits, "opened", /*unique=*/false));
+  }
   if (closes_ + rewrites_ > 0 && !e_.exact_key_id()) {
     // Before anything changes: an edit that finds no row of its key means the caller rolls back.
     auto mismatched = Mismatched();
