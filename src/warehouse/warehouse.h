@@ -79,6 +79,12 @@ class Warehouse {
   virtual Status RecordTask(const TaskRecord& task) = 0;
 
   virtual Result<QueryResult> Query(const std::string& sql) = 0;
+  // Runs one statement that only reads (for `/api/sql`), its result as Query gives it. Anything else is
+  // refused with kInvalidInput before it runs, the message saying what kind of statement it is and that only
+  // SELECT (and EXPLAIN) are allowed: a write, ATTACH, INSTALL and LOAD, COPY, SET, a transaction's
+  // statements. Several statements are refused. It runs in a read-only transaction, rolled back after it:
+  // what writes from inside a read (nextval, a WITH that deletes) is refused there, kInvalidInput too.
+  virtual Result<QueryResult> QueryReadOnly(const std::string& sql) = 0;
 
   // Writes what the warehouse holds in its log (write-ahead log) into its tables now, at a moment the caller
   // chooses (the merge task when it is idle), instead of in the middle of a run.

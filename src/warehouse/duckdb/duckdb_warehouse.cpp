@@ -22,6 +22,21 @@ using duck::Timestamp;
 
 constexpr const char* kLoadHistory = "load_history";
 
+// Runs `sql` by `run` (duck::QueryAsText and the like) on a connection of its own; retires the instance
+// when the failure may have left it unusable.
+Result<QueryResult> QueryOn(DatabaseKeeper& keeper, const std::string& sql,
+                            Result<QueryResult> (*run)(duckdb_connection, const std::string&)) {
+  auto connected = keeper.Connect();
+  if (!connected.ok()) {
+    return connected.error();
+  }
+  auto r = run(connected->conn->get(), sql);
+  if (!r.ok() && duck::LeavesInstanceUnusable(r.error().message)) {
+    keeper.Retire(*connected->db, r.error().message);
+  }
+  return r;
+}
+
 }  // namespace
 
 DuckDbWarehouse::DuckDbWarehouse(DuckDbOptions options, std::vector<EntitySpec> entities)
@@ -194,15 +209,11 @@ uint64_t DuckDbWarehouse::Reopens() const {
 }
 
 Result<QueryResult> DuckDbWarehouse::Query(const std::string& sql) {
-  auto connected = keeper_->Connect();
-  if (!connected.ok()) {
-    return connected.error();
-  }
-  auto r = duck::QueryAsText(connected->conn->get(), sql);
-  if (!r.ok() && duck::LeavesInstanceUnusable(r.error().message)) {
-    keeper_->Retire(*connected->db, r.error().message);
-  }
-  return r;
+  return QueryOn(*keeper_, sql, duck::QueryAsText);
+}
+
+Result<QueryResult> DuckDbWarehouse::QueryReadOnly(const std::string& sql) {
+  return QueryOn(*keeper_, sql, duck::ReadOnlyQueryAsText);
 }
 
 std::string DuckDbWarehouse::Describe() const {

@@ -52,6 +52,8 @@ class DuckDbWarehouse : public Warehouse {
   Result<std::unique_ptr<MergeSession>> BeginMerge(const std::string& entity) override;
   Status RecordTask(const TaskRecord& task) override;
   Result<QueryResult> Query(const std::string& sql) override;
+  // In a READ ONLY transaction (duck::ReadOnlyQueryAsText); an EXPLAIN only of a SELECT.
+  Result<QueryResult> QueryReadOnly(const std::string& sql) override;
   Status Checkpoint() override;
   std::string Describe() const override;
 

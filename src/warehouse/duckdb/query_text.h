@@ -14,4 +14,11 @@ namespace dimstream::duck {
 // value-by-value C functions stop at the first one). The error is DuckDB's message, kInvalidInput.
 Result<QueryResult> QueryAsText(duckdb_connection conn, const std::string& sql);
 
+// Runs `sql` on `conn` as QueryAsText does if it is one SELECT or one EXPLAIN of a SELECT, in a READ ONLY
+// transaction rolled back after it: what writes inside it (nextval, EXPLAIN ANALYZE of a DELETE) fails
+// there. Anything else, and several statements, are refused (kInvalidInput, the message naming the kind of
+// statement); a statement is prepared only once its first words are a read's, since binding some does
+// something already (EXPORT DATABASE makes its directory).
+Result<QueryResult> ReadOnlyQueryAsText(duckdb_connection conn, const std::string& sql);
+
 }  // namespace dimstream::duck

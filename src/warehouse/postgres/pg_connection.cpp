@@ -48,6 +48,18 @@ std::string SqlStateOf(const PgResult& result) {
   return state == nullptr ? std::string() : std::string(state);
 }
 
+std::string SqlStateOf(const Error& error) {
+  // As Failure writes it, last in the message.
+  constexpr std::string_view kTag = " (SQLSTATE ";
+  const std::string& m = error.message;
+  const size_t at = m.rfind(kTag);
+  if (at == std::string::npos || !m.ends_with(")")) {
+    return {};
+  }
+  const size_t from = at + kTag.size();
+  return m.substr(from, m.size() - 1 - from);
+}
+
 void AppendCopyText(std::string& out, std::string_view value) {
   for (char c : value) {
     switch (c) {

@@ -92,6 +92,8 @@ ErrorKind KindOfSqlState(std::string_view sqlstate);
 
 // The SQLSTATE of a failed result ("23505"), empty when there is none.
 std::string SqlStateOf(const PgResult& result);
+// The SQLSTATE an error of PgConnection's names ("25006"), empty when it names none.
+std::string SqlStateOf(const Error& error);
 
 // Appends `value` to `out` escaped for COPY's text format (backslash, tab, newline, carriage return).
 void AppendCopyText(std::string& out, std::string_view value);

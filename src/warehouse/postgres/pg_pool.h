@@ -26,6 +26,7 @@ class PgPool {
   // An idle connection, or a new one (PgConnection::Open's errors).
   Result<Lease> Acquire();
   const std::string& url() const { return url_; }
+  const std::string& password() const { return password_; }
 
  private:
   void GiveBack(PgConnection* conn);

@@ -51,34 +51,56 @@ ColumnKind KindOf(Oid type) {
   }
 }
 
-// Runs a user's `sql` on `conn` and returns its (last statement's) rows as text. Booleans come as 't' and
-// 'f': they are shown as DuckDB shows them, so that output and tests read the same on both warehouses.
-Result<QueryResult> QueryAsText(pg::PgConnection& conn, const std::string& sql) {
-  auto r = conn.ExecScript(sql, "run the query");
-  if (!r.ok()) {
-    return r.error();
-  }
+// A result's rows as text. Booleans come as 't' and 'f': they are shown as DuckDB shows them, so that output
+// and tests read the same on both warehouses.
+QueryResult AsText(const pg::PgResult& r) {
   QueryResult out;
-  for (int c = 0; c < r->columns(); ++c) {
-    out.columns.emplace_back(r->Name(c));
-    out.kinds.push_back(KindOf(PQftype(r->get(), c)));
+  for (int c = 0; c < r.columns(); ++c) {
+    out.columns.emplace_back(r.Name(c));
+    out.kinds.push_back(KindOf(PQftype(r.get(), c)));
   }
-  out.rows.reserve(static_cast<size_t>(r->rows()));
-  for (int i = 0; i < r->rows(); ++i) {
+  out.rows.reserve(static_cast<size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
     std::vector<Value> row;
     row.reserve(out.columns.size());
-    for (int c = 0; c < r->columns(); ++c) {
-      if (r->IsNull(i, c)) {
+    for (int c = 0; c < r.columns(); ++c) {
+      if (r.IsNull(i, c)) {
         row.emplace_back(std::nullopt);
       } else if (out.kinds[c] == ColumnKind::kBoolean) {
-        row.emplace_back(r->Text(i, c) == "t" ? "true" : "false");
+        row.emplace_back(r.Text(i, c) == "t" ? "true" : "false");
       } else {
-        row.emplace_back(std::string(r->Text(i, c)));
+        row.emplace_back(std::string(r.Text(i, c)));
       }
     }
     out.rows.push_back(std::move(row));
   }
   return out;
+}
+
+// Runs a user's `sql` on `conn` and returns its (last statement's) rows as text.
+Result<QueryResult> QueryAsText(pg::PgConnection& conn, const std::string& sql) {
+  auto r = conn.ExecScript(sql, "run the query");
+  if (!r.ok()) {
+    return r.error();
+  }
+  return AsText(*r);
+}
+
+constexpr const char* kReadingAllowed = "only SELECT, WITH, VALUES, TABLE and EXPLAIN statements are allowed";
+
+// A read-only query's failure: what the read-only transaction or the extended protocol refused is the
+// statement's fault (kInvalidInput), the rest as the server's SQLSTATE says.
+Error ReadOnlyFailure(const Error& error) {
+  const std::string state = pg::SqlStateOf(error);
+  if (state == "25006") {  // read_only_sql_transaction
+    return Error::Invalid(
+        fmt::format("refused: the statement writes; {}: {}", kReadingAllowed, error.message));
+  }
+  if (state == "42601" && error.message.find("multiple commands") != std::string::npos) {
+    return Error::Invalid(
+        fmt::format("refused: several statements; {}, one at a time: {}", kReadingAllowed, error.message));
+  }
+  return error;
 }
 
 }  // namespace
@@ -227,6 +249,28 @@ Result<QueryResult> PgWarehouse::Query(const std::string& sql) {
     (void)(*conn)->Run("DISCARD ALL", {}, "reset the connection");
   }
   return r;
+}
+
+Result<QueryResult> PgWarehouse::QueryReadOnly(const std::string& sql) {
+  const std::string keyword = FirstKeyword(sql);
+  if (!IsReadingKeyword(keyword)) {
+    return Error::Invalid(keyword.empty()
+                              ? fmt::format("refused: no keyword begins the statement; {}", kReadingAllowed)
+                              : fmt::format("refused: {} statement; {}", keyword, kReadingAllowed));
+  }
+  auto conn = pg::PgConnection::Open(pool_.url(), pool_.password());
+  if (!conn.ok()) {
+    return conn.error();
+  }
+  pg::PgConnection& c = **conn;
+  DIMSTREAM_TRY(c.Run("BEGIN READ ONLY", {}, "begin the read-only query's transaction"));
+  auto r = c.Exec(sql, {}, "run the query");
+  if (!r.ok()) {
+    return ReadOnlyFailure(r.error());  // the connection, closed, takes the aborted transaction with it
+  }
+  QueryResult out = AsText(*r);
+  DIMSTREAM_TRY(c.Run("ROLLBACK", {}, "roll the read-only query back"));
+  return out;
 }
 
 std::string PgWarehouse::Describe() const {

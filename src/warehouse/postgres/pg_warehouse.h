@@ -38,6 +38,12 @@ class PgWarehouse : public Warehouse {
   // The statement's (or the last statement's) rows, every value as PostgreSQL's text but booleans, which
   // read "true" and "false" as DuckDB's do; a statement that returns no rows (CREATE) gives no columns.
   Result<QueryResult> Query(const std::string& sql) override;
+  // On a connection of its own, closed after it, in a READ ONLY transaction rolled back after it, through
+  // the extended protocol (which refuses several statements in one text). A statement whose first word is
+  // not SELECT, WITH, VALUES, TABLE or EXPLAIN is refused before it reaches the server; what the server
+  // refuses in a read-only transaction (a WITH that deletes, EXPLAIN ANALYZE of an INSERT, nextval) is
+  // kInvalidInput.
+  Result<QueryResult> QueryReadOnly(const std::string& sql) override;
   // PostgreSQL checkpoints by itself.
   Status Checkpoint() override { return Ok(); }
   // "PostgreSQL postgresql://dim@host:5432/db" (the URL holds no password).

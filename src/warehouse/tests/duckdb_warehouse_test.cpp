@@ -138,6 +138,151 @@ TEST(DuckDbWarehouseTest, TablesOfAnotherDeclarationAreRefusedByName) {
                                              "valid_to BIGINT", "valid_to_pos BIGINT"}));
 }
 
+// QueryReadOnly on a database with a table, a sequence and a second database attached.
+class ReadOnlyQueryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto w = DuckDbWarehouse::Open({dir_.path() / "w.duckdb"}, EntitySpec{});
+    ASSERT_TRUE(w.ok()) << w.error().message;
+    w_ = std::move(*w);
+    for (const char* sql :
+         {"CREATE TABLE x (id INTEGER, name VARCHAR)", "INSERT INTO x VALUES (1, 'a'), (2, NULL)",
+          "CREATE SEQUENCE seq", "ATTACH ':memory:' AS spare"}) {
+      auto r = w_->Query(sql);
+      ASSERT_TRUE(r.ok()) << sql << ": " << r.error().message;
+    }
+  }
+
+  // What a refused statement could have changed, read through Query: x's rows and columns, the tables,
+  // sequences and databases, a global setting.
+  std::string State() {
+    auto r = w_->Query(
+        "SELECT (SELECT string_agg(id || ':' || coalesce(name, 'NULL'), ',' ORDER BY id) FROM x), "
+        "(SELECT string_agg(column_name, ',' ORDER BY column_index) FROM duckdb_columns() WHERE table_name = "
+        "'x'), "
+        "(SELECT string_agg(database_name || '.' || table_name, ',' ORDER BY database_name, table_name) FROM "
+        "duckdb_tables()), "
+        "(SELECT string_agg(sequence_name, ',' ORDER BY sequence_name) FROM duckdb_sequences()), "
+        "(SELECT string_agg(database_name, ',' ORDER BY database_name) FROM duckdb_databases()), "
+        "current_setting('memory_limit')");
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    std::string out;
+    if (r.ok()) {
+      for (const Value& v : r->rows.at(0)) {
+        out += v.value_or("NULL") + "|";
+      }
+    }
+    return out;
+  }
+
+  // `sql` is refused, the message naming `kind`, and nothing is changed.
+  void ExpectRefused(const std::string& sql, const std::string& kind) {
+    const std::string before = State();
+    auto r = w_->QueryReadOnly(sql);
+    ASSERT_FALSE(r.ok()) << sql;
+    EXPECT_EQ(r.error().kind, ErrorKind::kInvalidInput) << sql << ": " << r.error().message;
+    EXPECT_NE(r.error().message.find(kind), std::string::npos) << sql << ": " << r.error().message;
+    EXPECT_NE(r.error().message.find("only SELECT"), std::string::npos) << sql << ": " << r.error().message;
+    EXPECT_EQ(State(), before) << sql;
+  }
+
+  static void ExpectSame(const Result<QueryResult>& a, const Result<QueryResult>& b) {
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    ASSERT_TRUE(b.ok()) << b.error().message;
+    EXPECT_EQ(a->columns, b->columns);
+    EXPECT_EQ(a->kinds, b->kinds);
+    EXPECT_EQ(a->rows, b->rows);
+  }
+
+  test_support::TestDir dir_{"dimstream_wh_ro"};
+  std::unique_ptr<DuckDbWarehouse> w_;
+};
+
+TEST_F(ReadOnlyQueryTest, SelectAndExplainGiveWhatQueryGives) {
+  for (const char* sql : {"SELECT id, name FROM x ORDER BY id", "  (select count(*) AS n, true AS b FROM x);",
+                          "SELECT 'a' || chr(0) || 'b' AS nul, 1.5 AS d", "FROM x ORDER BY id DESC",
+                          "WITH y AS (SELECT id FROM x) SELECT * FROM y ORDER BY id",
+                          "EXPLAIN SELECT * FROM x", "DESCRIBE x"}) {
+    SCOPED_TRACE(sql);
+    ExpectSame(w_->QueryReadOnly(sql), w_->Query(sql));
+  }
+  auto nul = w_->QueryReadOnly("SELECT 'a' || chr(0) || 'b' AS nul");
+  ASSERT_TRUE(nul.ok()) << nul.error().message;
+  EXPECT_EQ(nul->rows.at(0).at(0), std::string("a\0b", 3));
+  auto analyzed = w_->QueryReadOnly("EXPLAIN ANALYZE SELECT * FROM x");
+  ASSERT_TRUE(analyzed.ok()) << analyzed.error().message;
+  EXPECT_FALSE(analyzed->rows.empty());
+}
+
+TEST_F(ReadOnlyQueryTest, AFailingSelectFailsWithDuckDbsMessage) {
+  auto r = w_->QueryReadOnly("SELECT * FROM no_such_table");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kInvalidInput);
+  EXPECT_NE(r.error().message.find("no_such_table"), std::string::npos) << r.error().message;
+  r = w_->QueryReadOnly("SELECT CAST(name AS INTEGER) FROM x");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("Could not convert"), std::string::npos) << r.error().message;
+  r = w_->QueryReadOnly("SELEC 1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kInvalidInput);
+  EXPECT_NE(r.error().message.find("syntax error"), std::string::npos) << r.error().message;
+}
+
+TEST_F(ReadOnlyQueryTest, WritesAreRefused) {
+  ExpectRefused("INSERT INTO x VALUES (3, 'c')", "INSERT");
+  ExpectRefused("update x SET name = 'b'", "UPDATE");
+  ExpectRefused("DELETE FROM x", "DELETE");
+  ExpectRefused("CREATE TABLE y (a INTEGER)", "CREATE");
+  ExpectRefused("CREATE TABLE y AS SELECT * FROM x", "CREATE");
+  ExpectRefused("DROP TABLE x", "DROP");
+  ExpectRefused("ALTER TABLE x ADD COLUMN z INTEGER", "ALTER");
+  ExpectRefused("-- a comment first\n/* and another */ DELETE FROM x", "DELETE");
+  ExpectRefused("EXPLAIN ANALYZE DELETE FROM x", "EXPLAIN of DELETE");
+  ExpectRefused("EXPLAIN INSERT INTO x VALUES (3, 'c')", "EXPLAIN of INSERT");
+  ExpectRefused("WITH y AS (SELECT 3 AS id) INSERT INTO x SELECT id, 'c' FROM y", "INSERT");
+  ExpectRefused("SELECT id FROM x; SELECT 1", "2 statements");
+  ExpectRefused("SELECT 1; DROP TABLE x", "2 statements");
+}
+
+TEST_F(ReadOnlyQueryTest, AttachDetachExtensionsAndFilesAreRefused) {
+  const std::filesystem::path other = dir_.path() / "other.duckdb";
+  ExpectRefused("ATTACH '" + other.string() + "' AS other", "ATTACH");
+  EXPECT_FALSE(std::filesystem::exists(other));
+  ExpectRefused("DETACH spare", "DETACH");
+  const std::filesystem::path file = dir_.path() / "out.csv";
+  ExpectRefused("COPY x TO '" + file.string() + "'", "COPY");
+  ExpectRefused("COPY (SELECT * FROM x) TO '" + file.string() + "'", "COPY");
+  ExpectRefused("EXPLAIN ANALYZE COPY x TO '" + file.string() + "'", "EXPLAIN of COPY");
+  EXPECT_FALSE(std::filesystem::exists(file));
+  const std::filesystem::path exported = dir_.path() / "export";
+  ExpectRefused("EXPORT DATABASE '" + exported.string() + "'", "EXPORT");
+  EXPECT_FALSE(std::filesystem::exists(exported));
+  ExpectRefused("INSTALL json", "INSTALL");
+  ExpectRefused("LOAD json", "LOAD");
+}
+
+TEST_F(ReadOnlyQueryTest, SettingsTransactionsAndMaintenanceAreRefused) {
+  ExpectRefused("SET memory_limit = '123MB'", "SET");
+  ExpectRefused("SET GLOBAL memory_limit = '123MB'", "SET");
+  ExpectRefused("RESET memory_limit", "RESET");
+  ExpectRefused("PRAGMA memory_limit = '123MB'", "PRAGMA");
+  ExpectRefused("PRAGMA enable_profiling", "PRAGMA");
+  ExpectRefused("CALL pragma_table_info('x')", "CALL");
+  ExpectRefused("BEGIN TRANSACTION", "BEGIN");
+  ExpectRefused("COMMIT", "COMMIT");
+  ExpectRefused("CHECKPOINT", "CHECKPOINT");
+}
+
+// A function that writes fails in the read-only transaction: DuckDB's ROLLBACK would not take a nextval back.
+TEST_F(ReadOnlyQueryTest, ANextvalIsRefusedAndLeavesTheSequenceAlone) {
+  ExpectRefused("SELECT nextval('seq') AS v", "read-only");
+  ExpectRefused("SELECT name, nextval('seq') AS v FROM x", "read-only");
+  ExpectRefused("EXPLAIN ANALYZE SELECT nextval('seq')", "read-only");
+  auto next = w_->Query("SELECT nextval('seq') AS v");
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->rows.at(0).at(0), "1");
+}
+
 class FailedCommitTest : public ::testing::Test {
  protected:
   void SetUp() override { Reopen(); }

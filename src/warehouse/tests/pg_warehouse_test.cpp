@@ -1,8 +1,12 @@
 #include "warehouse/postgres/pg_warehouse.h"
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <latch>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "warehouse/postgres/pg_connection.h"
@@ -267,6 +271,110 @@ TEST_F(PgWarehouseTest, QueryOnceLeavesTheSchemaAlone) {
   auto unreachable = PgWarehouse::QueryOnce("postgresql://dim@127.0.0.1:1/nothing", "", "SELECT 1");
   ASSERT_FALSE(unreachable.ok());
   EXPECT_EQ(unreachable.error().kind, ErrorKind::kRetryable);
+}
+
+// QueryReadOnly on a table t and a sequence s.
+class PgReadOnlyQueryTest : public PgWarehouseTest {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(PgWarehouseTest::SetUp());
+    w_ = Open();
+    ASSERT_NE(w_, nullptr);
+    auto made = w_->Query(
+        "CREATE TABLE t (id INT, name TEXT); INSERT INTO t VALUES (1, 'a'), (2, NULL); "
+        "CREATE SEQUENCE s");
+    ASSERT_TRUE(made.ok()) << made.error().message;
+  }
+
+  // What a refused statement could have changed, read through Query: t's rows and columns, the tables.
+  std::string State() {
+    return Scalar(
+        *w_,
+        "SELECT concat_ws('|', (SELECT string_agg(id || ':' || coalesce(name, 'NULL'), ',' ORDER BY id) "
+        "FROM t), (SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = "
+        "to_regclass('t') AND attnum > 0 AND NOT attisdropped), (SELECT string_agg(tablename, ',' ORDER "
+        "BY tablename) FROM pg_tables WHERE schemaname = 'public'))");
+  }
+
+  // `sql` is refused, the message naming `what`, and nothing is changed.
+  void ExpectRefused(const std::string& sql, const std::string& what) {
+    const std::string before = State();
+    auto r = w_->QueryReadOnly(sql);
+    ASSERT_FALSE(r.ok()) << sql;
+    EXPECT_EQ(r.error().kind, ErrorKind::kInvalidInput) << sql << ": " << r.error().message;
+    EXPECT_NE(r.error().message.find(what), std::string::npos) << sql << ": " << r.error().message;
+    EXPECT_EQ(State(), before) << sql;
+  }
+
+  std::unique_ptr<PgWarehouse> w_;
+};
+
+TEST_F(PgReadOnlyQueryTest, ReadingStatementsGiveWhatQueryGives) {
+  for (const char* sql :
+       {"SELECT id, name, id > 1 AS big FROM t ORDER BY id",
+        "  -- first a comment\n((select count(*) AS n FROM t))",
+        "WITH y AS (SELECT id FROM t) SELECT * FROM y ORDER BY id", "VALUES (1, 'x'), (2, NULL)", "TABLE t",
+        "EXPLAIN SELECT * FROM t", "/* c */ explain (costs off) SELECT * FROM t;"}) {
+    SCOPED_TRACE(sql);
+    auto read = w_->QueryReadOnly(sql);
+    auto queried = w_->Query(sql);
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    ASSERT_TRUE(queried.ok()) << queried.error().message;
+    EXPECT_EQ(read->columns, queried->columns);
+    EXPECT_EQ(read->kinds, queried->kinds);
+    EXPECT_EQ(read->rows, queried->rows);
+  }
+  auto missing = w_->QueryReadOnly("SELECT * FROM no_such_table");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind, ErrorKind::kNotFound);
+}
+
+// Refused before they reach the server, by their first word.
+TEST_F(PgReadOnlyQueryTest, StatementsThatDoNotReadAreRefusedByTheirFirstWord) {
+  const std::string file = fmt::format("/tmp/dimstream_ro_{}.csv", ::getpid());
+  for (const auto& [sql, word] : std::vector<std::pair<std::string, std::string>>{
+           {"INSERT INTO t VALUES (3, 'c')", "INSERT"},
+           {"update t SET name = 'b'", "UPDATE"},
+           {"DELETE FROM t", "DELETE"},
+           {"CREATE TABLE u (v INT)", "CREATE"},
+           {"DROP TABLE t", "DROP"},
+           {"ALTER TABLE t ADD COLUMN z INT", "ALTER"},
+           {"TRUNCATE t", "TRUNCATE"},
+           {"COPY t TO '" + file + "'", "COPY"},
+           {"SET work_mem = '1GB'", "SET"},
+           {"RESET work_mem", "RESET"},
+           {"BEGIN", "BEGIN"},
+           {"START TRANSACTION", "START"},
+           {"COMMIT", "COMMIT"},
+           {"/* SELECT */ -- SELECT\n (DELETE FROM t)", "DELETE"},
+           {"'SELECT'", "no keyword"}}) {
+    ExpectRefused(sql, "refused: " + word);
+    EXPECT_NE(Scalar(*w_, "SELECT 1"), "");
+  }
+  EXPECT_FALSE(std::filesystem::exists(file));
+}
+
+// What begins as a read and writes all the same the server refuses in the read-only transaction.
+TEST_F(PgReadOnlyQueryTest, WritesInsideReadsAreRefusedByTheServer) {
+  ExpectRefused("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "read-only transaction");
+  ExpectRefused("SELECT * INTO u FROM t", "read-only transaction");
+  ExpectRefused("EXPLAIN ANALYZE DELETE FROM t", "read-only transaction");
+  ExpectRefused("SELECT nextval('s')", "read-only transaction");
+  ExpectRefused("SELECT 1; DROP TABLE t", "several statements");
+  EXPECT_EQ(Scalar(*w_, "SELECT nextval('s')"), "1");
+}
+
+// A setting made by a function goes with the query's connection and transaction.
+TEST_F(PgReadOnlyQueryTest, ASettingMadeInTheQueryDoesNotStay) {
+  const std::string before = Scalar(*w_, "SHOW work_mem");
+  ASSERT_NE(before, "1GB");
+  auto set = w_->QueryReadOnly("SELECT set_config('work_mem', '1GB', false)");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->rows, (std::vector<std::vector<Value>>{{"1GB"}}));
+  EXPECT_EQ(Scalar(*w_, "SHOW work_mem"), before);
+  auto read_write = w_->QueryReadOnly("SELECT set_config('transaction_read_only', 'off', false)");
+  ASSERT_FALSE(read_write.ok());
+  EXPECT_EQ(Scalar(*w_, "SHOW work_mem"), before);
 }
 
 }  // namespace
