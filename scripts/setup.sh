@@ -8,12 +8,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   g++ cmake ninja-build pkg-config make ccache
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev libxxhash-dev nlohmann-json3-dev libssl-dev
-  zlib1g-dev libzstd-dev libsimdjson-dev libcurl4-openssl-dev libpugixml-dev
+  zlib1g-dev libzstd-dev libsimdjson-dev libcurl4-openssl-dev libpugixml-dev libcpp-httplib-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-dev
   python3 openssl curl uuid-runtime
   radosgw ceph-mon ceph-osd ceph-common
   postgresql-15 libpq-dev rabbitmq-server librabbitmq-dev
+  prometheus  # promtool, which checks the /metrics exposition in a test
+  chromium    # the dashboard's browser test (tests/browser, with playwright-core from npm)
 )
 
 missing=()
@@ -35,3 +37,8 @@ if ((${#missing[@]} > 0)); then
 fi
 
 "$root/scripts/fetch-duckdb.sh"
+
+# The browser test's driver, playwright-core, from the npm registry at the version package-lock.json pins.
+if [[ ! -d $root/tests/browser/node_modules/playwright-core ]]; then
+  (cd "$root/tests/browser" && npm ci --no-audit --no-fund --silent)
+fi

@@ -17,6 +17,7 @@ struct GlobalOptions {
   std::string data_dir;  // empty: from the configuration file, else ./dimstream-data
   std::string config_file;
   std::string log_level;
+  std::string log_format;  // text or json; empty: the configuration's log_format
 };
 
 // Reads the configuration (file, then command-line overrides) and sets up logging. Throws

@@ -6,9 +6,13 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command_support.h"
+#include "cli/config_commands.h"
+#include "cli/export_command.h"
+#include "cli/http_endpoints.h"
 #include "cli/output_format.h"
 #include "cli/presence.h"
 #include "cli/run_command.h"
+#include "cli/status_report.h"
 #include "common/clock.h"
 #include "common/secret.h"
 #include "merge/check.h"
@@ -54,6 +58,7 @@ void Load(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   std::unique_ptr<NotificationQueue> queue = MakeBrokerQueue(config);
   Loader loader(LoaderOptionsFrom(config), config.entities, *store, queue.get(), *warehouse);
   const LoaderStats& s = loader.stats();
+  HttpEndpoints http(config, *warehouse, MetricSources{"load", nullptr, &s, {}}, nullptr);
   Presence presence(config, *warehouse, "load", {}, [&s] {
     return fmt::format("objects loaded {}, failed {}, rows loaded {}, rejected {}", s.objects_loaded.load(),
                        s.objects_failed.load(), s.rows_loaded.load(), s.rows_rejected.load());
@@ -84,9 +89,12 @@ void Merge(const GlobalOptions& g, const std::string& entity, bool watch, const 
   // lease merges it; the others stand by.
   QueryService service(config, *warehouse);
   std::vector<const MergeJob*> watched;
-  for (auto& job : jobs) {
-    watched.push_back(job.get());
+  MetricSources sources{"merge", nullptr, nullptr, {}};
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    watched.push_back(jobs[i].get());
+    sources.merges.emplace_back(entities[i]->name, &jobs[i]->stats());
   }
+  HttpEndpoints http(config, *warehouse, sources, nullptr);
   Presence presence(config, *warehouse, "merge", entities, [&watched] { return MergeDetail(watched); });
   std::vector<std::unique_ptr<Scheduler>> tasks;
   std::vector<std::thread> threads;
@@ -143,84 +151,24 @@ void Sql(const GlobalOptions& g, const std::string& query, const std::string& fo
 void Status_(const GlobalOptions& g, const std::string& entity, bool files, const std::string& format) {
   OutputFormat f = Must(ParseOutputFormat(format));
   Config config = ResolveConfig(g);
-  std::vector<const EntitySpec*> entities = SelectEntities(config, entity);
-  uint64_t landing_files = 0;
-  std::error_code ec;
-  if (std::filesystem::exists(config.Landing(), ec)) {
-    for (auto it = std::filesystem::recursive_directory_iterator(config.Landing(), ec);
-         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (ec) {
-        break;
-      }
-      landing_files += it->is_regular_file(ec) && it->path().filename().string().front() != '.' ? 1 : 0;
-    }
+  SelectEntities(config, entity);  // refuses an unknown entity, naming the declared ones
+  StatusReport r = Must(ReadStatus(config, entity, files,
+                                   [&config](const std::string& sql) { return QueryAnywhere(config, sql); }));
+  if (f == OutputFormat::kJson) {
+    std::cout << StatusJson(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    return;
   }
-  auto store = MakeObjectStore(config);
-  auto listing = store->List();
-  // Everything status prints (adapter descriptions, recorded errors) passes Redact(): no credential shows.
-  auto print = [](const std::string& text) { std::cout << Redact(text); };
-  print(fmt::format("landing   {}: {} files waiting\n", config.Landing().string(), landing_files));
-  print(fmt::format("bucket    {}: {}\n", store->Describe(),
-                    listing.ok() ? fmt::format("{} objects", listing->size()) : listing.error().message));
-  if (auto queue = MakeBrokerQueue(config)) {
-    auto waiting = queue->Backlog();
-    auto dead = waiting.ok() ? queue->DeadLetters() : Result<uint64_t>(waiting.error());
-    print(fmt::format(
-        "queue     {}: {}\n", queue->Describe(),
-        dead.ok() ? fmt::format("{} waiting, {} dead-lettered", *waiting, *dead) : dead.error().message));
+  fmt::print("landing   {}: {} files waiting\n", r.landing, r.landing_files);
+  fmt::print("bucket    {}: {}\n", r.bucket,
+             r.bucket_objects ? fmt::format("{} objects", *r.bucket_objects) : r.bucket_error);
+  if (!r.queue.empty()) {
+    fmt::print("queue     {}: {}\n", r.queue,
+               r.queue_waiting ? fmt::format("{} waiting, {} dead-lettered", *r.queue_waiting, *r.queue_dead)
+                               : r.queue_error);
   }
-  print(fmt::format("warehouse {}\n\n", DescribeWarehouse(config)));
-  auto show = [&](const std::string& title, const std::string& sql) {
-    QueryResult r = Must(QueryAnywhere(config, sql));
-    print(fmt::format("{}\n{}\n", title, FormatResult(r, f)));
-  };
-  // One row per entity; objects that matched no entity's file_pattern count on a row of their own.
-  std::string pipeline;
-  std::string jobs;
-  for (const EntitySpec* e : entities) {
-    std::string name = QuoteLiteral(e->name);
-    pipeline += fmt::format(
-        "{0}SELECT {1} AS entity, (SELECT count(*) FROM load_history WHERE entity = {1} AND status = "
-        "'loaded') AS "
-        "objects_loaded, (SELECT count(*) FROM load_history WHERE entity = {1} AND status = 'failed') AS "
-        "objects_failed, (SELECT coalesce(sum(rows_loaded), 0) FROM load_history WHERE entity = {1}) AS "
-        "rows_loaded, (SELECT coalesce(sum(rows_rejected), 0) FROM load_history WHERE entity = {1}) AS "
-        "rows_rejected, (SELECT count(*) FROM {2}) AS raw_rows_waiting, (SELECT count(*) FROM {3}) AS "
-        "current_keys, (SELECT count(*) FROM {4}) AS history_versions, (SELECT max(parameter_value) FROM "
-        "parameter_control WHERE job_name = {5}) AS watermark",
-        pipeline.empty() ? "" : " UNION ALL ", name, QuoteIdent(e->raw_table()),
-        QuoteIdent(e->current_table()), QuoteIdent(e->history_table()), QuoteLiteral(e->merge_job()));
-    jobs += (jobs.empty() ? "" : ", ") + QuoteLiteral(e->merge_job());
-  }
-  if (entity.empty()) {
-    pipeline +=
-        " UNION ALL SELECT '(no entity)', 0, count(*), 0, 0, NULL, NULL, NULL, NULL FROM load_history WHERE "
-        "entity IS NULL HAVING count(*) > 0";
-  }
-  show("pipeline", pipeline);
-  show(
-      "last merge runs",
-      fmt::format(
-          "SELECT task_name, started_at, finished_at - started_at AS took, status, rows_in, versions_opened, "
-          "versions_closed, scd1_updates, error FROM task_history WHERE task_name IN ({}) ORDER BY "
-          "started_at "
-          "DESC LIMIT 5",
-          jobs));
-  if (IsPostgres(config)) {
-    // Every process working on the server (`run`, `load`, `merge --watch`): its last heartbeat and leases.
-    show("processes",
-         "SELECT process, role, beat_at, seconds_since_beat, leases, detail FROM processes ORDER BY "
-         "role, process");
-  }
-  if (files) {
-    std::string which;
-    for (const EntitySpec* e : entities) {
-      which += (which.empty() ? "" : ", ") + QuoteLiteral(e->name);
-    }
-    show("files", fmt::format("SELECT load_id, object_key, entity, format, size AS stored_bytes, "
-                              "uncompressed_size AS uncompressed_bytes, status, rows_loaded, rows_rejected, "
-                              "ignored_columns, loaded_at, error FROM load_history{} ORDER BY load_id",
-                              entity.empty() ? "" : " WHERE entity IN (" + which + ")"));
+  fmt::print("warehouse {}\n\n", r.warehouse);
+  for (const auto& [title, result] : r.tables) {
+    fmt::print("{}\n{}\n", title, FormatResult(result, f));
   }
 }
 
@@ -307,7 +255,26 @@ void AddCommands(CLI::App& app, GlobalOptions& globals, StopSignal& stop, int& e
                 "Also run the generator (takes the generate flags below)");
   entity_option(run, run_options->entity, "what --generate writes is for the only declared entity");
   AddGenerateFlags(*run, run_options->gen);
+  run->add_option("--publish", run_options->publish,
+                  "Publish the dimension as Parquet files in this directory after merge runs, at most every "
+                  "publish.interval_ms (DIR/current/<entity>_current.parquet, ..._history.parquet, "
+                  "manifest.json)");
   run->callback(guard([&, run_options] { Run(globals, *run_options, stop); }));
+
+  auto* exp = app.add_subcommand(
+      "export", "Write an entity's current or history table to a Parquet or CSV file any tool reads");
+  auto export_options = std::make_shared<ExportOptions>();
+  entity_option(exp, export_options->entity, "the only declared entity");
+  exp->add_option("--table", export_options->table, "current or history (default current)")
+      ->check(CLI::IsMember({"current", "history"}));
+  exp->add_option("--as-of", export_options->as_of,
+                  "The table as it was at this value of the sequence (its first column), e.g. "
+                  "\"2024-06-01 00:00:00\"");
+  exp->add_option("--format", export_options->format,
+                  "parquet or csv (default: from --out's extension, else parquet)")
+      ->check(CLI::IsMember({"parquet", "csv"}));
+  exp->add_option("--out", export_options->out, "The file to write (replaced once complete)")->required();
+  exp->callback(guard([&, export_options] { Export(globals, *export_options); }));
 
   auto* sql =
       app.add_subcommand("sql", "Print a query's result (works while another dimstream process runs)");
@@ -337,9 +304,7 @@ void AddCommands(CLI::App& app, GlobalOptions& globals, StopSignal& stop, int& e
   entity_option(check, *check_entity, "every entity");
   check->callback(guard([&, check_entity] { Check(globals, *check_entity, exit_code); }));
 
-  auto* config =
-      app.add_subcommand("config", "Print every configuration key with its default and description");
-  config->callback([] { std::cout << DefaultConfigToml(); });
+  AddConfigCommands(app, globals, exit_code);
 }
 
 }  // namespace dimstream

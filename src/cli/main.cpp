@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--log-level", globals.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--log-format", globals.log_format,
+                 "Log lines as text (default) or json, one object a line for log shippers")
+      ->check(CLI::IsMember({"text", "json"}));
   int exit_code = 0;
   dimstream::AddCommands(app, globals, stop, exit_code);
   try {

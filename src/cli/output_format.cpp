@@ -83,6 +83,18 @@ nlohmann::ordered_json JsonValue(const Value& v, ColumnKind kind) {
 
 }  // namespace
 
+nlohmann::ordered_json ResultJson(const QueryResult& r) {
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const auto& row : r.rows) {
+    nlohmann::ordered_json obj = nlohmann::ordered_json::object();
+    for (size_t c = 0; c < row.size(); ++c) {
+      obj[r.columns[c]] = JsonValue(row[c], c < r.kinds.size() ? r.kinds[c] : ColumnKind::kText);
+    }
+    rows.push_back(std::move(obj));
+  }
+  return rows;
+}
+
 Result<OutputFormat> ParseOutputFormat(const std::string& text) {
   if (text == "table") {
     return OutputFormat::kTable;
@@ -114,17 +126,8 @@ std::string FormatResult(const QueryResult& r, OutputFormat format) {
       }
       return out;
     }
-    case OutputFormat::kJson: {
-      nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-      for (const auto& row : r.rows) {
-        nlohmann::ordered_json obj = nlohmann::ordered_json::object();
-        for (size_t c = 0; c < row.size(); ++c) {
-          obj[r.columns[c]] = JsonValue(row[c], c < r.kinds.size() ? r.kinds[c] : ColumnKind::kText);
-        }
-        rows.push_back(std::move(obj));
-      }
-      return rows.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-    }
+    case OutputFormat::kJson:
+      return ResultJson(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   }
   return {};
 }

@@ -10,8 +10,11 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command_support.h"
+#include "cli/export_command.h"
+#include "cli/http_endpoints.h"
 #include "cli/output_format.h"
 #include "cli/presence.h"
+#include "config/server_urls.h"
 #include "generator/entity_generator.h"
 #include "queue/no_publish_queue.h"
 #include "scheduler/scheduler.h"
@@ -72,6 +75,9 @@ Result<GenerateStats> GenerateFor(const Config& config, const std::string& entit
 
 void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
   Config config = ResolveConfig(g);
+  if (!o.publish.empty()) {
+    config.publish_dir = o.publish;
+  }
   auto store = MakeObjectStore(config);
   auto queue = MakeQueue(config);
   auto warehouse = MustOpenWarehouse(config, stop);
@@ -138,6 +144,11 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
         last = Must(m->job.RunOnce(), "merge of " + name);
       } while (last.rows_in > 0 && !stop.Requested());
     }
+    if (!config.publish_dir.empty()) {
+      Publisher publisher(config, *warehouse, config.publish_dir, std::chrono::milliseconds(0),
+                          [] { return 0; });
+      Must(publisher.PublishNow(), "cannot publish to " + config.publish_dir);
+    }
     const LoaderStats& s = loader.stats();
     fmt::print("run: {} moved, {} loaded ({}, {} rejected, {} failed), {} merged\n",
                Counted(mover.stats().files_moved, "file", "files"),
@@ -154,6 +165,12 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
     jobs.push_back(&m->job);
   }
   const LoaderStats& loads = loader.stats();
+  MetricSources sources{"run", &mover.stats(), &loads, {}};
+  for (auto& [name, m] : merges) {
+    sources.merges.emplace_back(name, &m->job.stats());
+  }
+  const bool in_process_queue = ParseQueueUrl(config).value().kind == QueueUrl::Kind::kMemory;
+  HttpEndpoints http(config, *warehouse, sources, in_process_queue ? queue.get() : nullptr);
   Presence presence(config, *warehouse, "run", merged, [&] {
     return fmt::format("moved {}, rows loaded {}, {}", mover.stats().files_moved.load(),
                        loads.rows_loaded.load(), MergeDetail(jobs));
@@ -171,6 +188,18 @@ void Run(const GlobalOptions& g, RunOptions o, const StopSignal& stop) {
   threads.emplace_back([&] { (void)loader.Run(stop, false); });
   for (auto& [name, m] : merges) {
     threads.emplace_back([&stop, task = &m->task] { task->Run(stop); });
+  }
+  std::unique_ptr<Publisher> publisher;
+  if (!config.publish_dir.empty()) {
+    publisher = std::make_unique<Publisher>(config, *warehouse, config.publish_dir,
+                                            std::chrono::milliseconds(config.publish_interval_ms), [&merges] {
+                                              uint64_t runs = 0;
+                                              for (const auto& [name, m] : merges) {
+                                                runs += m->job.stats().runs;
+                                              }
+                                              return runs;
+                                            });
+    threads.emplace_back([&stop, p = publisher.get()] { p->Run(stop); });
   }
   if (o.generate) {
     threads.emplace_back([&] {

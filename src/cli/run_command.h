@@ -12,7 +12,8 @@ struct RunOptions {
   bool until_idle = false;
   bool generate = false;
   bool quiet = false;
-  std::string entity;  // what --generate writes (empty: the only entity)
+  std::string entity;   // what --generate writes (empty: the only entity)
+  std::string publish;  // --publish DIR: publish.dir
   GenerateOptions gen;
 };
 

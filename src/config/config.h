@@ -73,6 +73,13 @@ struct Config {
   std::string warehouse_checkpoint_threshold = "1GB";
 
   std::string log_level = "info";
+  std::string log_format = "text";  // or json: one JSON object a line
+
+  std::string publish_dir;  // empty: `run` publishes nothing (run --publish DIR sets it)
+  uint64_t publish_interval_ms = 10000;
+
+  std::string http_listen = "127.0.0.1:7470";  // empty: no HTTP endpoints
+  std::string http_token;                      // the name of the [secrets] entry; empty: no token
 
   // Every declared entity ([entity] or [[entities]]); by default the built-in customer entity alone. Each has
   // its file_pattern resolved.
@@ -114,5 +121,8 @@ Result<Secret> ReadConfiguredSecret(const Config& config, const std::string& nam
 
 // The defaults as a commented TOML document (`dimstream config`).
 std::string DefaultConfigToml();
+// What `dimstream init` writes: the defaults, with a starting declaration for each of `entities` in place of
+// the built-in customer entity's (none: the defaults as they are).
+std::string StarterConfigToml(const std::vector<std::string>& entities);
 
 }  // namespace dimstream

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -215,6 +216,53 @@ Result<WarehouseUrl> ParseWarehouseUrl(const Config& config) {
   }
   out.path = config.Warehouse();
   return out;
+}
+
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
+Result<HttpListen> ParseHttpListen(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    return Error::Invalid("http.listen must be host:port, e.g. \"127.0.0.1:7470\", not \"" + text + "\"");
+  }
+  HttpListen out;
+  out.host = text.substr(0, colon);
+  if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  const std::string port = text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+  if (ec != std::errc() || end != port.data() + port.size() || out.port < 0 || out.port > 65535 ||
+      out.host.empty()) {
+    return Error::Invalid("http.listen must be host:port with a port from 0 to 65535, not \"" + text + "\"");
+  }
+  out.loopback = IsLoopback(out.host);
+  return out;
+}
+
+Result<std::optional<HttpListen>> ParseHttpListen(const Config& config) {
+  if (config.http_listen.empty()) {
+    if (!config.http_token.empty() && !config.secrets.contains(config.http_token)) {
+      return Error::Invalid(
+          fmt::format("'http.token' names \"{}\", which is not in [secrets]", config.http_token));
+    }
+    return std::optional<HttpListen>();
+  }
+  auto listen = ParseHttpListen(config.http_listen);
+  if (!listen.ok()) {
+    return listen.error();
+  }
+  if (!listen->loopback || !config.http_token.empty()) {
+    DIMSTREAM_TRY(
+        NamesASecret(config, "http.token", config.http_token, "an http.listen address other than loopback"));
+  }
+  return std::optional<HttpListen>(*listen);
 }
 
 }  // namespace dimstream

@@ -62,4 +62,19 @@ std::optional<std::string> DuckDbPathOf(std::string_view url);
 // secret.
 Result<WarehouseUrl> ParseWarehouseUrl(const Config& config);
 
+// Where the HTTP endpoints listen (`http.listen`, "host:port"): a loopback host needs nothing more; any
+// other needs `http.token`, the name of a [secrets] entry.
+struct HttpListen {
+  std::string host;  // without the brackets of an IPv6 address
+  int port = 0;      // 0: any free port
+  bool loopback = true;
+};
+
+// Parses "127.0.0.1:7470", "[::1]:7470", "localhost:7470", "0.0.0.0:7470". kInvalidInput naming the key
+// otherwise. Reads no secret.
+Result<HttpListen> ParseHttpListen(const std::string& text);
+// The same for a configuration: nullopt when http.listen is empty (no endpoints); off loopback, http.token
+// must name a [secrets] entry.
+Result<std::optional<HttpListen>> ParseHttpListen(const Config& config);
+
 }  // namespace dimstream

@@ -84,6 +84,10 @@ const std::vector<Setting>& Settings() {
                      &Config::warehouse_path));
     s.push_back(Text("log_level", "Log level", &Config::log_level,
                      {"trace", "debug", "info", "warn", "error", "off"}));
+    s.push_back(Text("log_format",
+                     "Log lines as text, or as JSON objects ({\"time\", \"level\", \"message\"}) for log "
+                     "shippers",
+                     &Config::log_format, {"text", "json"}));
     s.push_back(Text("object_store.url",
                      "The bucket: file:///path (a directory; empty: bucket_dir) or s3://bucket/prefix/ (any "
                      "S3-compatible store)",
@@ -239,6 +243,24 @@ const std::vector<Setting>& Settings() {
              "Write-ahead log size at which DuckDB checkpoints during a merge, e.g. \"1GB\"; the merge "
              "also checkpoints whenever it is idle (empty: DuckDB's default, 16MB)",
              &Config::warehouse_checkpoint_threshold));
+    s.push_back(Text("publish.dir",
+                     "Where `run` publishes every entity's current and history tables as Parquet files for "
+                     "other tools, after merge runs (DIR/current/: a consistent set with its manifest.json); "
+                     "empty: not published (run --publish DIR sets it)",
+                     &Config::publish_dir));
+    s.push_back(UInt("publish.interval_ms",
+                     "Publish at most this often (and only after new merge runs): each publication writes "
+                     "the whole tables",
+                     &Config::publish_interval_ms, 100, kDay));
+    s.push_back(Text("http.listen",
+                     "host:port of the HTTP endpoints of `run`, `load` and `merge --watch`: /metrics "
+                     "(Prometheus), /api/status, /api/sql (read-only); empty: off. An address other than "
+                     "loopback needs http.token",
+                     &Config::http_listen));
+    s.push_back(Text("http.token",
+                     "Name of the [secrets] entry holding the token every HTTP request must carry "
+                     "(Authorization: Bearer <token>); required off loopback",
+                     &Config::http_token));
     return s;
   }();
   return settings;
@@ -576,6 +598,9 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& origin
   if (auto url = ParseWarehouseUrl(config); !url.ok()) {
     return url.error().Context(origin);
   }
+  if (auto listen = ParseHttpListen(config); !listen.ok()) {
+    return listen.error().Context(origin);
+  }
   return config;
 }
 
@@ -586,6 +611,40 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   }
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return ParseConfig(text, file.string());
+}
+
+std::string StarterConfigToml(const std::vector<std::string>& entities) {
+  std::string defaults = DefaultConfigToml();
+  if (entities.empty()) {
+    return defaults;
+  }
+  const size_t from = defaults.find("\n# One pipeline:");
+  const size_t to = defaults.find("\n[secrets]\n");
+  std::string declared =
+      "\n# The pipelines, one table each: edit the columns to your files' (`dimstream config` lists every "
+      "key\n"
+      "# an entity takes; README.md has examples: a CDC stream, a snapshot table).\n";
+  const bool one = entities.size() == 1;
+  for (const std::string& name : entities) {
+    declared += fmt::format(
+        "{0}\n"
+        "name = \"{1}\"\n"
+        "# The files of this entity (several entities: \"{1}_*\" by default)\n"
+        "# file_pattern = \"{1}_*\"\n"
+        "# The columns that identify a record\n"
+        "key_columns = [\"{1}_id\"]\n"
+        "# Attributes overwritten in place (SCD Type 1)\n"
+        "scd1_columns = [\"description\"]\n"
+        "# Attributes whose change opens a new version (SCD Type 2)\n"
+        "scd2_columns = [\"category\"]\n"
+        "# What orders a key's records (a timestamp unless typed below)\n"
+        "sequence_column = \"updated_at\"\n"
+        "{2}\n"
+        "# Column types: text, bigint, double, decimal(p,s), boolean, date, timestamp (default text)\n"
+        "{1}_id = \"bigint\"\n",
+        one ? "[entity]" : "\n[[entities]]", name, one ? "[entity.types]" : "[entities.types]");
+  }
+  return defaults.substr(0, from) + declared + defaults.substr(to);
 }
 
 std::string DefaultConfigToml() {

@@ -115,6 +115,7 @@ Loader::Loader(LoaderOptions options, EntitySpec entity, ObjectStore& store, Not
 
 Result<LoadReceipt> Loader::LoadObject(const ObjectInfo& object) {
   const std::string& key = object.key.get();
+  const Micros started = NowMicros();
   if (!object.version_tag.empty()) {
     auto seen = warehouse_.HasVersion(object.key, object.version_tag);
     if (!seen.ok()) {
@@ -155,6 +156,7 @@ Result<LoadReceipt> Loader::LoadObject(const ObjectInfo& object) {
   }
   Count(receipt, rows, rejects);
   if (receipt.ok() && receipt->outcome != LoadOutcome::kAlreadyDone) {
+    stats_.load_seconds.Observe(NowMicros() - started);
     if (receipt->outcome == LoadOutcome::kFailed) {
       spdlog::warn("cannot load {}: {}", key, error);
     } else {

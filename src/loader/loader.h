@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/histogram.h"
 #include "common/stop.h"
 #include "config/entity.h"
 #include "loader/source_factory.h"
@@ -42,6 +43,7 @@ struct LoaderStats {
   std::atomic<uint64_t> rows_loaded{0};
   std::atomic<uint64_t> rows_rejected{0};
   std::atomic<uint64_t> retries{0};
+  DurationHistogram load_seconds;  // each object loaded or recorded failed: listed -> committed
 };
 
 // The Snowpipe role: turns bucket objects into raw rows, exactly once per key and checksum. It consumes

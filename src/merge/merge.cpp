@@ -129,6 +129,8 @@ Status MergeJob::Warm() {
   index_watermark_ = watermark->value_or(0);
   index_horizon_ = horizon->value_or(INT64_MIN);
   stats_.keys_read_at_warm = updated;
+  stats_.keys = index_.size();
+  stats_.state_bytes = StateBytes();
   saved_ = after && *after == watermark->value_or(0);  // read from a snapshot that needed nothing added
   spdlog::info(
       "{} merge key index: {} keys ({} read from the warehouse, {} key ids shared), {:.1f} MB, from {} in {} "
@@ -217,6 +219,8 @@ Result<TaskRecord> MergeJob::RunOnce() {
     total->rows_rejected += next->rows_rejected;
     total->watermark_to = next->watermark_to;
   }
+  stats_.keys = index_.size();
+  stats_.state_bytes = StateBytes();
   return *total;
 }
 
@@ -442,8 +446,15 @@ Result<TaskRecord> MergeJob::Apply(MergeSession& session, KeyScope scope, TaskRe
   step("watermark, clean-up, commit");
   stats_.runs++;
   stats_.rows_merged += task.rows_in;
+  stats_.versions_opened += task.versions_opened;
+  stats_.versions_closed += task.versions_closed;
+  stats_.scd1_updates += task.scd1_updates;
+  stats_.rows_rejected += task.rows_rejected;
   if (staged->rows_in > 0) {
-    stats_.last_freshness_us = NowMicros() - staged->newest_loaded_at;
+    const Micros now = NowMicros();
+    stats_.last_freshness_us = now - staged->newest_loaded_at;
+    stats_.freshness_seconds.Observe(now - staged->newest_loaded_at);
+    stats_.run_seconds.Observe(now - task.started_at);
   }
   spdlog::info("{}: merged {} rows ({} keys): {} versions opened, {} closed, {} SCD1 updates", entity_.name,
                task.rows_in, task.keys, task.versions_opened, task.versions_closed, task.scd1_updates);

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/histogram.h"
 #include "config/entity.h"
 #include "merge/key_index.h"
 #include "warehouse/warehouse.h"
@@ -21,6 +22,16 @@ struct MergeStats {
   std::atomic<uint64_t> rows_merged{0};
   std::atomic<int64_t> last_freshness_us{-1};  // load commit of the newest merged row -> merge commit
   std::atomic<uint64_t> keys_read_at_warm{0};  // key ids the last Warm read from the warehouse
+  // Totals of the committed runs, and the state after the last one: what the metrics endpoint reports
+  // while the merge thread goes on (MergeJob's own fields are that thread's alone).
+  std::atomic<uint64_t> versions_opened{0};
+  std::atomic<uint64_t> versions_closed{0};
+  std::atomic<uint64_t> scd1_updates{0};
+  std::atomic<uint64_t> rows_rejected{0};
+  std::atomic<uint64_t> keys{0};         // key ids in the index
+  std::atomic<uint64_t> state_bytes{0};  // StateBytes()
+  DurationHistogram run_seconds;         // each committed transaction with rows, start to commit
+  DurationHistogram freshness_seconds;   // each such run: load commit of its newest row -> merge commit
 };
 
 struct MergeOptions {

@@ -417,9 +417,11 @@ Mover::Outcome Mover::MoveOne(const Candidate& file, const StopSignal* stop, Pas
     return *keep;
   }
   FaultPoint("mover.before_put");
+  const Micros put_started = NowMicros();
   if (Status put = store_.Put(ref.key, file.path, ref); !put.ok()) {
     return Fail(file, put.error(), pass);
   }
+  stats_.put_seconds.Observe(NowMicros() - put_started);
   // The put is verified: release the lease now, so that a writer waiting on it goes on. If one opened the
   // file meanwhile, what we put is still a whole version of it (it could not write before we let go); it
   // is announced, and the file stays for its next version.

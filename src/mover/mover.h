@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/histogram.h"
 #include "common/stop.h"
 #include "object_store/object_store.h"
 #include "queue/notification_queue.h"
@@ -46,6 +47,7 @@ struct MoverStats {
   std::atomic<uint64_t> files_moved{0};
   std::atomic<uint64_t> bytes_moved{0};
   std::atomic<uint64_t> failures{0};  // failed attempts, not files: a file that fails twice counts twice
+  DurationHistogram put_seconds;      // each verified put into the bucket
 };
 
 // The NiFi role (ListFile, FetchFile, PutS3Object): moves each finished file from the landing directory to

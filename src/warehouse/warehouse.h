@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/types.h"
 #include "object_store/object_store.h"
+#include "warehouse/export_request.h"
 #include "warehouse/load_request.h"
 #include "warehouse/merge_session.h"
 
@@ -26,6 +27,12 @@ struct QueryResult {
   std::vector<std::string> columns;
   std::vector<ColumnKind> kinds;  // per column: how JSON output writes it
   std::vector<std::vector<Value>> rows;
+};
+
+// What an export wrote: the rows of each table, in the request's order, and its info_query's result.
+struct ExportReceipt {
+  std::vector<uint64_t> rows;
+  QueryResult info;
 };
 
 // One load's transaction: the rows and rejects of an object are appended batch by batch, in bounded memory
@@ -85,6 +92,11 @@ class Warehouse {
   // statements. Several statements are refused. It runs in a read-only transaction, rolled back after it:
   // what writes from inside a read (nextval, a WITH that deletes) is refused there, kInvalidInput too.
   virtual Result<QueryResult> QueryReadOnly(const std::string& sql) = 0;
+
+  // Writes the tables of `request` to their files (Parquet or CSV), all from one snapshot, and reads its
+  // info_query in that snapshot too. Writes nothing in the warehouse. A file that could not be written
+  // completely may be left partial: the caller writes to a temporary name and renames.
+  virtual Result<ExportReceipt> Export(const ExportRequest& request) = 0;
 
   // Writes what the warehouse holds in its log (write-ahead log) into its tables now, at a moment the caller
   // chooses (the merge task when it is idle), instead of in the middle of a run.

@@ -732,6 +732,19 @@ def wait_serving(ds, proc, log_dir):
     wait_for(up, interval=0.1, what="the process to serve queries")
 
 
+HTTP_SERVING = re.compile(r"http: serving the dashboard, /metrics, /api/status and /api/sql on [0-9.]+:(\d+)")
+
+
+def wait_http_port(log_dir):
+    """The port of the HTTP endpoints of a process started with popen(log_dir=...), as it logs it (with
+    http.listen's port 0 it takes a free one)."""
+    def port():
+        with open(os.path.join(log_dir, "run.stderr"), encoding="utf-8", errors="replace") as f:
+            m = HTTP_SERVING.search(f.read())
+        return m and int(m.group(1))
+    return wait_for(port, interval=0.1, what="the HTTP endpoints to listen")
+
+
 def stop_process(proc, sig=signal.SIGINT, deadline=120):
     """Sends sig and waits; returns the exit code (kills it and fails if it does not stop in time)."""
     if proc.poll() is not None:

@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/fault.h"
+#include "warehouse/duckdb/duckdb_export.h"
 #include "warehouse/duckdb/duckdb_load_session.h"
 #include "warehouse/duckdb/duckdb_merge_session.h"
 #include "warehouse/duckdb/query_text.h"
@@ -214,6 +215,14 @@ Result<QueryResult> DuckDbWarehouse::Query(const std::string& sql) {
 
 Result<QueryResult> DuckDbWarehouse::QueryReadOnly(const std::string& sql) {
   return QueryOn(*keeper_, sql, duck::ReadOnlyQueryAsText);
+}
+
+Result<ExportReceipt> DuckDbWarehouse::Export(const ExportRequest& request) {
+  auto connected = keeper_->Connect();
+  if (!connected.ok()) {
+    return connected.error();
+  }
+  return duck::ExportSnapshot(*connected->conn, request);
 }
 
 std::string DuckDbWarehouse::Describe() const {

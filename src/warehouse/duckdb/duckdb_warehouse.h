@@ -54,6 +54,7 @@ class DuckDbWarehouse : public Warehouse {
   Result<QueryResult> Query(const std::string& sql) override;
   // In a READ ONLY transaction (duck::ReadOnlyQueryAsText); an EXPLAIN only of a SELECT.
   Result<QueryResult> QueryReadOnly(const std::string& sql) override;
+  Result<ExportReceipt> Export(const ExportRequest& request) override;
   Status Checkpoint() override;
   std::string Describe() const override;
 

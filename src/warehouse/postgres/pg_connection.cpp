@@ -177,15 +177,7 @@ Error PgConnection::Failure(const PgResult& r, std::string_view what) const {
                                  state.empty() ? "" : " (SQLSTATE " + state + ")")};
 }
 
-Result<uint64_t> PgConnection::CopyIn(std::string_view copy_sql, std::string_view data,
-                                      std::string_view what) {
-  const std::string text(copy_sql);
-  PgResult start(PQexec(conn_, text.c_str()));
-  if (start.get() == nullptr || PQresultStatus(start.get()) != PGRES_COPY_IN) {
-    return Failure(start, what);
-  }
-  const bool sent = data.empty() || PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) == 1;
-  PQputCopyEnd(conn_, sent ? nullptr : "the data could not be sent");
+Result<uint64_t> PgConnection::CopyEnded(std::string_view what) {
   uint64_t rows = 0;
   Status outcome = Ok();
   while (PGresult* raw = PQgetResult(conn_)) {
@@ -198,6 +190,40 @@ Result<uint64_t> PgConnection::CopyIn(std::string_view copy_sql, std::string_vie
   }
   if (!outcome.ok()) {
     return outcome.error();
+  }
+  return rows;
+}
+
+Result<uint64_t> PgConnection::CopyIn(std::string_view copy_sql, std::string_view data,
+                                      std::string_view what) {
+  const std::string text(copy_sql);
+  PgResult start(PQexec(conn_, text.c_str()));
+  if (start.get() == nullptr || PQresultStatus(start.get()) != PGRES_COPY_IN) {
+    return Failure(start, what);
+  }
+  const bool sent = data.empty() || PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) == 1;
+  PQputCopyEnd(conn_, sent ? nullptr : "the data could not be sent");
+  return CopyEnded(what);
+}
+
+Result<uint64_t> PgConnection::CopyOut(std::string_view copy_sql,
+                                       const std::function<bool(std::string_view)>& sink,
+                                       std::string_view what) {
+  const std::string text(copy_sql);
+  PgResult start(PQexec(conn_, text.c_str()));
+  if (start.get() == nullptr || PQresultStatus(start.get()) != PGRES_COPY_OUT) {
+    return Failure(start, what);
+  }
+  bool kept = true;
+  char* buffer = nullptr;
+  int n = 0;
+  while ((n = PQgetCopyData(conn_, &buffer, 0)) > 0) {
+    kept = kept && sink(std::string_view(buffer, static_cast<size_t>(n)));
+    PQfreemem(buffer);
+  }
+  auto rows = CopyEnded(what);
+  if (rows.ok() && !kept) {
+    return Error::Permanent(fmt::format("cannot {}: the data could not be written", what));
   }
   return rows;
 }

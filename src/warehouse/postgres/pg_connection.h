@@ -66,6 +66,10 @@ class PgConnection {
   // `sink`: a result of any size in bounded memory.
   Status Stream(std::string_view sql, const std::vector<Param>& params, std::string_view what,
                 const std::function<void(const PgResult&)>& sink, int batch = 20000);
+  // COPY ... TO STDOUT: hands the data to `sink` as it comes (false from it stops reading: the data could
+  // not be kept). Returns the rows copied.
+  Result<uint64_t> CopyOut(std::string_view copy_sql, const std::function<bool(std::string_view)>& sink,
+                           std::string_view what);
   // COPY ... FROM STDIN with `data` in COPY's text format (a batch of rows). Returns the rows copied.
   Result<uint64_t> CopyIn(std::string_view copy_sql, std::string_view data, std::string_view what);
 
@@ -77,6 +81,8 @@ class PgConnection {
  private:
   // The error of a failed result, `what` saying what was asked.
   Error Failure(const PgResult& r, std::string_view what) const;
+  // The results after a COPY's data: the rows copied, or the first failure.
+  Result<uint64_t> CopyEnded(std::string_view what);
 
   PgConnection(PGconn* conn, std::string where) : conn_(conn), where_(std::move(where)) {}
 

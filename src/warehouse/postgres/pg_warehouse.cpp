@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include "warehouse/postgres/pg_export.h"
 #include "warehouse/postgres/pg_leases.h"
 #include "warehouse/postgres/pg_load_ledger.h"
 #include "warehouse/postgres/pg_load_session.h"
 #include "warehouse/postgres/pg_merge_log.h"
 #include "warehouse/postgres/pg_merge_session.h"
+#include "warehouse/postgres/pg_result_text.h"
 #include "warehouse/sql.h"
 
 namespace dimstream {
@@ -33,57 +35,13 @@ class PooledLoadSession : public LoadSession {
   std::unique_ptr<pg::PgLoadSession> session_;
 };
 
-// How JSON output writes a column, from its type's OID (PostgreSQL's fixed ones, pg_type.dat).
-ColumnKind KindOf(Oid type) {
-  switch (type) {
-    case 16:  // bool
-      return ColumnKind::kBoolean;
-    case 20:    // int8
-    case 21:    // int2
-    case 23:    // int4
-    case 26:    // oid
-    case 700:   // float4
-    case 701:   // float8
-    case 1700:  // numeric
-      return ColumnKind::kNumber;
-    default:
-      return ColumnKind::kText;
-  }
-}
-
-// A result's rows as text. Booleans come as 't' and 'f': they are shown as DuckDB shows them, so that output
-// and tests read the same on both warehouses.
-QueryResult AsText(const pg::PgResult& r) {
-  QueryResult out;
-  for (int c = 0; c < r.columns(); ++c) {
-    out.columns.emplace_back(r.Name(c));
-    out.kinds.push_back(KindOf(PQftype(r.get(), c)));
-  }
-  out.rows.reserve(static_cast<size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    std::vector<Value> row;
-    row.reserve(out.columns.size());
-    for (int c = 0; c < r.columns(); ++c) {
-      if (r.IsNull(i, c)) {
-        row.emplace_back(std::nullopt);
-      } else if (out.kinds[c] == ColumnKind::kBoolean) {
-        row.emplace_back(r.Text(i, c) == "t" ? "true" : "false");
-      } else {
-        row.emplace_back(std::string(r.Text(i, c)));
-      }
-    }
-    out.rows.push_back(std::move(row));
-  }
-  return out;
-}
-
 // Runs a user's `sql` on `conn` and returns its (last statement's) rows as text.
 Result<QueryResult> QueryAsText(pg::PgConnection& conn, const std::string& sql) {
   auto r = conn.ExecScript(sql, "run the query");
   if (!r.ok()) {
     return r.error();
   }
-  return AsText(*r);
+  return pg::AsText(*r);
 }
 
 constexpr const char* kReadingAllowed = "only SELECT, WITH, VALUES, TABLE and EXPLAIN statements are allowed";
@@ -268,9 +226,19 @@ Result<QueryResult> PgWarehouse::QueryReadOnly(const std::string& sql) {
   if (!r.ok()) {
     return ReadOnlyFailure(r.error());  // the connection, closed, takes the aborted transaction with it
   }
-  QueryResult out = AsText(*r);
+  QueryResult out = pg::AsText(*r);
   DIMSTREAM_TRY(c.Run("ROLLBACK", {}, "roll the read-only query back"));
   return out;
+}
+
+Result<ExportReceipt> PgWarehouse::Export(const ExportRequest& request) {
+  // A connection of its own: an export of a large table holds it for a while, and loads and merge runs
+  // go on with the pool's.
+  auto conn = pg::PgConnection::Open(pool_.url(), pool_.password());
+  if (!conn.ok()) {
+    return conn.error();
+  }
+  return pg::ExportSnapshot(**conn, request);
 }
 
 std::string PgWarehouse::Describe() const {

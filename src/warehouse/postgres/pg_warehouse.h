@@ -44,6 +44,7 @@ class PgWarehouse : public Warehouse {
   // refuses in a read-only transaction (a WITH that deletes, EXPLAIN ANALYZE of an INSERT, nextval) is
   // kInvalidInput.
   Result<QueryResult> QueryReadOnly(const std::string& sql) override;
+  Result<ExportReceipt> Export(const ExportRequest& request) override;
   // PostgreSQL checkpoints by itself.
   Status Checkpoint() override { return Ok(); }
   // "PostgreSQL postgresql://dim@host:5432/db" (the URL holds no password).

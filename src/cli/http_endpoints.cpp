@@ -1,0 +1,129 @@
+#include "cli/http_endpoints.h"
+
+#include <spdlog/spdlog.h>
+
+#include "cli/app_context.h"
+#include "cli/output_format.h"
+#include "cli/status_report.h"
+#include "common/clock.h"
+#include "warehouse/sql.h"
+
+namespace dimstream {
+namespace {
+
+std::optional<uint64_t> Number(const Value& v) {
+  if (!v) {
+    return std::nullopt;
+  }
+  try {
+    return std::stoull(*v);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+HttpEndpoints::HttpEndpoints(const Config& config, Warehouse& warehouse, MetricSources sources,
+                             NotificationQueue* in_process_queue)
+    : config_(config),
+      warehouse_(warehouse),
+      sources_(std::move(sources)),
+      in_process_queue_(in_process_queue) {
+  auto listen = ParseHttpListen(config);  // checked when the configuration was read
+  if (!listen.ok() || !*listen) {
+    return;
+  }
+  std::optional<Secret> token;
+  if (!config.http_token.empty()) {
+    auto secret = ReadConfiguredSecret(config, config.http_token);
+    if (!secret.ok()) {
+      spdlog::warn("http: {}; the HTTP endpoints are off", secret.error().message);
+      return;
+    }
+    token = std::move(*secret);
+  }
+  store_ = MakeObjectStore(config);
+  if (in_process_queue_ == nullptr) {
+    broker_ = MakeBrokerQueue(config);
+  }
+  HttpHandlers handlers;
+  handlers.metrics = [this] { return RenderMetrics(sources_, ReadGauges()); };
+  handlers.status = [this]() -> Result<std::string> {
+    auto report =
+        ReadStatus(config_, "", false, [this](const std::string& sql) { return warehouse_.Query(sql); });
+    if (!report.ok()) {
+      return report.error();
+    }
+    return StatusJson(*report).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  };
+  handlers.sql = [this](const std::string& sql, const std::string& format) -> Result<HttpBody> {
+    if (format != "json" && format != "csv") {
+      return Error::Invalid("format must be json or csv, not '" + format + "'");
+    }
+    auto r = warehouse_.QueryReadOnly(sql);
+    if (!r.ok()) {
+      return r.error();
+    }
+    if (format == "csv") {
+      return HttpBody{"text/csv; charset=utf-8", FormatResult(*r, OutputFormat::kCsv)};
+    }
+    return HttpBody{"application/json", FormatResult(*r, OutputFormat::kJson)};
+  };
+  auto server = HttpServer::Start(**listen, std::move(token), std::move(handlers));
+  if (!server.ok()) {
+    spdlog::warn("http: {}; the HTTP endpoints are off", server.error().message);
+    return;
+  }
+  server_ = std::move(*server);
+}
+
+HttpEndpoints::~HttpEndpoints() {
+  server_.reset();  // stops serving before the handlers' adapters go
+}
+
+PipelineGauges HttpEndpoints::ReadGauges() {
+  std::lock_guard lock(gauges_mu_);
+  PipelineGauges g;
+  g.landing_files = CountLandingFiles(config_);
+  auto listing = store_->List();
+  if (listing.ok()) {
+    g.bucket_objects = listing->size();
+    auto loaded = warehouse_.Query("SELECT count(DISTINCT object_key) FROM load_history");
+    if (loaded.ok() && !loaded->rows.empty()) {
+      if (auto n = Number(loaded->rows[0][0])) {
+        g.bucket_backlog = *n < listing->size() ? listing->size() - *n : 0;
+      }
+    }
+  }
+  g.errors += !g.bucket_objects ? 2 : !g.bucket_backlog ? 1 : 0;
+  if (NotificationQueue* queue = in_process_queue_ != nullptr ? in_process_queue_ : broker_.get()) {
+    auto waiting = queue->Backlog();
+    auto dead = queue->DeadLetters();
+    if (waiting.ok()) {
+      g.queue_waiting = *waiting;
+    }
+    if (dead.ok()) {
+      g.queue_dead = *dead;
+    }
+    g.errors += (waiting.ok() ? 0 : 1) + (dead.ok() ? 0 : 1);
+  }
+  const Micros now = NowMicros();
+  for (const EntitySpec& e : config_.entities) {
+    auto r = warehouse_.Query("SELECT count(*), min(_loaded_at) FROM " + QuoteIdent(e.raw_table()));
+    PipelineGauges::Entity& out = g.entities[e.name];
+    if (!r.ok() || r->rows.empty()) {
+      g.errors += 2;
+      continue;
+    }
+    out.raw_rows_waiting = Number(r->rows[0][0]);
+    out.watermark_lag_seconds = 0;
+    if (const Value& oldest = r->rows[0][1]) {
+      auto at = ParseTimestamp(*oldest);
+      out.watermark_lag_seconds = at ? std::max<double>(0, static_cast<double>(now - *at) / 1e6) : 0;
+    }
+  }
+  return g;
+}
+
+}  // namespace dimstream
