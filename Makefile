@@ -6,7 +6,7 @@ DATA ?= ./dimstream-data
 # `make run`: a live demo on generated data (Ctrl-C stops it).
 RUN_FLAGS ?= --generate --rows 0 --rate 5000 --rows-per-file 5000 --update-share 0.3 --event-time --bad-share 0.001
 
-.PHONY: all setup build test test-unit sanitize fuzz run bench format clean
+.PHONY: all setup build test test-unit sanitize fuzz run bench package format clean
 
 all: build
 
@@ -43,6 +43,11 @@ run: build
 bench: build
 	$(BUILD)/dimstream_bench_load
 	$(BUILD)/dimstream_bench_merge
+
+# `make package`: the Debian package $(BUILD)/dimstream_<version>-1_<arch>.deb (CPack's DEB generator,
+# cmake/Packaging.cmake): `apt install ./$(BUILD)/dimstream_*.deb`.
+package: build
+	cmake --build $(BUILD) --target package
 
 format:
 	find src bench tests fuzz -name '*.h' -o -name '*.cpp' | xargs clang-format -i

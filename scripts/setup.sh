@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   clang libclang-rt-dev
   python3 openssl curl uuid-runtime
+  help2man lintian dpkg-dev
   radosgw ceph-mon ceph-osd ceph-common
   postgresql-15 libpq-dev rabbitmq-server librabbitmq-dev
   prometheus  # promtool, which checks the /metrics exposition in a test

@@ -1,0 +1,112 @@
+# Writes dimstream(1) from the binary's own help, so that the man page says what `--help` says:
+#   cmake -DDIMSTREAM=<binary> -DHELP2MAN=<help2man> -DVERSION=<x.y.z> -DINCLUDE=<extra .h2m>
+#         -DOUTPUT=<dir>/dimstream.1.gz -P manpage.cmake
+# help2man makes the page from `dimstream --help`; the section SUBCOMMANDS, added through help2man's
+# --include, holds each subcommand's own `dimstream <subcommand> --help`, for every subcommand that
+# `dimstream --help` lists. INCLUDE (FILES, SEE ALSO, ...) is appended to it. The page is written as
+# OUTPUT without .gz too, and compressed with gzip -9n (no name or time stamp: the same page, the same bytes).
+foreach(var DIMSTREAM HELP2MAN VERSION INCLUDE OUTPUT)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "manpage.cmake: -D${var}=... is missing")
+  endif()
+endforeach()
+
+string(ASCII 1 _semicolon)
+
+# The lines of a command's standard output, as a list (a ';' in them kept as _semicolon).
+function(help_lines out)
+  execute_process(COMMAND ${ARGN} OUTPUT_VARIABLE text ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    list(JOIN ARGN " " cmd)
+    message(FATAL_ERROR "manpage.cmake: `${cmd}` failed (${rc}): ${err}")
+  endif()
+  string(REPLACE ";" "${_semicolon}" text "${text}")
+  string(REPLACE "\n" ";" text "${text}")
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# Text as roff: backslashes and hyphens escaped, no control character at the start of a line.
+function(roff out text)
+  string(REPLACE "\\" "\\e" text "${text}")
+  string(REPLACE "-" "\\-" text "${text}")
+  string(REPLACE "${_semicolon}" ";" text "${text}")
+  if(text MATCHES "^[.']")
+    set(text "\\&${text}")
+  endif()
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# The subcommands: the names under "Subcommands:" in `dimstream --help`.
+help_lines(top ${DIMSTREAM} --help)
+set(subcommands "")
+set(in_list FALSE)
+foreach(line IN LISTS top)
+  if(line MATCHES "^Subcommands:")
+    set(in_list TRUE)
+  elseif(in_list AND line MATCHES "^  ([a-z][a-z0-9_-]*)( |$)")
+    list(APPEND subcommands ${CMAKE_MATCH_1})
+  elseif(in_list AND line MATCHES "^[^ ]")
+    set(in_list FALSE)
+  endif()
+endforeach()
+if(NOT subcommands)
+  message(FATAL_ERROR "manpage.cmake: `${DIMSTREAM} --help` lists no subcommands")
+endif()
+
+# One subsection per subcommand: its description, its usage, then its options (CLI11's layout: an option
+# and its description on one line, or the description on the next lines, indented).
+set(page "[SUBCOMMANDS]\n")
+string(APPEND page "The options above (\\fB\\-\\-data\\-dir\\fR, \\fB\\-\\-config\\fR, ")
+string(APPEND page "\\fB\\-\\-log\\-level\\fR) come before the subcommand; the subcommand's own options after it.\n")
+foreach(cmd IN LISTS subcommands)
+  help_lines(lines ${DIMSTREAM} ${cmd} --help)
+  string(APPEND page ".SS \"dimstream ${cmd}\"\n")
+  set(first TRUE)
+  foreach(line IN LISTS lines)
+    if(line STREQUAL "")
+      continue()
+    elseif(first)
+      roff(text "${line}")
+      string(APPEND page "${text}\n")
+      set(first FALSE)
+    elseif(line MATCHES "^Usage: (dimstream [a-z0-9_-]+)(.*)$")
+      roff(name "${CMAKE_MATCH_1}")
+      roff(rest "${CMAKE_MATCH_2}")
+      string(APPEND page ".PP\nUsage: \\fB${name}\\fR${rest}\n")
+    elseif(line MATCHES "^([^ ].*):$")
+      roff(text "${CMAKE_MATCH_1}")
+      string(APPEND page ".PP\n\\fI${text}:\\fR\n")
+    elseif(line MATCHES "^  ([^ ]+)(( [^ ]+)*)(  +(.*))?$")
+      roff(name "${CMAKE_MATCH_1}")
+      roff(rest "${CMAKE_MATCH_2}")
+      string(APPEND page ".TP\n\\fB${name}\\fR${rest}\n")
+      if(CMAKE_MATCH_5)
+        roff(text "${CMAKE_MATCH_5}")
+        string(APPEND page "${text}\n")
+      endif()
+    elseif(line MATCHES "^ +([^ ].*)$")
+      roff(text "${CMAKE_MATCH_1}")
+      string(APPEND page "${text}\n")
+    else()
+      message(FATAL_ERROR "manpage.cmake: `dimstream ${cmd} --help`: a line not understood: ${line}")
+    endif()
+  endforeach()
+endforeach()
+file(READ ${INCLUDE} extra)
+string(APPEND page "\n${extra}")
+
+get_filename_component(dir ${OUTPUT} DIRECTORY)
+string(REGEX REPLACE "\\.gz$" "" page_file ${OUTPUT})
+set(include_file ${dir}/dimstream-subcommands.h2m)
+file(WRITE ${include_file} "${page}")
+execute_process(COMMAND ${HELP2MAN} --no-info --section=1 --version-string=${VERSION}
+                        "--name=keeps SCD Type 1 and Type 2 dimension tables up to date from change files"
+                        --include=${include_file} --output=${page_file} ${DIMSTREAM}
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "manpage.cmake: help2man failed (${rc}): ${err}")
+endif()
+execute_process(COMMAND gzip -9 -n -c ${page_file} OUTPUT_FILE ${OUTPUT} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "manpage.cmake: gzip failed (${rc})")
+endif()
