@@ -11,6 +11,7 @@
 #include "cli/http_endpoints.h"
 #include "cli/output_format.h"
 #include "cli/presence.h"
+#include "cli/progress_line.h"
 #include "cli/run_command.h"
 #include "cli/status_report.h"
 #include "common/clock.h"
@@ -42,7 +43,19 @@ void Move(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
   NoPublishQueue silent(queue.get());
   Mover mover(MoverOptionsFrom(config), *store,
               queue == nullptr || BucketNotifies(config, *store) ? silent : *queue);
-  Status st = mover.Run(stop, until_idle);
+  Status st;
+  {
+    std::optional<ProgressLine> progress;
+    if (until_idle) {
+      progress.emplace(
+          [&mover] {
+            return fmt::format("move: {} files moved, {} failed attempts", mover.stats().files_moved.load(),
+                               mover.stats().failures.load());
+          },
+          g.log_level.empty());
+    }
+    st = mover.Run(stop, until_idle);
+  }
   fmt::print("move: {} ({}) moved to {}, {}\n", Counted(mover.stats().files_moved, "file", "files"),
              Counted(mover.stats().bytes_moved, "byte", "bytes"), store->Describe(),
              Counted(mover.stats().failures, "failed attempt", "failed attempts"));
@@ -63,7 +76,20 @@ void Load(const GlobalOptions& g, bool until_idle, const StopSignal& stop) {
     return fmt::format("objects loaded {}, failed {}, rows loaded {}, rejected {}", s.objects_loaded.load(),
                        s.objects_failed.load(), s.rows_loaded.load(), s.rows_rejected.load());
   });
-  Status st = loader.Run(stop, until_idle);
+  Status st;
+  {
+    std::optional<ProgressLine> progress;
+    if (until_idle) {
+      progress.emplace(
+          [&s] {
+            return fmt::format("load: {} objects loaded, {} failed, {} rows loaded, {} rejected",
+                               s.objects_loaded.load(), s.objects_failed.load(), s.rows_loaded.load(),
+                               s.rows_rejected.load());
+          },
+          g.log_level.empty());
+    }
+    st = loader.Run(stop, until_idle);
+  }
   presence.Stop();
   fmt::print("load: {} loaded ({}, {} rejected), {} failed\n", Counted(s.objects_loaded, "object", "objects"),
              Counted(s.rows_loaded, "row", "rows"), s.rows_rejected.load(), s.objects_failed.load());
@@ -80,7 +106,17 @@ void Merge(const GlobalOptions& g, const std::string& entity, bool watch, const 
   }
   if (!watch) {
     for (size_t i = 0; i < jobs.size(); ++i) {
-      PrintMergeSummary(entities[i]->name, Must(jobs[i]->RunOnce(), "merge of " + entities[i]->name));
+      const MergeStats& stats = jobs[i]->stats();
+      std::optional<TaskRecord> done;
+      {
+        ProgressLine progress(
+            [&stats, name = entities[i]->name] {
+              return fmt::format("merge {}: {} rows merged", name, stats.rows_merged.load());
+            },
+            g.log_level.empty());
+        done = Must(jobs[i]->RunOnce(), "merge of " + entities[i]->name);
+      }
+      PrintMergeSummary(entities[i]->name, *done);
     }
     return;
   }
@@ -132,7 +168,13 @@ void Rebuild(const GlobalOptions& g, const std::string& entity, const StopSignal
   auto warehouse = MustOpenWarehouse(config, stop);
   for (const EntitySpec* e : SelectEntities(config, entity)) {
     MergeJob job(*e, *warehouse, MergeOptionsFrom(config, *e));
-    TaskRecord t = Must(job.Rebuild(), "rebuild of " + e->name);
+    std::optional<TaskRecord> rebuilt;
+    {
+      ProgressLine progress([name = e->name] { return "rebuild " + name + ": refolding every key"; },
+                            g.log_level.empty());
+      rebuilt = Must(job.Rebuild(), "rebuild of " + e->name);
+    }
+    const TaskRecord& t = *rebuilt;
     fmt::print(
         "rebuild {}: {} keys recomputed from the retained log; compared with the tables before: {} versions "
         "opened, {} closed, {} SCD1 updates{}\n",

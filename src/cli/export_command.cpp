@@ -1,7 +1,5 @@
 #include "cli/export_command.h"
 
-#include <unistd.h>
-
 #include <fstream>
 
 #include <fmt/format.h>
@@ -9,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_support.h"
+#include "cli/progress_line.h"
 #include "common/clock.h"
 #include "warehouse/merge_session.h"
 #include "warehouse/sql.h"
@@ -84,9 +83,6 @@ void Export(const GlobalOptions& g, const ExportOptions& o) {
   const std::filesystem::path partial = out.string() + ".partial";
   ExportTable table{ExportQuery(config, *entities[0], o.table, o.as_of), partial, FormatFor(o)};
   const auto started = std::chrono::steady_clock::now();
-  if (::isatty(2) != 0) {
-    fmt::print(stderr, "export: writing {} of {} to {} ...\n", o.table, entities[0]->name, out.string());
-  }
   auto write = [&]() -> Result<uint64_t> {
     auto warehouse = OpenWarehouse(config);
     if (warehouse.ok()) {
@@ -110,7 +106,15 @@ void Export(const GlobalOptions& g, const ExportOptions& o) {
     }
     return r->rows.empty() || !r->rows[0][0] ? uint64_t{0} : std::stoull(*r->rows[0][0]);
   };
-  Result<uint64_t> rows = write();
+  Result<uint64_t> rows = Error::Permanent("not written");
+  {
+    ProgressLine progress(
+        [&] {
+          return fmt::format("export: writing {} of {} to {}", o.table, entities[0]->name, out.string());
+        },
+        g.log_level.empty());
+    rows = write();
+  }
   if (!rows.ok()) {
     std::error_code ignored;
     std::filesystem::remove(partial, ignored);

@@ -1,5 +1,12 @@
 #include "cli/http_endpoints.h"
 
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
 #include <spdlog/spdlog.h>
 
 #include "cli/app_context.h"
@@ -58,8 +65,11 @@ HttpEndpoints::HttpEndpoints(const Config& config, Warehouse& warehouse, MetricS
     return StatusJson(*report).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   };
   handlers.sql = [this](const std::string& sql, const std::string& format) -> Result<HttpBody> {
+    if (format == "parquet") {
+      return ParquetOf(sql);
+    }
     if (format != "json" && format != "csv") {
-      return Error::Invalid("format must be json or csv, not '" + format + "'");
+      return Error::Invalid("format must be json, csv or parquet, not '" + format + "'");
     }
     auto r = warehouse_.QueryReadOnly(sql);
     if (!r.ok()) {
@@ -80,6 +90,41 @@ HttpEndpoints::HttpEndpoints(const Config& config, Warehouse& warehouse, MetricS
 
 HttpEndpoints::~HttpEndpoints() {
   server_.reset();  // stops serving before the handlers' adapters go
+}
+
+Result<HttpBody> HttpEndpoints::ParquetOf(const std::string& sql) {
+  // The statement inside a subquery: checked as QueryReadOnly checks any (one statement that reads: anything
+  // else does not even parse there), without running it (LIMIT 0), then written by the warehouse's export,
+  // itself a read-only transaction. The line breaks keep a trailing comment from eating the parenthesis.
+  std::string statement = sql;
+  while (!statement.empty() &&
+         (std::isspace(static_cast<unsigned char>(statement.back())) != 0 || statement.back() == ';')) {
+    statement.pop_back();
+  }
+  const std::string query = "SELECT * FROM (\n" + statement + "\n) AS q";
+  auto checked = warehouse_.QueryReadOnly(query + " LIMIT 0");
+  if (!checked.ok()) {
+    return checked.error();
+  }
+  std::string name = (std::filesystem::temp_directory_path() / "dimstream-sql-XXXXXX").string();
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) {
+    return Error::Retryable("cannot make a temporary file for the Parquet result");
+  }
+  ::close(fd);  // the name is ours; DuckDB's writer replaces the empty file
+  const std::filesystem::path file = name;
+  auto receipt = warehouse_.Export({{{query, file, ExportFormat::kParquet}}, ""});
+  std::string body;
+  if (receipt.ok()) {
+    std::ifstream in(file, std::ios::binary);
+    body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::error_code ec;
+  std::filesystem::remove(file, ec);
+  if (!receipt.ok()) {
+    return receipt.error();
+  }
+  return HttpBody{"application/vnd.apache.parquet", std::move(body)};
 }
 
 PipelineGauges HttpEndpoints::ReadGauges() {

@@ -29,6 +29,8 @@ class HttpEndpoints {
 
  private:
   PipelineGauges ReadGauges();
+  // /api/sql?format=parquet: the read-only statement's result as a Parquet file.
+  Result<HttpBody> ParquetOf(const std::string& sql);
 
   const Config& config_;
   Warehouse& warehouse_;

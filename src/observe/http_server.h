@@ -26,7 +26,8 @@ struct HttpBody {
 struct HttpHandlers {
   std::function<std::string()> metrics;         // GET /metrics
   std::function<Result<std::string>()> status;  // GET /api/status (JSON)
-  // GET /api/sql?q=...&format=json|csv (or POST with the statement as the body): read-only statements only.
+  // GET /api/sql?q=...&format=json|csv|parquet (or POST with the statement as the body): read-only
+  // statements only.
   std::function<Result<HttpBody>(const std::string& sql, const std::string& format)> sql;
 };
 

@@ -24,7 +24,7 @@ def http(port, path, data=None, headers=None):
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, r.headers.get("Content-Type"), r.read().decode("utf-8")
+            return r.status, r.headers.get("Content-Type"), r.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("Content-Type"), e.read().decode("utf-8")
 
@@ -85,6 +85,14 @@ class HttpEndpoints(unittest.TestCase):
         checked = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True)
         self.assertEqual(checked.returncode, 0, checked.stdout.decode() + checked.stderr.decode())
 
+        # The README's table names every metric the endpoint writes.
+        readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
+        with open(readme, encoding="utf-8") as f:
+            documented = f.read()
+        for line in text.splitlines():
+            if line.startswith("# TYPE "):
+                self.assertIn(f"| `{line.split()[2]}` |", documented, "a metric missing from README.md")
+
         run = 'role="run"'
         ent = 'entity="customer",role="run"'
         expect = {
@@ -141,6 +149,22 @@ class HttpEndpoints(unittest.TestCase):
                                data=b"SELECT customer_id FROM customer_history ORDER BY customer_id LIMIT 2")
         self.assertEqual(status, 200, body)
         self.assertEqual(len(json.loads(body)), 2)
+
+        # Parquet: read back by DuckDB's own reader, in a data directory of its own.
+        status, ctype, _ = http(port, f"/api/sql?q={q}&format=parquet")
+        self.assertEqual((status, ctype), (200, "application/vnd.apache.parquet"))
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/sql?format=parquet",
+                                     data=b"SELECT customer_id, city FROM customer_current -- a comment")
+        with urllib.request.urlopen(req, timeout=60) as r:
+            parquet = r.read()
+        self.assertEqual(parquet[:4], b"PAR1")
+        path = os.path.join(tmp, "result.parquet")
+        with open(path, "wb") as f:
+            f.write(parquet)
+        reader = e2e.Dimstream(os.path.join(tmp, "reader"), warehouse="duckdb")
+        self.assertEqual(int(reader.scalar(f"SELECT count(*) FROM read_parquet('{path}')")), keys)
+        status, _, body = http(port, "/api/sql?format=parquet&q=" + urllib.parse.quote("DROP TABLE load_history"))
+        self.assertEqual(status, 400, body)
 
         # Anything but reading is refused, and nothing changes.
         before = e2e.table_snapshot(ds)

@@ -6,7 +6,7 @@
 namespace dimstream::duck {
 
 Result<ExportReceipt> ExportSnapshot(Connection& conn, const ExportRequest& request) {
-  DIMSTREAM_TRY(conn.Exec("BEGIN TRANSACTION"));
+  DIMSTREAM_TRY(conn.Exec("BEGIN TRANSACTION READ ONLY"));
   auto export_all = [&]() -> Result<ExportReceipt> {
     ExportReceipt receipt;
     for (const ExportTable& t : request.tables) {

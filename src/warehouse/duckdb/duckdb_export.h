@@ -5,9 +5,9 @@
 
 namespace dimstream::duck {
 
-// Writes each table of `request` with COPY ... TO, inside one transaction on `conn` (one snapshot; nothing
-// written to the database: it is rolled back). CSV with a header line, NULL as an empty field; Parquet
-// with zstd, DuckDB's types kept.
+// Writes each table of `request` with COPY ... TO, inside one read-only transaction on `conn` (one snapshot;
+// a query that would write, nextval say, fails; it is rolled back). CSV with a header line, NULL as an empty
+// field; Parquet with zstd, DuckDB's types kept.
 Result<ExportReceipt> ExportSnapshot(Connection& conn, const ExportRequest& request);
 
 }  // namespace dimstream::duck
