@@ -114,7 +114,7 @@ uint64_t CountLandingFiles(const Config& config) {
 Result<StatusReport> ReadStatus(const Config& config, const std::string& entity, bool files,
                                 const StatusQuery& query) {
   StatusReport r;
-  r.landing = config.Landing().string();
+  r.landing = Redact(config.Landing().string());
   r.landing_files = CountLandingFiles(config);
   auto store = MakeObjectStore(config);
   r.bucket = Redact(store->Describe());

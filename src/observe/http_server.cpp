@@ -46,7 +46,9 @@ const char* ContentType(std::string_view path) {
 }
 
 void ReplyError(httplib::Response& res, const Error& e) {
-  int status = e.kind == ErrorKind::kInvalidInput ? 400 : e.kind == ErrorKind::kNotFound ? 404 : 503;
+  // The request's fault (a statement that is refused, or fails however often it is sent) or a moment's
+  // (the warehouse busy or away: try again).
+  int status = e.kind == ErrorKind::kRetryable ? 503 : e.kind == ErrorKind::kNotFound ? 404 : 400;
   Reply(res, status, e.message + "\n", "text/plain; charset=utf-8");
 }
 

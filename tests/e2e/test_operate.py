@@ -113,6 +113,25 @@ class Operate(unittest.TestCase):
             self.assertIn(entry["level"], ("trace", "debug", "info", "warning", "error", "critical"))
         self.assertTrue(any("merged" in json.loads(l)["message"] for l in lines), p.stderr)
 
+    def test_a_long_command_shows_its_progress_on_a_terminal(self):
+        tmp = e2e.make_temp_dir(self)
+        ds = e2e.Dimstream(os.path.join(tmp, "data"))
+        ds.run("generate", "--rows", "600000", "--rows-per-file", "600000", "--no-progress")
+        ds.run("move", "--until-idle")
+        # `script` gives the command a terminal (util-linux); what it printed comes back on stdout.
+        cmd = " ".join(ds.cmd("load", "--until-idle"))
+        p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, timeout=600)
+        out = p.stdout.decode("utf-8", "replace")
+        self.assertEqual(p.returncode, 0, out)
+        self.assertRegex(out, r"\r\x1b\[Kload: \d+ objects loaded, 0 failed, \d+ rows loaded, \d+ rejected \(\d+ s\)")
+        self.assertIn("load: 1 object loaded (600000 rows", out)
+        # Not on a pipe: the summary alone.
+        ds2 = e2e.Dimstream(os.path.join(tmp, "data2"))
+        ds2.run("generate", "--rows", "600000", "--rows-per-file", "600000", "--no-progress")
+        ds2.run("move", "--until-idle")
+        piped = ds2.run("load", "--until-idle")
+        self.assertNotIn("\x1b[K", piped.stderr + piped.stdout)
+
 
 if __name__ == "__main__":
     e2e.main()
