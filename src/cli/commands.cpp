@@ -194,8 +194,11 @@ void Status_(const GlobalOptions& g, const std::string& entity, bool files, cons
   OutputFormat f = Must(ParseOutputFormat(format));
   Config config = ResolveConfig(g);
   SelectEntities(config, entity);  // refuses an unknown entity, naming the declared ones
-  StatusReport r = Must(ReadStatus(config, entity, files,
-                                   [&config](const std::string& sql) { return QueryAnywhere(config, sql); }));
+  auto store = MakeObjectStore(config);
+  auto broker = MakeBrokerQueue(config);
+  StatusReport r = Must(ReadStatus(
+      config, entity, files, [&config](const std::string& sql) { return QueryAnywhere(config, sql); }, *store,
+      broker.get()));
   if (f == OutputFormat::kJson) {
     std::cout << StatusJson(r).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     return;

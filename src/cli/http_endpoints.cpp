@@ -57,8 +57,10 @@ HttpEndpoints::HttpEndpoints(const Config& config, Warehouse& warehouse, MetricS
   HttpHandlers handlers;
   handlers.metrics = [this] { return RenderMetrics(sources_, ReadGauges()); };
   handlers.status = [this]() -> Result<std::string> {
-    auto report =
-        ReadStatus(config_, "", false, [this](const std::string& sql) { return warehouse_.Query(sql); });
+    std::lock_guard lock(adapters_mu_);
+    auto report = ReadStatus(
+        config_, "", false, [this](const std::string& sql) { return warehouse_.Query(sql); }, *store_,
+        broker_.get());
     if (!report.ok()) {
       return report.error();
     }
@@ -128,7 +130,7 @@ Result<HttpBody> HttpEndpoints::ParquetOf(const std::string& sql) {
 }
 
 PipelineGauges HttpEndpoints::ReadGauges() {
-  std::lock_guard lock(gauges_mu_);
+  std::lock_guard lock(adapters_mu_);
   PipelineGauges g;
   g.landing_files = CountLandingFiles(config_);
   auto listing = store_->List();

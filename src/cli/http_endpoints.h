@@ -36,7 +36,7 @@ class HttpEndpoints {
   Warehouse& warehouse_;
   MetricSources sources_;
   NotificationQueue* in_process_queue_;
-  std::mutex gauges_mu_;  // the adapters below serve one scrape at a time
+  std::mutex adapters_mu_;  // the adapters below serve one request (a scrape, a status) at a time
   std::unique_ptr<ObjectStore> store_;
   std::unique_ptr<NotificationQueue> broker_;
   std::unique_ptr<HttpServer> server_;

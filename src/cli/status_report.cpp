@@ -112,19 +112,18 @@ uint64_t CountLandingFiles(const Config& config) {
 }
 
 Result<StatusReport> ReadStatus(const Config& config, const std::string& entity, bool files,
-                                const StatusQuery& query) {
+                                const StatusQuery& query, ObjectStore& store, NotificationQueue* broker) {
   StatusReport r;
   r.landing = Redact(config.Landing().string());
   r.landing_files = CountLandingFiles(config);
-  auto store = MakeObjectStore(config);
-  r.bucket = Redact(store->Describe());
-  auto listing = store->List();
+  r.bucket = Redact(store.Describe());
+  auto listing = store.List();
   if (listing.ok()) {
     r.bucket_objects = listing->size();
   } else {
     r.bucket_error = Redact(listing.error().message);
   }
-  if (auto queue = MakeBrokerQueue(config)) {
+  if (NotificationQueue* queue = broker) {
     r.queue = Redact(queue->Describe());
     auto waiting = queue->Backlog();
     auto dead = waiting.ok() ? queue->DeadLetters() : Result<uint64_t>(waiting.error());

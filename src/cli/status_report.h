@@ -9,6 +9,8 @@
 
 #include "common/error.h"
 #include "config/config.h"
+#include "object_store/object_store.h"
+#include "queue/notification_queue.h"
 #include "warehouse/warehouse.h"
 
 namespace dimstream {
@@ -36,9 +38,10 @@ struct StatusReport {
   std::vector<std::pair<std::string, QueryResult>> tables;  // title -> result, in order
 };
 
-// Reads the report. Every text in it has passed Redact(): no credential shows.
+// Reads the report, through the caller's adapters: `store`, and `broker` when the queue is a broker's (null:
+// the queue is in a process, and not shown). Every text in it has passed Redact(): no credential shows.
 Result<StatusReport> ReadStatus(const Config& config, const std::string& entity, bool files,
-                                const StatusQuery& query);
+                                const StatusQuery& query, ObjectStore& store, NotificationQueue* broker);
 
 // The report as one JSON document (`status --format json`, /api/status): {"landing": {...}, "bucket": {...},
 // "queue": {...}, "warehouse": "...", "pipeline": [rows], "last_merge_runs": [rows], ...}.
