@@ -9,6 +9,7 @@
 #include "cli/command_support.h"
 #include "cli/progress_line.h"
 #include "common/clock.h"
+#include "warehouse/duckdb/duckdb_export.h"
 #include "warehouse/merge_session.h"
 #include "warehouse/sql.h"
 
@@ -97,10 +98,7 @@ void Export(const GlobalOptions& g, const ExportOptions& o) {
     }
     // The process holding the DuckDB file writes it, through its query socket (the same user, the same
     // machine: the path is absolute).
-    const char* options = table.format == ExportFormat::kParquet ? "FORMAT parquet, COMPRESSION zstd"
-                                                                 : "FORMAT csv, HEADER true";
-    auto r = QueryAnywhere(
-        config, "COPY (" + table.query + ") TO " + QuoteLiteral(partial.string()) + " (" + options + ")");
+    auto r = QueryAnywhere(config, duck::CopyStatement(table));
     if (!r.ok()) {
       return r.error();
     }
@@ -165,11 +163,14 @@ Status Publisher::PublishNow() {
   const auto started = std::chrono::steady_clock::now();
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  // The next generation's number: one more than any there (a restart goes on from them).
+  // The generations there: the next one's number is one more than any (a restart goes on from them), and
+  // those before the previous one go once the new one is current.
+  std::vector<std::pair<uint64_t, std::filesystem::path>> generations;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("g-", 0) == 0) {
-      generation_ = std::max<uint64_t>(generation_, std::strtoull(name.c_str() + 2, nullptr, 10));
+      generations.emplace_back(std::strtoull(name.c_str() + 2, nullptr, 10), entry.path());
+      generation_ = std::max(generation_, generations.back().first);
     }
   }
   const std::string name = fmt::format("g-{:08}", ++generation_);
@@ -228,15 +229,10 @@ Status Publisher::PublishNow() {
     return Error::Permanent("cannot switch " + link.string() + " to " + name + ": " + ec.message());
   }
   // Keep this generation and the one before (readers may still be on it).
-  std::vector<std::filesystem::path> old;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    const std::string n = entry.path().filename().string();
-    if (n.rfind("g-", 0) == 0 && std::strtoull(n.c_str() + 2, nullptr, 10) + 1 < generation_) {
-      old.push_back(entry.path());
+  for (const auto& [number, path] : generations) {
+    if (number + 1 < generation_) {
+      std::filesystem::remove_all(path, ec);
     }
-  }
-  for (const auto& path : old) {
-    std::filesystem::remove_all(path, ec);
   }
   spdlog::info(
       "published {} to {} in {} ms", name, dir_.string(),

@@ -5,15 +5,18 @@
 
 namespace dimstream::duck {
 
+std::string CopyStatement(const ExportTable& t) {
+  const char* options =
+      t.format == ExportFormat::kParquet ? "FORMAT parquet, COMPRESSION zstd" : "FORMAT csv, HEADER true";
+  return "COPY (" + t.query + ") TO " + QuoteLiteral(t.path.string()) + " (" + options + ")";
+}
+
 Result<ExportReceipt> ExportSnapshot(Connection& conn, const ExportRequest& request) {
   DIMSTREAM_TRY(conn.Exec("BEGIN TRANSACTION READ ONLY"));
   auto export_all = [&]() -> Result<ExportReceipt> {
     ExportReceipt receipt;
     for (const ExportTable& t : request.tables) {
-      const char* options =
-          t.format == ExportFormat::kParquet ? "FORMAT parquet, COMPRESSION zstd" : "FORMAT csv, HEADER true";
-      auto rows =
-          conn.ScalarInt("COPY (" + t.query + ") TO " + QuoteLiteral(t.path.string()) + " (" + options + ")");
+      auto rows = conn.ScalarInt(CopyStatement(t));
       if (!rows.ok()) {
         return rows.error().Context("cannot export to " + t.path.string());
       }
