@@ -15,7 +15,7 @@ bool Before(const MergeRecord& a, const MergeRecord& b) {
 // Calls f with each record of one key and each truncate, merged in (sequence, arrival) order, that no later
 // arrival with the same sequence supersedes (SEMANTICS.md section 4).
 template <typename F>
-void ForEachEffective(const std::vector<MergeRecord>& records, const std::vector<MergeRecord>& truncates,
+void ForEachEffective(std::span<const MergeRecord> records, const std::vector<MergeRecord>& truncates,
                       F&& f) {
   size_t i = 0;
   size_t j = 0;
@@ -124,7 +124,7 @@ void FoldKey(const std::vector<MergeRecord>& records, const std::vector<MergeRec
   }
 }
 
-FoldStep FoldOnto(uint64_t key_id, const KeyState* state, const std::vector<MergeRecord>& records,
+FoldStep FoldOnto(uint64_t key_id, const KeyState* state, std::span<const MergeRecord> records,
                   const std::vector<MergeRecord>& truncates, Scd1Scope scope, std::vector<Version>& out) {
   FoldStep step;
   size_t start = out.size();

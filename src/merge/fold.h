@@ -35,7 +35,7 @@ struct FoldStep {
 // this run: what FoldKey of all the key's records would give, without reading the older ones. Appends the
 // versions it opens or rewrites to `out` (a rewritten version has no valid_from: the warehouse keeps the old
 // one). `ref_arrival` of the edit is the key's first record.
-FoldStep FoldOnto(uint64_t key_id, const KeyState* state, const std::vector<MergeRecord>& records,
+FoldStep FoldOnto(uint64_t key_id, const KeyState* state, std::span<const MergeRecord> records,
                   const std::vector<MergeRecord>& truncates, Scd1Scope scope, std::vector<Version>& out);
 
 // The state a key is in after FoldKey gave `versions` (its versions, in order) for records whose newest

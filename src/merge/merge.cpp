@@ -487,7 +487,6 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
   std::vector<Version> versions;
   std::vector<OpenVersionEdit> edits;
   std::vector<std::pair<uint64_t, int64_t>> latest_upserts;  // scd1_scope = all_versions
-  std::vector<MergeRecord> records;
   size_t rewrites = 0;  // edits that rewrite an open version rather than close it
   // The versions and edits go to the session in parts: a run of millions of records never holds all of them.
   Status handed_over = Ok();
@@ -501,17 +500,13 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
     versions.clear();
     edits.clear();
   };
-  auto flush = [&] {
-    if (records.empty()) {
-      return;
-    }
+  auto fold_key = [&](std::span<const MergeRecord> records) {
     uint64_t key_id = records.front().key_id;
     const KeyState* state = index_.Find(key_id);
     uint64_t first = OrderedFloor(records.front().seq);
     if (index_.IsColliding(key_id) || (state != nullptr && first <= state->last_seq) ||
         (newer_than && first <= *newer_than)) {
       refold.push_back(key_id);
-      records.clear();
       return;
     }
     // A state from before the run; with an in-order truncate in it, its open version is still open here.
@@ -534,18 +529,41 @@ Status MergeJob::ApplyStaged(MergeSession& session, TaskRecord& task, Delta& del
       latest_upserts.emplace_back(key_id, fold.latest_upsert);
     }
     delta.states.emplace_back(key_id, fold.next);
-    records.clear();
     if (versions.size() >= options_.versions_per_part || edits.size() >= options_.versions_per_part) {
       hand_over();
     }
   };
-  DIMSTREAM_TRY(session.ReadStage([&](const MergeRecord& r) {
-    if (!records.empty() && records.front().key_id != r.key_id) {
-      flush();
+  // The staged records come in key order; they are folded a batch of keys at a time, each key's index slot
+  // asked for a few keys ahead of its fold (KeyIndex::Prefetch).
+  constexpr size_t kBatchKeys = 1024;
+  constexpr size_t kAhead = 16;
+  std::vector<MergeRecord> batch;
+  std::vector<size_t> starts;  // where each key's records begin in `batch`
+  auto fold_batch = [&] {
+    const size_t keys = starts.size();
+    starts.push_back(batch.size());
+    for (size_t k = 0; k < std::min(kAhead, keys); ++k) {
+      index_.Prefetch(batch[starts[k]].key_id);
     }
-    records.push_back(r);
+    for (size_t k = 0; k < keys; ++k) {
+      if (k + kAhead < keys) {
+        index_.Prefetch(batch[starts[k + kAhead]].key_id);
+      }
+      fold_key(std::span<const MergeRecord>(batch).subspan(starts[k], starts[k + 1] - starts[k]));
+    }
+    batch.clear();
+    starts.clear();
+  };
+  DIMSTREAM_TRY(session.ReadStage([&](const MergeRecord& r) {
+    if (batch.empty() || batch.back().key_id != r.key_id) {
+      if (starts.size() == kBatchKeys) {
+        fold_batch();
+      }
+      starts.push_back(batch.size());
+    }
+    batch.push_back(r);
   }));
-  flush();
+  fold_batch();
   hand_over();
   DIMSTREAM_TRY(handed_over);
   const uint64_t opened_by_fold = task.versions_opened;
