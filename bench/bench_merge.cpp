@@ -256,6 +256,11 @@ int main(int argc, char** argv) {
       "Freshness: seconds to wait for the last files after arrivals stop (0: max(60, 6 x freshness "
       "seconds))");
   app.add_option("--threads", o.threads, "DuckDB threads for both databases (0: DuckDB's default)");
+  app.add_option(
+         "--busy-delta-factor", o.busy_delta_factor,
+         "merge.busy_delta_factor: how far the delta may grow while records wait (1: compaction never "
+         "yields to waiting records)")
+      ->check(CLI::Range(1, 1000));
   app.add_option("--seed", o.seed, "Seed of the generated data");
   app.add_option(
       "--dir", o.dir,

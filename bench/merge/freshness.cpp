@@ -76,6 +76,12 @@ Status RunFreshness(const BenchOptions& o, const std::vector<const PlannedFile*>
                  });
   Loader loader(LoaderOptionsFromDefaults(), entity, store, &queue, warehouse,
                 [&task](const std::string&) { task.Trigger(); });
+  // As in `run`: compaction yields to records waiting for the next run; no longer once this phase ends.
+  merge.SetWorkWaiting([&task] { return task.Pending(); });
+  struct Unset {
+    MergeJob& merge;
+    ~Unset() { merge.SetWorkWaiting(nullptr); }
+  } unset{merge};
 
   const std::string lets_sql = fmt::format(
       "SELECT parameter_value FROM {} WHERE job_name = {} AND parameter_name = {}",

@@ -8,6 +8,7 @@
 
 #include "bench/merge/common.h"
 #include "common/error.h"
+#include "merge/merge.h"
 
 namespace dimstream {
 
@@ -25,8 +26,9 @@ struct BenchOptions {
   uint64_t files_per_sec = 10;
   uint64_t freshness_seconds = 10;
   uint64_t poll_ms = 5;
-  uint64_t drain_timeout_s = 0;  // 0: max(60, 6 x freshness_seconds)
-  uint64_t threads = 0;          // 0: DuckDB's default
+  uint64_t drain_timeout_s = 0;                                   // 0: max(60, 6 x freshness_seconds)
+  uint64_t threads = 0;                                           // 0: DuckDB's default
+  uint64_t busy_delta_factor = MergeOptions{}.busy_delta_factor;  // merge.busy_delta_factor
   uint64_t seed = 42;
   std::string dir;
   std::string json;

@@ -24,6 +24,7 @@ MergeOptions MergeOptionsFrom(const Config& c, const EntitySpec& entity) {
   o.max_rows_per_run = c.merge_max_rows_per_run;
   o.delta_rows_max = c.merge_delta_rows_max;
   o.delta_closes_max = c.merge_delta_closes_max;
+  o.busy_delta_factor = c.merge_busy_delta_factor;
   o.compaction_slice = c.merge_compaction_slice;
   o.opened_to_base_from = c.merge_opened_to_base_from;
   o.idle_compaction_after = std::chrono::milliseconds(c.merge_idle_compaction_ms);

@@ -41,7 +41,9 @@ struct MergeTask {
           }
           auto r = job.RunOnce();
           return r.ok() ? Ok() : Status(r.error());
-        }) {}
+        }) {
+    job.SetWorkWaiting([this] { return task.Pending(); });
+  }
   const EntitySpec& entity;
   MergeJob job;
   Scheduler task;

@@ -205,6 +205,12 @@ const std::vector<Setting>& Settings() {
              "then are compacted all at once (compacting them reads every column of current)",
              &Config::merge_delta_closes_max, 0, uint64_t{1} << 40));
     s.push_back(
+        UInt("merge.busy_delta_factor",
+             "Merge on read: while loaded records wait for the next run, compaction yields to it until the "
+             "delta holds this many times merge.delta_rows_max rows with values (or merge.delta_closes_max "
+             "closes); 1: never yields",
+             &Config::merge_busy_delta_factor, 1, 1000));
+    s.push_back(
         UInt("merge.compaction_slice",
              "Merge on read: delta rows one compaction transaction moves at most (how long it can delay "
              "the next run)",

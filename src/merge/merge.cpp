@@ -198,10 +198,12 @@ Result<TaskRecord> MergeJob::RunOnce() {
     }
     // Now, so that reads through the views stay fast; down to half the bound, so that the next runs do not
     // each pay for a small compaction; closes all at once (each compaction of closes reads all of current).
-    if (delta_.values > options_.delta_rows_max) {
+    // Not while records wait, up to the busy bounds: the next run goes first.
+    const bool busy = WorkWaiting();
+    if (delta_.values > DeltaBound(DeltaRows::kValues, busy)) {
       CompactDelta(DeltaRows::kValues, options_.delta_rows_max / 2, std::chrono::hours(24));
     }
-    if (delta_.closes > options_.delta_closes_max) {
+    if (delta_.closes > DeltaBound(DeltaRows::kCloses, busy)) {
       CompactDelta(DeltaRows::kCloses, 0, std::chrono::hours(24));
     }
     if (!total) {
@@ -701,6 +703,22 @@ Status MergeJob::Refold(MergeSession& session, KeyScope scope, TaskRecord& task,
   return Ok();
 }
 
+bool MergeJob::WorkWaiting() const {
+  return work_waiting_ && work_waiting_();
+}
+
+uint64_t MergeJob::DeltaBound(DeltaRows kind, bool busy) const {
+  const uint64_t factor = busy ? std::max<uint64_t>(1, options_.busy_delta_factor) : 1;
+  switch (kind) {
+    case DeltaRows::kValues:
+      return options_.delta_rows_max * factor;
+    case DeltaRows::kCloses:
+      return options_.delta_closes_max * factor;
+    default:
+      return (options_.delta_rows_max + options_.delta_closes_max) * factor;
+  }
+}
+
 void MergeJob::CompactDelta(DeltaRows kind, uint64_t keep, std::chrono::milliseconds budget) {
   const auto began = std::chrono::steady_clock::now();
   auto rows = [&] {
@@ -709,7 +727,12 @@ void MergeJob::CompactDelta(DeltaRows kind, uint64_t keep, std::chrono::millisec
                                         : delta_.total();
   };
   uint64_t moved = 0;
+  uint64_t slices = 0;
   while (rows() > keep) {
+    if (slices > 0 && rows() <= DeltaBound(kind, true) && WorkWaiting()) {
+      break;  // records wait: the next run goes first, the next compaction goes on with the rest
+    }
+    ++slices;
     // Closes many at a time (what each transaction of them costs is a scan of current, whatever their
     // number), but no more than delta_closes_max: a backlog's closes would otherwise be one huge transaction.
     uint64_t per_slice = kind == DeltaRows::kCloses

@@ -59,6 +59,11 @@ struct MergeOptions {
   // all at once: compacting them reads every column of current, whatever their number.
   uint64_t delta_rows_max = 100000;
   uint64_t delta_closes_max = 500000;
+  // While records wait for the next run (MergeJob::SetWorkWaiting says so), compaction yields to it: after
+  // a run, and between the slices of a compaction, until the delta holds more than `busy_delta_factor` times
+  // those bounds. A burst then merges at the runs' speed and its delta is compacted once it has passed; reads
+  // through the views meanwhile pay for the larger delta.
+  uint64_t busy_delta_factor = 10;
   // Delta rows one compaction transaction moves at most: what bounds how long it can delay the next run.
   uint64_t compaction_slice = 100000;
   // A run that opens at least this many versions (an initial load, a large backlog) writes them straight
@@ -87,6 +92,9 @@ class MergeJob {
   // returns rows_in == 0. A failed transaction is rolled back, recorded in task_history, and returned as the
   // error (the ones before it stay committed).
   Result<TaskRecord> RunOnce();
+  // Tells the job whether records wait for its next run (the merge task: a load committed since this run
+  // began), for compaction to yield to them (MergeOptions::busy_delta_factor). Not set: it never yields.
+  void SetWorkWaiting(std::function<bool()> waiting) { work_waiting_ = std::move(waiting); }
 
   // Merges what is pending, then recomputes every key's versions from the retained log in the same
   // transaction: the tables must come out identical to what the runs produced (`dimstream rebuild`).
@@ -144,10 +152,15 @@ class MergeJob {
   // `keep` of them are left or `budget` has passed (at least one slice). A failure is logged, the next call
   // tries again.
   void CompactDelta(DeltaRows kind, uint64_t keep, std::chrono::milliseconds budget);
+  // Whether records wait for the next run (SetWorkWaiting), and the delta's bound for `kind` then or
+  // otherwise (MergeOptions::busy_delta_factor).
+  bool WorkWaiting() const;
+  uint64_t DeltaBound(DeltaRows kind, bool busy) const;
 
   EntitySpec entity_;
   Warehouse& warehouse_;
   MergeOptions options_;
+  std::function<bool()> work_waiting_;
   MergeStats stats_;
   KeyIndex index_;                          // every key id of the log; valid while warmed_
   std::vector<MergeRecord> truncates_;      // every retained truncate record, in order; valid while warmed_

@@ -41,6 +41,11 @@ void Scheduler::Run(const StopSignal& stop) {
   }
 }
 
+bool Scheduler::Pending() const {
+  std::lock_guard lock(mu_);
+  return triggered_;
+}
+
 uint64_t Scheduler::runs() const {
   std::lock_guard lock(mu_);
   return runs_;

@@ -19,6 +19,8 @@ class Scheduler {
   Scheduler(std::string name, std::chrono::milliseconds interval, std::function<Status()> job);
 
   void Trigger();
+  // Whether Trigger() was called since the job's run in progress began (work waiting for the next run).
+  bool Pending() const;
   // Runs until stop is requested; returns after the run in progress finishes.
   void Run(const StopSignal& stop);
   uint64_t runs() const;

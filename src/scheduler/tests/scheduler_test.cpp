@@ -32,6 +32,31 @@ TEST(SchedulerTest, TriggerRunsWithoutWaitingForTheInterval) {
   t.join();
 }
 
+// Pending: a trigger during a run is work for the next one (what the merge's compaction yields to).
+TEST(SchedulerTest, PendingSaysATriggerCameDuringTheRun) {
+  std::atomic<int> runs{0};
+  std::atomic<bool> before{true}, after{false};
+  Scheduler* self = nullptr;
+  Scheduler s("t", std::chrono::hours(1), [&] {
+    if (++runs == 2) {
+      before = self->Pending();
+      self->Trigger();
+      after = self->Pending();
+    }
+    return Ok();
+  });
+  self = &s;
+  StopSignal stop;
+  std::thread t([&] { s.Run(stop); });
+  ASSERT_TRUE(Eventually([&] { return runs >= 1; }));
+  s.Trigger();
+  ASSERT_TRUE(Eventually([&] { return runs >= 3; })) << "the trigger during run 2 runs the job again";
+  stop.Request();
+  t.join();
+  EXPECT_FALSE(before.load()) << "the trigger that started run 2 is not pending during it";
+  EXPECT_TRUE(after.load());
+}
+
 TEST(SchedulerTest, NeverTwoAtOnceAndFailuresAreRetried) {
   std::atomic<int> running{0}, max_running{0}, runs{0};
   Scheduler s("t", std::chrono::milliseconds(1), [&]() -> Status {
