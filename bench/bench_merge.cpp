@@ -261,6 +261,10 @@ int main(int argc, char** argv) {
          "merge.busy_delta_factor: how far the delta may grow while records wait (1: compaction never "
          "yields to waiting records)")
       ->check(CLI::Range(1, 1000));
+  app.add_option(
+      "--delta-bounds-keys", o.delta_bounds_keys,
+      "merge.delta_bounds_keys: the dimension the delta's bounds and the compaction slice are for; a "
+      "larger one scales them (0: never scaled)");
   app.add_option("--seed", o.seed, "Seed of the generated data");
   app.add_option(
       "--dir", o.dir,

@@ -28,6 +28,7 @@ Status RunDimstream(const BenchOptions& o, const std::vector<PlannedFile>& plan,
   // As `dimstream run` sets it: the key index is saved beside the warehouse whenever the merge is idle.
   MergeOptions merge_options;
   merge_options.busy_delta_factor = o.busy_delta_factor;
+  merge_options.delta_bounds_keys = o.delta_bounds_keys;
   merge_options.index_snapshot = db.path;
   merge_options.index_snapshot += ".customer.keys";
   {

@@ -29,6 +29,7 @@ struct BenchOptions {
   uint64_t drain_timeout_s = 0;                                   // 0: max(60, 6 x freshness_seconds)
   uint64_t threads = 0;                                           // 0: DuckDB's default
   uint64_t busy_delta_factor = MergeOptions{}.busy_delta_factor;  // merge.busy_delta_factor
+  uint64_t delta_bounds_keys = MergeOptions{}.delta_bounds_keys;  // merge.delta_bounds_keys
   uint64_t seed = 42;
   std::string dir;
   std::string json;

@@ -26,6 +26,7 @@ MergeOptions MergeOptionsFrom(const Config& c, const EntitySpec& entity) {
   o.delta_closes_max = c.merge_delta_closes_max;
   o.busy_delta_factor = c.merge_busy_delta_factor;
   o.compaction_slice = c.merge_compaction_slice;
+  o.delta_bounds_keys = c.merge_delta_bounds_keys;
   o.opened_to_base_from = c.merge_opened_to_base_from;
   o.idle_compaction_after = std::chrono::milliseconds(c.merge_idle_compaction_ms);
   // Beside the warehouse file: <warehouse>.<entity>.keys. For PostgreSQL in the data directory, named after

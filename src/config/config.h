@@ -61,6 +61,7 @@ struct Config {
   uint64_t merge_delta_closes_max = 500000;
   uint64_t merge_busy_delta_factor = 10;
   uint64_t merge_compaction_slice = 100000;
+  uint64_t merge_delta_bounds_keys = 10000000;
   uint64_t merge_opened_to_base_from = 100000;
   uint64_t merge_idle_compaction_ms = 2000;
 

@@ -215,6 +215,12 @@ const std::vector<Setting>& Settings() {
              "Merge on read: delta rows one compaction transaction moves at most (how long it can delay "
              "the next run)",
              &Config::merge_compaction_slice, 1, uint64_t{1} << 40));
+    s.push_back(UInt(
+        "merge.delta_bounds_keys",
+        "Merge on read: merge.delta_rows_max, merge.delta_closes_max and merge.compaction_slice are for a "
+        "dimension of up to this many keys; a larger one scales them in proportion, so that a "
+        "compacted row costs the same however large the tables it is compacted into (0: never scaled)",
+        &Config::merge_delta_bounds_keys, 0, uint64_t{1} << 40));
     s.push_back(UInt("merge.opened_to_base_from",
                      "Merge on read: a run that opens at least this many versions (an initial load, a large "
                      "backlog) writes them straight into the compacted tables instead of the delta",

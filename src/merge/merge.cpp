@@ -201,7 +201,7 @@ Result<TaskRecord> MergeJob::RunOnce() {
     // Not while records wait, up to the busy bounds: the next run goes first.
     const bool busy = WorkWaiting();
     if (delta_.values > DeltaBound(DeltaRows::kValues, busy)) {
-      CompactDelta(DeltaRows::kValues, options_.delta_rows_max / 2, std::chrono::hours(24));
+      CompactDelta(DeltaRows::kValues, Scaled(options_.delta_rows_max) / 2, std::chrono::hours(24));
     }
     if (delta_.closes > DeltaBound(DeltaRows::kCloses, busy)) {
       CompactDelta(DeltaRows::kCloses, 0, std::chrono::hours(24));
@@ -711,12 +711,21 @@ uint64_t MergeJob::DeltaBound(DeltaRows kind, bool busy) const {
   const uint64_t factor = busy ? std::max<uint64_t>(1, options_.busy_delta_factor) : 1;
   switch (kind) {
     case DeltaRows::kValues:
-      return options_.delta_rows_max * factor;
+      return Scaled(options_.delta_rows_max) * factor;
     case DeltaRows::kCloses:
-      return options_.delta_closes_max * factor;
+      return Scaled(options_.delta_closes_max) * factor;
     default:
-      return (options_.delta_rows_max + options_.delta_closes_max) * factor;
+      return Scaled(options_.delta_rows_max + options_.delta_closes_max) * factor;
   }
+}
+
+uint64_t MergeJob::Scaled(uint64_t bound) const {
+  const uint64_t keys = index_.size();
+  if (options_.delta_bounds_keys == 0 || keys <= options_.delta_bounds_keys) {
+    return bound;
+  }
+  return static_cast<uint64_t>(static_cast<double>(bound) * static_cast<double>(keys) /
+                               static_cast<double>(options_.delta_bounds_keys));
 }
 
 void MergeJob::CompactDelta(DeltaRows kind, uint64_t keep, std::chrono::milliseconds budget) {
@@ -735,9 +744,9 @@ void MergeJob::CompactDelta(DeltaRows kind, uint64_t keep, std::chrono::millisec
     ++slices;
     // Closes many at a time (what each transaction of them costs is a scan of current, whatever their
     // number), but no more than delta_closes_max: a backlog's closes would otherwise be one huge transaction.
-    uint64_t per_slice = kind == DeltaRows::kCloses
-                             ? std::max(options_.compaction_slice, options_.delta_closes_max)
-                             : options_.compaction_slice;
+    uint64_t per_slice =
+        Scaled(kind == DeltaRows::kCloses ? std::max(options_.compaction_slice, options_.delta_closes_max)
+                                          : options_.compaction_slice);
     uint64_t slice = std::min(per_slice, rows() - keep);
     auto session = warehouse_.BeginMerge(entity_.name);
     Result<Compaction> c =

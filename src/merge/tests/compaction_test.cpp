@@ -63,6 +63,16 @@ TEST_F(CompactionTest, WhileRecordsWaitTheDeltaGrowsUpToTheBusyBound) {
   EXPECT_LE(DeltaValues(), 5u);
 }
 
+TEST_F(CompactionTest, ALargerDimensionScalesTheBoundsAndTheSlice) {
+  // 30 keys, twice the 15 the bounds are for: the bound is 20 delta rows with values, compacted down to 10
+  // in slices of 8 (unscaled: down to 5).
+  options_.delta_bounds_keys = 15;
+  MergeJob job(entity_, *warehouse_, options_);
+  job.SetWorkWaiting([] { return false; });
+  LoadAndMerge(job, 30, 1);
+  EXPECT_EQ(DeltaValues(), 10u);
+}
+
 TEST_F(CompactionTest, WithoutAWaitingSignalCompactionNeverYields) {
   options_.busy_delta_factor = 1000;
   MergeJob job(entity_, *warehouse_, options_);
