@@ -66,11 +66,11 @@ struct MergeOptions {
   uint64_t busy_delta_factor = 10;
   // Delta rows one compaction transaction moves at most: what bounds how long it can delay the next run.
   uint64_t compaction_slice = 100000;
-  // The three bounds above are for a dimension of up to this many keys (0: for any); a larger one scales
-  // them in proportion. Compacting a slice scans the compacted tables (a DELETE's probe of every row of
-  // current, a close's read of every column of it), which grow with the dimension: a slice that grows with
-  // them keeps the cost of a compacted row the same, and the delta, which the views read, stays as large
-  // next to the tables as at this size.
+  // delta_rows_max, delta_closes_max and compaction_slice are for a dimension of up to this many keys (0: for
+  // any); a larger one scales them in proportion. Compacting a slice scans the compacted tables (a DELETE's
+  // probe of every row of current, a close's read of every column of it), which grow with the dimension: a
+  // slice that grows with them keeps the cost of a compacted row the same, and the delta, which the views
+  // read, stays as large next to the tables as at this size.
   uint64_t delta_bounds_keys = 10000000;
   // A run that opens at least this many versions (an initial load, a large backlog) writes them straight
   // into the compacted tables, not into the delta (MergeSession::ApplyOptions::opened_to_base).
