@@ -218,8 +218,9 @@ const std::vector<Setting>& Settings() {
     s.push_back(UInt(
         "merge.delta_bounds_keys",
         "Merge on read: merge.delta_rows_max, merge.delta_closes_max and merge.compaction_slice are for a "
-        "dimension of up to this many keys; a larger one scales them in proportion, so that a "
-        "compacted row costs the same however large the tables it is compacted into (0: never scaled)",
+        "dimension of up to this many keys; a larger one scales them in proportion, so that what "
+        "each slice's scan of the compacted tables costs a compacted row does not grow with them (0: never "
+        "scaled)",
         &Config::merge_delta_bounds_keys, 0, uint64_t{1} << 40));
     s.push_back(UInt("merge.opened_to_base_from",
                      "Merge on read: a run that opens at least this many versions (an initial load, a large "

@@ -69,8 +69,8 @@ struct MergeOptions {
   // delta_rows_max, delta_closes_max and compaction_slice are for a dimension of up to this many keys (0: for
   // any); a larger one scales them in proportion. Compacting a slice scans the compacted tables (a DELETE's
   // probe of every row of current, a close's read of every column of it), which grow with the dimension: a
-  // slice that grows with them keeps the cost of a compacted row the same, and the delta, which the views
-  // read, stays as large next to the tables as at this size.
+  // slice that grows with them keeps what those scans cost a compacted row from growing with it, and the
+  // delta, which the views read, stays as large next to the tables as at this size.
   uint64_t delta_bounds_keys = 10000000;
   // A run that opens at least this many versions (an initial load, a large backlog) writes them straight
   // into the compacted tables, not into the delta (MergeSession::ApplyOptions::opened_to_base).
